@@ -1,0 +1,61 @@
+"""Order-level view of transactions as of a cutoff: the one place the point-in-time filter is applied first.
+
+Every customer feature, segment and metric starts from ``lines_before`` or ``orders_before`` so no query can
+forget the cutoff. An order is all lines sharing an ``order_id``; it counts as a purchase when at least one
+line has a positive quantity (a return-only order is not a visit to buy, but its refund still nets revenue).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import ibis
+import ibis.expr.types as ir
+
+from features import columns as C
+
+AsOf = date | datetime | str
+
+
+def as_timestamp(as_of: AsOf) -> ir.TimestampScalar:
+    """Return the cutoff as an Ibis timestamp literal (a date means midnight at the start of that day)."""
+    if isinstance(as_of, str):
+        as_of = datetime.fromisoformat(as_of)
+    elif not isinstance(as_of, datetime):
+        as_of = datetime(as_of.year, as_of.month, as_of.day)
+    return ibis.timestamp(as_of)
+
+
+def rows_before(table: ir.Table, as_of: AsOf) -> ir.Table:
+    """Return the rows strictly before the cutoff: the point-in-time rule."""
+    return table.filter(table[C.TIMESTAMP] < as_timestamp(as_of))
+
+
+def lines_before(transactions: ir.Table, as_of: AsOf) -> ir.Table:
+    return rows_before(transactions, as_of)
+
+
+def orders_before(transactions: ir.Table, as_of: AsOf) -> ir.Table:
+    """Return one row per order placed before the cutoff.
+
+    Columns: customer_id, order_id, timestamp (first line's), revenue (net), units (positive quantities),
+    lines, is_purchase, and has_discount when the transactions carry a discount column.
+    """
+    lines = lines_before(transactions, as_of)
+    aggs = {
+        C.CUSTOMER_ID: lines[C.CUSTOMER_ID].arbitrary(),
+        C.TIMESTAMP: lines[C.TIMESTAMP].min(),
+        C.REVENUE: lines[C.REVENUE].sum(),
+        "units": ibis.greatest(lines[C.QUANTITY], 0).sum(),
+        "lines": lines.count(),
+        "is_purchase": (lines[C.QUANTITY] > 0).any(),
+    }
+    if C.DISCOUNT in lines.columns:
+        aggs["has_discount"] = (lines[C.DISCOUNT].fill_null(0) > 0).any()
+    return lines.group_by(C.ORDER_ID).aggregate(**aggs)
+
+
+def purchases_before(transactions: ir.Table, as_of: AsOf) -> ir.Table:
+    """Return purchase orders (not return-only ones) placed before the cutoff."""
+    orders = orders_before(transactions, as_of)
+    return orders.filter(orders.is_purchase)
