@@ -24,7 +24,8 @@ def integrity_problems(con: duckdb.DuckDBPyConnection, files: dict[str, str],
     if shared:
         orders = tuple(o for o, _ in shared[:MAX_SHOWN_ROWS])
         rows = con.execute(
-            "SELECT min(__row), order_id || ' -> customers ' || string_agg(DISTINCT customer_id, ', ') "
+            "SELECT min(__row), order_id || ' -> customers ' || "
+            "string_agg(DISTINCT customer_id, ', ' ORDER BY customer_id) "
             f"FROM norm_transactions WHERE order_id IN ({', '.join('?' for _ in orders)}) GROUP BY order_id "
             "ORDER BY min(__row)", list(orders)).fetchall()
         problems.append(Problem(files["transactions"], C.ORDER_ID, "order_id belongs to more than one customer",
