@@ -30,7 +30,7 @@ run: setup
 	@echo "The HTTP service is the next milestone; until then run stops after training and scoring."
 
 lint: setup
-	$(BIN)/ruff check configs features models training serving tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
 test: setup lint
