@@ -1,0 +1,38 @@
+"""Settings of the customer feature families: windows, thresholds and which families to build."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FAMILIES = ("rfm", "cadence", "bgnbd", "basket", "promotions", "site", "channel", "timing", "profile")
+
+
+class FeaturesConfig(BaseModel):
+    """Hyperparameters of the point-in-time customer features; the defaults suit a typical online shop.
+
+    Every window is a half-open interval ``[cutoff - days, cutoff)``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    families: tuple[str, ...] = Field(FAMILIES, description="Families to build (a subset of FAMILIES).")
+    windows_days: tuple[int, ...] = Field((30, 90, 180, 365), description="Windows for orders_/revenue_ counts.")
+    trend_days: int = Field(90, gt=0, description="Trend compares the last N days with the N days before.")
+    recent_events_days: int = Field(30, gt=0, description="Window for views, cart and wishlist adds, conversion.")
+    contact_days: int = Field(90, gt=0, description="Window for callbacks and chats.")
+    abandoned_cart_hours: int = Field(24, gt=0, description="A cart add with no order within this many hours.")
+    mobile_devices: tuple[str, ...] = Field(("mobile", "phone", "smartphone", "tablet", "ios", "android", "app"),
+                                            description="Device values (lower case) counted as mobile.")
+    sale_only_min_orders: int = Field(2, ge=1, description="Orders needed before 'buys only on sale' can be 1.")
+    bgnbd_unit_days: float = Field(7.0, gt=0, description="Time unit of the BG/NBD fit (7 = weeks, as the paper).")
+    bgnbd_horizon_days: int = Field(90, gt=0, description="Horizon of the BG/NBD expected orders.")
+    bgnbd_penalizer: float = Field(0.0, ge=0, description="L2 penalty on the BG/NBD parameters (0 = plain MLE).")
+    duckdb_threads: int | None = Field(None, ge=1, description="DuckDB threads for the build (None = all cores).")
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [f for f in value if f not in FAMILIES]
+        if unknown:
+            raise ValueError(f"unknown feature families {unknown}; expected some of {', '.join(FAMILIES)}")
+        return value
