@@ -2,7 +2,7 @@
 
 Gaps are the days between consecutive purchase orders before the cutoff. A customer with one order has no
 gap: their cadence features are missing (NaN), not zero, because nothing about their rhythm was observed.
-The BG/NBD part (expected orders, P(alive)) needs a fit in scipy and lives in ``features.bgnbd``.
+The BG/NBD part (expected orders, P(alive)) needs a fit in scipy, so ``bgnbd_features`` executes.
 """
 
 from __future__ import annotations

@@ -1,0 +1,66 @@
+"""Channel and device family: where and on what a customer usually orders.
+
+Each present column of ``channel``, ``device`` and ``source`` gives its own ``main_*`` feature, the value
+on most of the customer's purchase orders (ties go to the most recent, then the alphabetically first); an
+absent column is left out. An order's value is its first non-null line value.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from features import columns as C
+from features.config import FeaturesConfig
+from features.orders import AsOf, lines_before
+
+CHANNEL_COLUMNS = (C.DEVICE, C.CHANNEL, C.SOURCE)
+CHANNEL_DOC = "main device, channel and source of orders, share of orders placed on mobile"
+
+
+def channel_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None) -> ir.Table:
+    """Return main_device, main_channel, main_source (those present) and mobile_share, keyed by customer_id.
+
+    ``mobile_share`` (needs ``device``) is the share of purchase orders whose device, lower-cased, is one
+    of ``cfg.mobile_devices``; orders without a device count in the denominator as not mobile.
+
+    Raises
+    ------
+    ValueError
+        When the transactions carry none of channel, device and source.
+    """
+    cfg = cfg or FeaturesConfig()
+    present = [c for c in CHANNEL_COLUMNS if c in transactions.columns]
+    if not present:
+        raise ValueError("transactions have no channel, device or source column")
+    lines = lines_before(transactions, as_of)
+    orders = lines.group_by(C.ORDER_ID).aggregate(
+        customer_id=lines[C.CUSTOMER_ID].arbitrary(),
+        timestamp=lines[C.TIMESTAMP].min(),
+        is_purchase=(lines[C.QUANTITY] > 0).any(),
+        **{c: lines[c].arbitrary() for c in present},  # DuckDB's any_value skips NULLs
+    )
+    orders = orders.filter(orders.is_purchase)
+    result = orders.group_by(C.CUSTOMER_ID).aggregate(
+        orders=orders.count(),
+        **({"mobile_orders": orders[C.DEVICE].lower().isin(cfg.mobile_devices).fill_null(False).cast("int64").sum()}
+           if C.DEVICE in present else {}),
+    )
+    for column in present:
+        result = result.left_join(main_value(orders, column), C.CUSTOMER_ID).drop(f"{C.CUSTOMER_ID}_right")
+    columns: dict[str, ir.Value] = {f"main_{c}": result[f"main_{c}"] for c in present}
+    if C.DEVICE in present:
+        columns["mobile_share"] = result.mobile_orders.cast("float64") / result.orders
+    return result.select(C.CUSTOMER_ID, **columns)
+
+
+def main_value(orders: ir.Table, column: str) -> ir.Table:
+    """Return ``main_<column>``: the customer's most frequent non-null value of ``column`` over ``orders``."""
+    known = orders.filter(orders[column].notnull())
+    counts = known.group_by([C.CUSTOMER_ID, column]).aggregate(n=known.count(), last=known[C.TIMESTAMP].max())
+    rank = ibis.row_number().over(ibis.window(group_by=C.CUSTOMER_ID,
+                                              order_by=[ibis.desc(counts.n), ibis.desc(counts["last"]),
+                                                        counts[column]]))
+    ranked = counts.mutate(rank=rank)
+    top = ranked.filter(ranked["rank"] == 0)
+    return top.select(C.CUSTOMER_ID, **{f"main_{column}": top[column]})
