@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-FAMILIES = ("rfm", "cadence", "bgnbd", "basket", "promotions", "site", "channel", "timing", "profile")
+FAMILIES = ("rfm", "cadence", "bgnbd", "basket", "categories", "promotions", "site", "channel", "timing", "profile")
 
 
 class FeaturesConfig(BaseModel):

@@ -7,6 +7,8 @@ revenue for customers who are). Days are fractional (``timestamp`` may carry a t
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import ibis
 import ibis.expr.types as ir
 
@@ -17,6 +19,23 @@ from features.orders import AsOf, as_timestamp, orders_before
 SECONDS_PER_DAY = 86_400.0
 
 RFM_DOC = "recency, frequency, net revenue, order value, tenure, windowed orders/revenue and the 90-day trend"
+
+
+def cutoff_datetime(as_of: AsOf) -> datetime:
+    """Return the cutoff as a naive datetime (a date or date string means midnight at the start of that day).
+
+    Raises
+    ------
+    ValueError
+        When the string is not an ISO date or datetime, or the cutoff carries a time zone.
+    """
+    if isinstance(as_of, str):
+        as_of = datetime.fromisoformat(as_of.strip())
+    elif not isinstance(as_of, datetime):
+        as_of = datetime(as_of.year, as_of.month, as_of.day)
+    if as_of.tzinfo is not None:
+        raise ValueError(f"cutoff {as_of.isoformat()} has a time zone; give it in the shop's local time, without one")
+    return as_of
 
 
 def days_since(timestamp: ir.TimestampValue, as_of: AsOf) -> ir.FloatingValue:
