@@ -105,7 +105,7 @@ def rfm_thresholds(rfm: ir.Table, cfg: SegmentsConfig) -> RfmThresholds:
     base = rfm.filter(rfm.recency_days <= cfg.active_days)
     values = _tertiles(base)
     if values["n"] == 0:
-        logger.info("no customer bought in the last %s days; RFM tertiles come from all customers", cfg.active_days)
+        logger.debug("no customer bought in the last %s days; RFM tertiles come from all customers", cfg.active_days)
         values = _tertiles(rfm)
 
     def pair(name: str) -> tuple[float, float]:
@@ -214,7 +214,7 @@ def segment_customers(shop: Shop, as_of: AsOf | None = None, cfg: SegmentsConfig
     now["previous_segment"] = now[C.CUSTOMER_ID].map(previous)
     share = golden_revenue_share(now)
     now["golden_revenue_share"] = share
-    logger.info("segmented %d customers at %s; golden customers bring %.1f%% of the last %g days' revenue",
+    logger.debug("segmented %d customers at %s; golden customers bring %.1f%% of the last %g days' revenue",
                 len(now), cutoff, 100 * share, cfg.golden_days)
     return Segmentation(cutoff, now[list(OUTPUT_COLUMNS)], thresholds, share)
 
