@@ -35,33 +35,45 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Context:
+    """What a family builder gets: the shop, the cutoff, the settings, and facts found once per build."""
+
+    shop: Shop
+    as_of: datetime
+    cfg: FeaturesConfig
+    with_hour: bool = True  # some order before the cutoff has a time of day
+
+
+@dataclass(frozen=True)
 class Family:
     """One feature family: what it needs from the shop and how to build its Ibis table."""
 
     name: str
     doc: str
     needs: tuple[str, ...]  # "table" or "table.column"; "a|b" means either will do
-    build: Callable[[Shop, AsOf, FeaturesConfig], ir.Table]
+    build: Callable[[Context], ir.Table] | None  # None: built apart (BG/NBD executes a fit)
     observed_zero: bool = False  # a customer absent from the family's table truly had none (counts become 0)
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
-    Family("rfm", RFM_DOC, (), lambda s, a, c: rfm_features(s.transactions, a, c)),
-    Family("cadence", CADENCE_DOC, (), lambda s, a, c: cadence_features(s.transactions, a, c)),
-    Family("basket", BASKET_DOC, ("transactions.item_id",), lambda s, a, c: basket_features(s.transactions, a, c)),
+    Family("rfm", RFM_DOC, (), lambda x: rfm_features(x.shop.transactions, x.as_of, x.cfg)),
+    Family("cadence", CADENCE_DOC, (), lambda x: cadence_features(x.shop.transactions, x.as_of, x.cfg)),
+    Family("bgnbd", BGNBD_DOC, (), None),
+    Family("basket", BASKET_DOC, ("transactions.item_id",),
+           lambda x: basket_features(x.shop.transactions, x.as_of, x.cfg)),
     Family("categories", CATEGORY_DOC, ("transactions.item_id", "items.category"),
-           lambda s, a, c: category_features(s.transactions, s.table("items"), a, c)),
+           lambda x: category_features(x.shop.transactions, x.shop.table("items"), x.as_of, x.cfg)),
     Family("promotions", PROMOTIONS_DOC, ("transactions.discount",),
-           lambda s, a, c: promotion_features(s.transactions, a, c)),
-    Family("site", SITE_DOC, ("events",), lambda s, a, c: site_features(s.table("events"), s.transactions, a, c),
-           observed_zero=True),
+           lambda x: promotion_features(x.shop.transactions, x.as_of, x.cfg)),
+    Family("site", SITE_DOC, ("events",),
+           lambda x: site_features(x.shop.table("events"), x.shop.transactions, x.as_of, x.cfg), observed_zero=True),
     Family("channel", CHANNEL_DOC, ("transactions.channel|transactions.device|transactions.source",),
-           lambda s, a, c: channel_features(s.transactions, a, c)),
+           lambda x: channel_features(x.shop.transactions, x.as_of, x.cfg)),
     Family("timing", TIMING_DOC, (),
-           lambda s, a, c: timing_features(s.transactions, a, c, with_hour=has_time_of_day(s.transactions, a))),
-    Family("profile", PROFILE_DOC, ("customers",), lambda s, a, c: profile_features(s.table("customers"), a, c)),
+           lambda x: timing_features(x.shop.transactions, x.as_of, x.cfg, with_hour=x.with_hour)),
+    Family("profile", PROFILE_DOC, ("customers",),
+           lambda x: profile_features(x.shop.table("customers"), x.as_of, x.cfg)),
 )}
-BGNBD = Family("bgnbd", BGNBD_DOC, (), lambda s, a, c: rfm_features(s.transactions, a, c))  # built apart, see below
 
 
 @dataclass
@@ -106,17 +118,19 @@ def build_features(shop: Shop, as_of: AsOf, cfg: FeaturesConfig | None = None) -
     cfg = cfg or FeaturesConfig()
     cutoff = cutoff_datetime(as_of)
     result = FeatureFrame(pd.DataFrame(), cutoff)
+    names = ["rfm", *[f for f in cfg.families if f != "rfm"]]  # rfm is the population: always first
+    context = Context(shop, cutoff, cfg, with_hour="timing" in names and has_time_of_day(shop.transactions, cutoff))
     tables: list[tuple[Family, ir.Table]] = []
-    for name in ["rfm", *[f for f in cfg.families if f != "rfm"]]:
-        family = BGNBD if name == "bgnbd" else FAMILIES[name]
+    for name in names:
+        family = FAMILIES[name]
         missing = missing_needs(shop, family.needs)
         if missing:
             result.left_out[name] = f"needs {' and '.join(missing)}, which the data does not have"
             continue
         result.included[name] = family.doc
-        if name != "bgnbd":
-            tables.append((family, family.build(shop, cutoff, cfg)))
-    result.notes += partial_notes(shop, cutoff, result.included)
+        if family.build is not None:
+            tables.append((family, family.build(context)))
+    result.notes += partial_notes(context, result.included)
     with duckdb_settings(shop, cfg):
         frame = joined(tables, cfg).execute()
     if frame.empty:
@@ -140,10 +154,10 @@ def missing_needs(shop: Shop, needs: tuple[str, ...]) -> list[str]:
     return [need.replace("|", " or ") for need in needs if not any(met(one) for one in need.split("|"))]
 
 
-def partial_notes(shop: Shop, as_of: datetime, included: dict[str, str]) -> list[str]:
+def partial_notes(context: Context, included: dict[str, str]) -> list[str]:
     """Return notes on parts of included families that are left out (absent columns, no times of day)."""
-    notes = []
-    if "timing" in included and not has_time_of_day(shop.transactions, as_of):
+    shop, notes = context.shop, []
+    if "timing" in included and not context.with_hour:
         notes.append(f"timing: {HOUR_NOTE}")
     if "channel" in included:
         absent = [c for c in CHANNEL_COLUMNS if not shop.has("transactions", c)]

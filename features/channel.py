@@ -2,7 +2,8 @@
 
 Each present column of ``channel``, ``device`` and ``source`` gives its own ``main_*`` feature, the value
 on most of the customer's purchase orders (ties go to the most recent, then the alphabetically first); an
-absent column is left out. An order's value is its first non-null line value.
+absent column is left out. An order's value is the alphabetically first of its lines' non-null values (lines of
+one order normally agree; taking the minimum keeps the result independent of row order).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def channel_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | 
         customer_id=lines[C.CUSTOMER_ID].arbitrary(),
         timestamp=lines[C.TIMESTAMP].min(),
         is_purchase=(lines[C.QUANTITY] > 0).any(),
-        **{c: lines[c].arbitrary() for c in present},  # DuckDB's any_value skips NULLs
+        **{c: lines[c].min() for c in present},
     )
     orders = orders.filter(orders.is_purchase)
     result = orders.group_by(C.CUSTOMER_ID).aggregate(
