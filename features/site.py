@@ -70,14 +70,14 @@ def abandoned_carts(events: ir.Table, transactions: ir.Table, as_of: AsOf,
                     cfg: FeaturesConfig | None = None) -> ir.Table:
     """Return ``abandoned_carts`` per customer: cart adds in the recent window, judged only when 24 h old.
 
-    A cart add at t (with ``cutoff - R days <= t < cutoff - H hours``) is abandoned when the customer placed
+    A cart add at t (with ``cutoff - R days <= t <= cutoff - H hours``) is abandoned when the customer placed
     no purchase order in ``[t, t + H hours)``; that interval ends before the cutoff, so no later row is read.
     """
     cfg = cfg or FeaturesConfig()
     hours = ibis.interval(hours=cfg.abandoned_cart_hours)
     ev = rows_before(events, as_of)
     carts = ev.filter(ev[C.EVENT_TYPE] == "cart_add", ev[C.TIMESTAMP] >= window_start(as_of, cfg.recent_events_days),
-                      ev[C.TIMESTAMP] < as_timestamp(as_of) - hours)
+                      ev[C.TIMESTAMP] <= as_timestamp(as_of) - hours)
     carts = carts.select(C.CUSTOMER_ID, cart_time=carts[C.TIMESTAMP])
     orders = purchases_before(transactions, as_of)
     orders = orders.select(order_customer=orders[C.CUSTOMER_ID], order_time=orders[C.TIMESTAMP])
