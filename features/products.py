@@ -134,7 +134,7 @@ def product_classes(shop: Shop, as_of: AsOf, cfg: ProductsConfig | None = None) 
         if extra:
             table = table.left_join(items.select(C.ITEM_ID, *extra), C.ITEM_ID).drop(f"{C.ITEM_ID}_right")
     frame = table.order_by([ibis.desc("revenue"), C.ITEM_ID]).execute()
-    logger.info("classified %d items sold in the %d days before %s", len(frame), cfg.window_days, as_of)
+    logger.debug("classified %d items sold in the %d days before %s", len(frame), cfg.window_days, as_of)
     return frame[[c for c in _column_order(cfg) if c in frame.columns]]
 
 

@@ -163,7 +163,7 @@ def products(
     top = table.head(10)[[c for c in ("item_id", "category", "abc_xyz", "revenue", "weekly_cv", f"units_{d}d",
                                       "trend") if c in table.columns]]
     console.print(_frame_table(top, "Top items by revenue", {"revenue": "{:,.0f}", "weekly_cv": "{:.2f}",
-                                                               "trend": "{:+.0%}"}))
+                                                               f"units_{d}d": "{:,.0f}", "trend": "{:+.0%}"}))
     console.print(f"wrote {out}")
 
 

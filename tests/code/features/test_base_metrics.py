@@ -126,3 +126,9 @@ def test_cli_bad_data_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     result = runner.invoke(app, ["metrics", "--data", str(tmp_path), "--out", str(tmp_path / "out" / "m.csv")])
     assert result.exit_code == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_each_period_uses_only_data_before_its_end(table: pd.DataFrame) -> None:
+    until_march = base_metrics(shop_of(LINES), Period.month, datetime(2024, 3, 1), CFG).set_index("period")
+    assert until_march.index.tolist() == ["2024-01", "2024-02"] and until_march["complete"].all()
+    pd.testing.assert_frame_equal(until_march, table.loc[["2024-01", "2024-02"]])
