@@ -23,8 +23,8 @@ from features.basket import BASKET_DOC, CATEGORY_DOC, basket_features, category_
 from features.cadence import BGNBD_DOC, CADENCE_DOC, bgnbd_features, cadence_features
 from features.channel import CHANNEL_COLUMNS, CHANNEL_DOC, channel_features
 from features.config import FeaturesConfig
-from features.orders import AsOf
-from features.profile import PROFILE_DOC, TEXT_COLUMNS, profile_features
+from features.orders import AsOf, rows_before
+from features.profile import PROFILE_DOC, TEXT_COLUMNS, known_customers, profile_features
 from features.promotions import PROMOTIONS_DOC, promotion_features
 from features.reader import Shop
 from features.rfm import RFM_DOC, cutoff_datetime, rfm_features
@@ -74,6 +74,12 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("profile", PROFILE_DOC, ("customers",),
            lambda x: profile_features(x.shop.table("customers"), x.as_of, x.cfg)),
 )}
+
+
+# An optional table with no row before the cutoff tells nothing yet: its family is left out rather than
+# reported as zero counts, so that rows at or after the cutoff cannot switch a family on.
+EMPTY_BEFORE = {"site": "the events table has no row before the cutoff",
+                "profile": "no customers row is known before the cutoff (all sign up at or after it)"}
 
 
 @dataclass
@@ -127,6 +133,9 @@ def build_features(shop: Shop, as_of: AsOf, cfg: FeaturesConfig | None = None) -
         if missing:
             result.left_out[name] = f"needs {' and '.join(missing)}, which the data does not have"
             continue
+        if name in EMPTY_BEFORE and _no_rows_before(context, name):
+            result.left_out[name] = EMPTY_BEFORE[name]
+            continue
         result.included[name] = family.doc
         if family.build is not None:
             tables.append((family, family.build(context)))
@@ -177,14 +186,17 @@ def joined(tables: list[tuple[Family, ir.Table]], cfg: FeaturesConfig) -> ir.Tab
     A customer missing from a family's table gets NULLs, except the counts of ``observed_zero`` families.
     """
     catalogue = feature_catalogue(cfg)
-    (_, result), *rest = tables
+    (_, base), *rest = tables
+    result = base
+    selected: list[ir.Value] = [base[c] for c in base.columns]
     for family, table in rest:
-        columns = [c for c in table.columns if c != C.CUSTOMER_ID]
-        zero = {c for c in columns if family.observed_zero and c in catalogue and catalogue[c].unit == "count"}
-        result = result.left_join(table, C.CUSTOMER_ID).select(
-            *[result[c] for c in result.columns],
-            *[(table[c].fill_null(0.0) if c in zero else table[c]).name(c) for c in columns])
-    return result.order_by(C.CUSTOMER_ID)
+        result = result.left_join(table, base[C.CUSTOMER_ID] == table[C.CUSTOMER_ID])
+        for column in table.columns:
+            if column == C.CUSTOMER_ID:
+                continue
+            zero = family.observed_zero and column in catalogue and catalogue[column].unit == "count"
+            selected.append((table[column].fill_null(0.0) if zero else table[column]).name(column))
+    return result.select(*selected).order_by(C.CUSTOMER_ID)
 
 
 def typed(frame: pd.DataFrame, tables: list[tuple[Family, ir.Table]]) -> pd.DataFrame:
@@ -209,6 +221,15 @@ def _with_bgnbd(shop: Shop, as_of: datetime, cfg: FeaturesConfig, frame: pd.Data
         logger.warning("BG/NBD left out: %s", exc)
         return frame
     return frame.merge(fitted, on=C.CUSTOMER_ID, how="left", validate="one_to_one")
+
+
+def _no_rows_before(context: Context, family: str) -> bool:
+    shop, as_of = context.shop, context.as_of
+    if family == "site":
+        rows = rows_before(shop.table("events"), as_of)
+    else:
+        rows = known_customers(shop.table("customers"), as_of)
+    return int(rows.count().execute()) == 0
 
 
 @contextmanager

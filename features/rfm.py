@@ -30,7 +30,11 @@ def cutoff_datetime(as_of: AsOf) -> datetime:
         When the string is not an ISO date or datetime, or the cutoff carries a time zone.
     """
     if isinstance(as_of, str):
-        as_of = datetime.fromisoformat(as_of.strip())
+        try:
+            as_of = datetime.fromisoformat(as_of.strip())
+        except ValueError:
+            raise ValueError(f"cutoff {as_of!r} is not an ISO date or datetime such as 2024-01-01 or "
+                             "2024-01-01T06:00") from None
     elif not isinstance(as_of, datetime):
         as_of = datetime(as_of.year, as_of.month, as_of.day)
     if as_of.tzinfo is not None:
