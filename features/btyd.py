@@ -69,7 +69,7 @@ def _minimise(objective: Any, start: Array, what: str) -> optimize.OptimizeResul
 
 
 class _Fitter:
-    """Shared plumbing: keyword-only state in ``__init__``, the fitted check, JSON round trip, repr."""
+    """Shared plumbing: ``__init__`` only stores its arguments; the fitted check, JSON round trip, repr."""
 
     _names: tuple[str, ...] = ()
     params_: dict[str, float]
