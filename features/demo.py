@@ -321,7 +321,7 @@ def with_returns(o: Orders, lines: Lines, p: Profiles, catalog: Catalog, cal: Ca
     chance = p.returns[o.cust[lines.order]] * RETURN_FACTOR[catalog.category[lines.item]]
     back = np.flatnonzero(rng.random(len(chance)) < chance)
     source, which = np.unique(lines.order[back], return_inverse=True)
-    when = np.floor(o.t[source] + 3 + np.minimum(rng.exponential(6.0, len(source)), 42))
+    when = np.floor(o.t[source]) + 4 + np.floor(np.minimum(rng.exponential(6.0, len(source)), 41))  # >= 3 days
     when += rng.uniform(9, 18, len(source)) / 24  # returns are handled in business hours
     kept = when < cal.days
     new_order = len(o.cust) + np.cumsum(kept) - 1
