@@ -1,8 +1,8 @@
 """Read the CDNOW purchase data (Fader, Hardie & Lee 2005) and convert it to the data contract.
 
 Two layouts exist: the master file (header line, CRLF line ends, four columns
-``customer_id date number_of_cds dollar_value``) and the 1/10 sample (no header, five columns, the second
-being the customer's id in the master file). Several lines of one customer on one day are one order, so the
+``customer_id date number_of_cds dollar_value``) and the 1/10 sample (no header, five columns, the first
+being the customer's id in the master file, the second their number in the sample). Several lines of one customer on one day are one order, so the
 contract's ``order_id`` is ``<customer>-<YYYYMMDD>``.
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 from features import columns as C
 
 MASTER_COLUMNS = ("customer_id", "date", "quantity", "amount")
-SAMPLE_COLUMNS = ("customer_id", "master_id", "date", "quantity", "amount")
+SAMPLE_COLUMNS = ("customer_id", "sample_number", "date", "quantity", "amount")
 
 
 class CdnowFormatError(ValueError):
