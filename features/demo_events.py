@@ -76,9 +76,14 @@ def simulate_events(cfg: DemoConfig, p: Profiles, catalog: Catalog, cal: Calenda
     order = order[time_order(t[order])]
     renumber = np.empty(ev.sessions, np.int32)
     renumber[time_order(np.concatenate(ev.session_starts))] = np.arange(ev.sessions)
-    cust, kind, item, session = (np.concatenate([part[i] for part in ev.parts])[order] for i in (0, 2, 3, 4))
-    return {"cust": cust, "t": t[order], "kind": kind, "item": item,
-            "session": np.where(session >= 0, renumber[np.maximum(session, 0)], -1)}
+    columns = {"t": t[order]}
+    del t
+    for name, i in (("cust", 0), ("kind", 2), ("item", 3), ("session", 4)):
+        columns[name] = np.concatenate([part[i] for part in ev.parts])[order]
+    ev.parts.clear()  # the parts are as big as the result: free them before the frame is built
+    session = columns["session"]
+    columns["session"] = np.where(session >= 0, renumber[np.maximum(session, 0)], -1).astype(np.int32)
+    return columns
 
 
 def time_order(t: np.ndarray) -> np.ndarray:
@@ -178,12 +183,12 @@ def _service_contacts(ev: _Events, act: Activity, rng: np.random.Generator) -> N
 
 
 def events_frame(ev: dict[str, np.ndarray], cal: Calendar, customers: int, items: int) -> pd.DataFrame:
-    """Return the events table from ``simulate_events`` arrays."""
+    """Return the events table from ``simulate_events`` arrays, which it consumes (to spare memory)."""
     sessions = int(ev["session"].max()) + 1 if len(ev["session"]) else 0
-    return pd.DataFrame({
-        C.CUSTOMER_ID: take_strings(id_strings("C", customers, width(customers, 6)), ev["cust"]),
-        C.TIMESTAMP: timestamps(cal, ev["t"]),
-        C.EVENT_TYPE: take_strings(C.EVENT_TYPES, ev["kind"].astype(np.int64)),
-        C.ITEM_ID: take_strings(id_strings("I", items, width(items, 5)), ev["item"]),
-        C.SESSION_ID: take_strings(id_strings("S", sessions, width(sessions, 8)), ev["session"]),
-    })
+    frame = pd.DataFrame({C.CUSTOMER_ID: take_strings(id_strings("C", customers, width(customers, 6)),
+                                                      ev.pop("cust"))})
+    frame[C.TIMESTAMP] = timestamps(cal, ev.pop("t"))
+    frame[C.EVENT_TYPE] = take_strings(C.EVENT_TYPES, ev.pop("kind").astype(np.int64))
+    frame[C.ITEM_ID] = take_strings(id_strings("I", items, width(items, 5)), ev.pop("item"))
+    frame[C.SESSION_ID] = take_strings(id_strings("S", sessions, width(sessions, 8)), ev.pop("session"))
+    return frame
