@@ -2,29 +2,31 @@
 
 The story, in the order the generator tells it:
 
-- Customers sign up over the last ``years`` years, a little faster each month. 90% of the ordinary ones buy
-  at (or soon after) sign-up; the rest only browse. Each has a gamma-distributed order rate and a lifetime
-  (exponential, with a gamma-distributed hazard: Pareto/NBD): shorter for ad and social sign-ups, for people
-  without e-mail opt-in and for those who return a lot. In the last 45 days before leaving, a customer orders
-  less and browses less (browsing fades 60 days ahead), then stops buying; browsing trickles out.
-- Spend level is lognormal per customer: high spenders fill bigger baskets and pick premium items; about 30%
-  upgrade to premium order after order. Top 20% of customers bring about 70% of revenue.
-- The catalogue has 16 categories, each with standard and premium (about 2.6x price) items, brands and
-  hidden styles, Zipf-like popularity. Each customer prefers 1-3 categories (Dirichlet weights, 85% of
-  picks) and a style (about 57% of picks): the signal that lets personal recommendations beat popularity.
-- Anchors bring their partners into the same order (phone -> case + charger, coffee machine -> beans,
-  running shoes -> socks, ...) with probability ``complement_rate`` each.
+- Customers sign up over the last ``years`` years, a little more each month. 90% buy: ordinary customers at
+  sign-up or within days, discount hunters (13%) at the next sale; the rest only browse. Each buyer has a
+  gamma-distributed order rate and an exponential lifetime with a gamma-distributed hazard (Pareto/NBD),
+  shorter for ad and social sign-ups, without e-mail opt-in, and for customers who return a lot. In the
+  last 45 days before leaving a customer orders less (down to a third), browsing fades from 60 days
+  ahead, then buying stops and browsing and e-mail opens trickle out.
+- Spend level is lognormal per customer: high spenders fill bigger baskets and pick premium items (same
+  category, about 2.6x the price); 30% of customers move to premium order after order. The top 20% of
+  customers bring about 70% of net revenue.
+- The catalogue has 16 categories with brands, hidden styles and Zipf-like popularity, plus 30 bestsellers.
+  Each customer prefers 1-3 categories (Dirichlet weights; 75% of picks) and a style (about half of picks):
+  the signal that lets personal recommendations beat popularity.
+- Anchors bring partners into the same order (phone -> case + charger, coffee machine -> beans, running
+  shoes -> socks, ...), each with probability ``complement_rate``.
 - Consumables (coffee, beauty, pet food, sports nutrition): about half of the buyers who like one refill a
-  favourite item every 25-45 days (their own cycle, with jitter) while active.
+  favourite item every 25-45 days (a personal cycle, jittered, sometimes skipped) while active.
 - Promotions (winter, spring, summer, back to school, three flash sales a year, Black Friday week) discount
-  some categories; everyone buys more then. About 12% of customers are discount hunters: they buy almost
-  only in promotions and every line they buy is discounted (a coupon when the category is not on sale).
-  E-mail coupons and birthday coupons (opted-in customers, the week after their birthday) exist too.
-- Orders follow each customer's habits: main channel and device, favourite weekday and hour. A few percent
-  of orders see a line returned 3-45 days later, as a separate order with a negative quantity.
-- Site events follow activity: views and cart adds before every purchase, browsing sessions with abandoned
-  carts, wish lists and searches, e-mail opens and clicks for opted-in customers (fewer as they fade),
-  chats and call-backs around returns.
+  some categories and lift everyone's orders, Christmas too. Discount hunters buy almost only during sales,
+  mostly what is on sale, and every line they buy is discounted (a coupon when the category is not on
+  sale). E-mail coupons and birthday coupons (opted-in customers, the week after the birthday) exist too.
+- Orders follow each customer's habits: main channel and device, favourite weekday and hour. About 2% of
+  orders see lines returned 3-45 days later, in a separate order with negative quantities.
+- Site events follow activity: views and a cart add of every bought item just before the purchase,
+  browsing sessions with abandoned carts, wish lists and searches, e-mail opens and clicks for opted-in
+  customers, chats and call-backs around returns.
 
 Everything is drawn from ``numpy.random.Generator`` streams spawned from ``seed``; the last day of data is
 ``end_date`` (every timestamp is before ``end_date + 1 day``). Work is vectorised: no loop per customer.

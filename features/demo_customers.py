@@ -45,8 +45,8 @@ CITIES = (
     "York", "Aberdeen"
 )
 WEEKDAY_SHARE = np.array([0.13, 0.13, 0.13, 0.14, 0.13, 0.15, 0.19])
-HOUR_MODES = np.array([8.0, 12.5, 20.5, 22.5])  # before work, lunch, evening, late
-HOUR_SHARE = np.array([0.15, 0.25, 0.45, 0.15])
+HOUR_MODES = np.array([8.0, 12.5, 16.0, 20.5, 22.5])  # before work, lunch, afternoon, evening, late
+HOUR_SHARE = np.array([0.12, 0.22, 0.14, 0.38, 0.14])
 PREFERRED_SHARE = 0.75  # share of a customer's picks from their own 1-3 categories
 HIT_SHARE = 0.04  # share of picks that are bestsellers, whatever the taste
 
