@@ -43,7 +43,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features import columns as C
 from features.demo_catalog import (
@@ -103,6 +103,13 @@ class DemoConfig(BaseModel):
     cycle_days: tuple[float, float] = (25.0, 45.0)  # range of personal refill cycles
     complement_rate: float = Field(0.45, ge=0.0, le=1.0)  # chance an anchor brings each partner along
     browse_sessions_per_order: float = Field(1.5, ge=0.0)  # browsing-only sessions per expected order
+
+    @field_validator("cycle_days")
+    @classmethod
+    def _ordered_cycle(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 1.0 <= value[0] <= value[1]:
+            raise ValueError(f"cycle_days must be (low, high) with 1 <= low <= high, got {value}")
+        return value
 
     @property
     def catalogue_size(self) -> int:

@@ -276,6 +276,8 @@ def test_end_date_and_years_set_the_window() -> None:
 def test_config_rejects_unknown_fields() -> None:
     with pytest.raises(ValidationError):
         DemoConfig(customer=10)
+    with pytest.raises(ValidationError, match="cycle_days"):
+        DemoConfig(cycle_days=(40, 20))
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
