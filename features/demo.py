@@ -267,33 +267,38 @@ def _birthday_orders(p: Profiles, cal: Calendar, rng: np.random.Generator) -> tu
 def basket_lines(cfg: DemoConfig, o: Orders, p: Profiles, catalog: Catalog, cal: Calendar,
                  rng: np.random.Generator) -> Lines:
     """Fill the orders: taste picks, the refill item, complements; set channel, device, source and discounts."""
-    m = len(o.cust)
     promo = cal.promo[np.floor(o.t).astype(np.int64)]
-    picks = np.where(o.kind == REFILL, rng.random(m) < 0.3, 1 + rng.poisson(np.exp(0.3 * p.spend[o.cust])))
-    order = np.repeat(np.arange(m), picks)
+    order, item, quantity = _taste_lines(o, p, catalog, cal, promo, rng)
+    refill = np.flatnonzero((o.kind == REFILL) | ((o.rank == 0) & (p.refill_item[o.cust] >= 0)))
+    refill_quantity = 1 + (rng.random(len(refill)) < 0.35) + (rng.random(len(refill)) < 0.1)
+    parts = [(order, item, quantity), (refill, p.refill_item[o.cust[refill]], refill_quantity)]
+    for j in range(2):
+        partner = catalog.partners[item, j]
+        brought = np.flatnonzero((partner >= 0) & (rng.random(len(item)) < cfg.complement_rate))
+        parts.append((order[brought], partner[brought], np.ones(len(brought), np.int64)))
+    n_items = len(catalog.price)  # one line per (order, item): quantities of repeated picks add up
+    key, inverse = np.unique(np.concatenate([a * n_items + i for a, i, _ in parts]), return_inverse=True)
+    quantity = np.bincount(inverse, weights=np.concatenate([q for _, _, q in parts])).astype(np.int64)
+    lines = Lines(order=key // n_items, item=key % n_items, quantity=quantity)
+    coupon = _order_context(o, p, cal, promo, rng)
+    lines.discount = _discounts(lines, promo, coupon, catalog, cal, rng)
+    return lines
+
+
+def _taste_lines(o: Orders, p: Profiles, catalog: Catalog, cal: Calendar, promo: np.ndarray,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (order, item, quantity) of the picks by taste: more and pricier for high spenders."""
+    spend = p.spend[o.cust]
+    picks = np.where(o.kind == REFILL, rng.random(len(o.cust)) < 0.3, 1 + rng.poisson(np.exp(0.3 * spend)))
+    order = np.repeat(np.arange(len(o.cust)), picks)
     cust = o.cust[order]
     item = taste_items(rng, p, catalog, cust, rank=o.rank[order])
     hunting = np.flatnonzero(p.hunter[cust] & (promo[order] >= 0) & (rng.random(len(cust)) < 0.6))
     if len(hunting):  # in a sale, hunters mostly pick from the categories on sale
         on_sale = draw_rows(rng, cal.promo_categories[promo[order[hunting]]].astype(np.float64))
         item[hunting] = taste_items(rng, p, catalog, cust[hunting], on_sale, o.rank[order[hunting]])
-    quantity = 1 + (rng.random(len(item)) < 0.08 * np.exp(0.3 * p.spend[cust]))
-    refill = np.flatnonzero((o.kind == REFILL) | ((o.rank == 0) & (p.refill_item[o.cust] >= 0)))
-    orders_, items_, qty_ = [order, refill], [item, p.refill_item[o.cust[refill]]], [quantity, 1 + (
-        rng.random(len(refill)) < 0.35) + (rng.random(len(refill)) < 0.1)]
-    for j in range(2):
-        partner = catalog.partners[item, j]
-        brought = np.flatnonzero((partner >= 0) & (rng.random(len(item)) < cfg.complement_rate))
-        orders_.append(order[brought])
-        items_.append(partner[brought])
-        qty_.append(np.ones(len(brought), np.int64))
-    key, inverse = np.unique(np.concatenate(orders_) * len(catalog.price) + np.concatenate(items_),
-                             return_inverse=True)
-    lines = Lines(order=key // len(catalog.price), item=key % len(catalog.price),
-                  quantity=np.bincount(inverse, weights=np.concatenate(qty_)).astype(np.int64))
-    coupon = _order_context(o, p, cal, promo, rng)
-    lines.discount = _discounts(lines, promo, coupon, catalog, cal, rng)
-    return lines
+    quantity = 1 + (rng.random(len(item)) < 0.08 * np.exp(0.3 * spend[order]))
+    return order, item, quantity
 
 
 def _order_context(o: Orders, p: Profiles, cal: Calendar, promo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
