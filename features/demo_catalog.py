@@ -3,8 +3,8 @@
 Items belong to a category, a hidden style (which the brand reveals) and a tier (standard or premium, about
 2.6 times the price). Popularity is Zipf-like inside each (category, style, tier) group; ``Catalog.pick`` draws
 items from those groups, vectorised. Some items are anchors with one or two partner items that are bought with
-them (phone -> case + charger). The calendar holds the promotions (a few a year plus Black Friday), the
-seasonal demand multipliers and the e-mail campaign days.
+them (phone -> case + charger); 30 standard items are bestsellers anyone may pick. The calendar holds the
+promotions (a few a year plus Black Friday), the seasonal demand multipliers and the e-mail campaign days.
 """
 
 from __future__ import annotations
@@ -187,6 +187,7 @@ class Calendar:
     campaigns: np.ndarray  # e-mail campaign send times (days, fractional)
 
     def weekday(self, day: np.ndarray) -> np.ndarray:
+        """Return the weekday (Monday = 0) of day numbers."""
         return (self.start.weekday() + day) % 7
 
 
@@ -272,6 +273,7 @@ def timestamps(cal: Calendar, t: np.ndarray) -> np.ndarray:
 
 
 def width(n: int, least: int) -> int:
+    """Return the digits an id needs: ``least``, more when ``n`` has more."""
     return max(least, len(str(n)))
 
 
