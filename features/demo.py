@@ -22,7 +22,7 @@ The story, in the order the generator tells it:
   some categories and lift everyone's orders, Christmas too. Discount hunters buy almost only during sales,
   mostly what is on sale, and every line they buy is discounted (a coupon when the category is not on
   sale). E-mail coupons and birthday coupons (opted-in customers, the week after the birthday) exist too.
-- Orders follow each customer's habits: main channel and device, favourite weekday and hour. About 2% of
+- Orders follow each customer's habits: main channel and device, favourite weekday and hour. About 2-3% of
   orders see lines returned 3-45 days later, in a separate order with negative quantities.
 - Site events follow activity: views and a cart add of every bought item just before the purchase,
   browsing sessions with abandoned carts, wish lists and searches, e-mail opens and clicks for opted-in
