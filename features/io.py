@@ -31,6 +31,7 @@ def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; results are for the team to read
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
