@@ -179,7 +179,7 @@ def _normalised_select(spec: TableSpec, present: dict[str, str]) -> str:
     cols = [f"{parsed(c, spec.kinds[c], t)} AS {quote(c)}" for c, t in present.items()]
     if spec.name == "transactions":
         if C.QUANTITY not in present:
-            cols.append(f"1.0 AS {C.QUANTITY}")
+            cols.append(f"CAST(1 AS DOUBLE) AS {C.QUANTITY}")
         cols.append(f"{_revenue(present)} AS {C.REVENUE}")
     return f"SELECT {', '.join(cols)}, __row FROM raw_{spec.name}"
 
@@ -187,7 +187,7 @@ def _normalised_select(spec: TableSpec, present: dict[str, str]) -> str:
 def _revenue(present: dict[str, str]) -> str:
     """Net line revenue: amount, or price x quantity; return lines (negative quantity) count against revenue."""
     quantity = parsed(C.QUANTITY, SPECS["transactions"].kinds[C.QUANTITY], present[C.QUANTITY]) \
-        if C.QUANTITY in present else "1.0"
+        if C.QUANTITY in present else "CAST(1 AS DOUBLE)"
     if C.AMOUNT in present:
         amount = parsed(C.AMOUNT, SPECS["transactions"].kinds[C.AMOUNT], present[C.AMOUNT])
         return f"CASE WHEN coalesce({quantity}, 1) < 0 THEN -abs({amount}) ELSE {amount} END"
