@@ -1,0 +1,141 @@
+"""Time ``retention features`` against a bare DuckDB RFM group-by over the same Parquet shop, in one run.
+
+The shop is the demo generator's (``features.demo``), cached under ``--workdir`` so later runs reuse it. Both
+sides run as subprocesses under ``/usr/bin/time -v`` (wall time and peak memory): the real CLI (read and
+validate every table, build every family, fit BG/NBD, write Parquet) and a bare query (customer_id: max
+timestamp, count distinct orders, sum revenue, written to Parquet with DuckDB's COPY). With ``--breakdown`` a
+third subprocess times the CLI's phases (read and validate / build / write) in-process.
+
+Example: python benchmarks/features_speed.py --customers 1000000 --workdir /tmp/retention-bench
+Targets (2 cores): features <= 8x the bare query, peak memory < 4 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PYTHON = sys.executable
+RETENTION = str(Path(sys.executable).parent / "retention")
+MAX_RATIO, MAX_PEAK_GB = 8.0, 4.0
+
+GENERATE = """
+import sys
+from features.demo import DemoConfig, generate_shop, write_shop
+customers, seed, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+write_shop(generate_shop(DemoConfig(customers=customers, seed=seed)), out, "parquet")
+"""
+
+BARE = """
+import sys, duckdb
+path, cutoff, out, threads = sys.argv[1:5]
+con = duckdb.connect()
+if threads != "0":
+    con.execute(f"SET threads = {threads}")
+columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()}
+revenue = "price * coalesce(quantity, 1)" if "price" in columns else "amount"
+con.execute(f'''COPY (SELECT customer_id, max(timestamp) AS last_order, count(DISTINCT order_id) AS orders,
+                sum({revenue}) AS revenue FROM read_parquet('{path}') WHERE timestamp < TIMESTAMP '{cutoff}'
+                GROUP BY customer_id) TO '{out}' (FORMAT parquet)''')
+"""
+
+BREAKDOWN = """
+import json, sys, time
+from features.build import build_features
+from features.config import FeaturesConfig
+from features.io import write_frame
+from features.reader import read_shop
+data, cutoff, out, threads = sys.argv[1:5]
+t0 = time.perf_counter(); shop = read_shop(data); t1 = time.perf_counter()
+cfg = FeaturesConfig(duckdb_threads=int(threads) or None)
+result = build_features(shop, cutoff, cfg); t2 = time.perf_counter()
+write_frame(result.frame, out); t3 = time.perf_counter()
+rows = {name: shop.sql.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in shop.columns}
+print(json.dumps({"read_and_validate_s": t1 - t0, "build_s": t2 - t1, "write_s": t3 - t2, "rows": rows,
+                  "customers": len(result.frame), "columns": result.frame.shape[1] - 1}))
+"""
+
+
+def timed(command: list[str]) -> dict[str, float]:
+    """Run ``command`` under /usr/bin/time -v; return wall seconds and peak resident memory in GB."""
+    began = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
+    wall = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-3000:]}")
+    peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1))
+    return {"seconds": wall, "peak_gb": peak_kb / 1024**2}
+
+
+def demo_shop(workdir: Path, customers: int, seed: int) -> Path:
+    """Return the cached demo shop folder, generating it (in a subprocess) when it is not there yet."""
+    folder = workdir / f"demo-{customers}-seed{seed}"
+    if (folder / "transactions.parquet").exists():
+        print(f"reusing {folder}")
+        return folder
+    workdir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".demo-", dir=workdir))
+    print(f"generating a {customers:,}-customer demo shop in {folder} ...", flush=True)
+    began = time.perf_counter()
+    subprocess.run([PYTHON, "-c", GENERATE, str(customers), str(seed), str(tmp)], check=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    print(f"generated in {time.perf_counter() - began:.0f} s")
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/retention-bench"))
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--cutoff", default="2026-08-01", help="The demo shop ends on 2026-10-31.")
+    parser.add_argument("--threads", type=int, default=0, help="DuckDB threads on both sides (0 = all cores).")
+    parser.add_argument("--breakdown", action=argparse.BooleanOptionalAction, default=True,
+                        help="Also time the CLI's phases (read and validate / build / write) in-process.")
+    parser.add_argument("--json", type=Path, default=None, help="Result file (default: WORKDIR/features_speed.json).")
+    args = parser.parse_args()
+
+    shop = demo_shop(args.workdir, args.customers, args.seed)
+    out = args.workdir / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    threads = str(args.threads)
+    bare = timed([PYTHON, "-c", BARE, str(shop / "transactions.parquet"), args.cutoff, str(out / "bare.parquet"),
+                  threads])
+    command = [RETENTION, "features", "--data", str(shop), "--cutoff", args.cutoff, "--out",
+               str(out / "features.parquet")]
+    features = timed(command + (["--threads", threads] if args.threads else []))
+    phases = None
+    if args.breakdown:
+        done = subprocess.run([PYTHON, "-c", BREAKDOWN, str(shop), args.cutoff, str(out / "phases.parquet"), threads],
+                              capture_output=True, text=True, check=True)
+        phases = json.loads(done.stdout.strip().splitlines()[-1])
+    ratio = features["seconds"] / bare["seconds"]
+    report = {"customers": args.customers, "seed": args.seed, "cutoff": args.cutoff, "threads": args.threads,
+              "bare_rfm_query": bare, "retention_features": features, "ratio": ratio, "phases": phases,
+              "targets": {"max_ratio": MAX_RATIO, "max_peak_gb": MAX_PEAK_GB,
+                          "ratio_met": ratio <= MAX_RATIO, "memory_met": features["peak_gb"] < MAX_PEAK_GB}}
+    print(f"\n{'':28}{'wall s':>10}{'peak GB':>10}")
+    print(f"{'bare DuckDB RFM group-by':28}{bare['seconds']:>10.1f}{bare['peak_gb']:>10.2f}")
+    print(f"{'retention features (CLI)':28}{features['seconds']:>10.1f}{features['peak_gb']:>10.2f}")
+    print(f"ratio {ratio:.1f}x (target <= {MAX_RATIO:.0f}x: {'met' if ratio <= MAX_RATIO else 'NOT met'}); "
+          f"peak {features['peak_gb']:.2f} GB (target < {MAX_PEAK_GB:.0f} GB: "
+          f"{'met' if features['peak_gb'] < MAX_PEAK_GB else 'NOT met'})")
+    if phases:
+        print(f"CLI phases in-process: read+validate {phases['read_and_validate_s']:.1f} s, build "
+              f"{phases['build_s']:.1f} s, write {phases['write_s']:.1f} s; {phases['customers']:,} customers x "
+              f"{phases['columns']} features; rows {phases['rows']}")
+    path = args.json or args.workdir / "features_speed.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
