@@ -1,0 +1,138 @@
+"""RetentionConfig: the whole configuration of a training and scoring run, validated, loaded from YAML.
+
+Loading has no side effects (no folders, no MLflow URI, no logging set-up): the entry points do that. Every
+section forbids unknown keys, so a typo in a YAML file is an error naming the key, not a silent default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from features.config import FeaturesConfig
+from features.segment_rules import SegmentsConfig
+from models.baselines import BaselineConfig
+from models.churn import ClassifierConfig
+from models.value import ValueConfig
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelsConfig(_Section):
+    """Hyperparameters of each model; each section is that model's own config."""
+
+    churn: ClassifierConfig = ClassifierConfig()
+    golden: ClassifierConfig = ClassifierConfig()
+    value: ValueConfig = ValueConfig()
+    baseline: BaselineConfig = BaselineConfig()
+
+
+class TrainingConfig(_Section):
+    """Labels, backtest windows and the minimum data needed.
+
+    The holdout is the last complete window (cutoff = scoring cutoff - horizon). The models evaluated on it are
+    trained on ``n_windows`` cutoffs ``window_spacing_days`` apart whose horizons end on or before the holdout
+    cutoff; the models registered for scoring are then refitted the same way one horizon later (horizons end
+    on or before the scoring cutoff), so the holdout measures exactly the procedure that produced them.
+    """
+
+    horizon_days: int = Field(90, ge=1, description="Labels look at [cutoff, cutoff + horizon_days).")
+    n_windows: int = Field(4, ge=1, description="Training cutoffs per fit.")
+    window_spacing_days: int = Field(30, ge=1, description="Days between consecutive training cutoffs.")
+    min_customers: int = Field(500, ge=1, description="Refuse to train with fewer customers with a purchase.")
+    min_history_horizons: float = Field(2.0, gt=0, description="Refuse with less history than this many horizons.")
+    min_window_customers: int = Field(100, ge=1, description="A training cutoff with fewer customers is skipped.")
+    golden_share: float = Field(0.2, gt=0, lt=1, description="Golden = this top share of customers by horizon revenue.")
+    golden_among: Literal["all", "buyers"] = Field(
+        "all", description="all: the share is of every customer at the cutoff; buyers: of those who bought in the "
+        "horizon (as segments' is_golden_now). Either way golden needs revenue > 0.")
+    refit_for_scoring: bool = Field(True, description="Refit on the windows ending at the scoring cutoff (True) or "
+                                    "register the models evaluated on the holdout as they are (False).")
+    reasons_k: int = Field(3, ge=1, le=10, description="Drivers per customer in the reasons column.")
+
+
+class RegistryConfig(_Section):
+    """MLflow experiment, registered model names, aliases and the metric each promotion is judged on."""
+
+    experiment: str = "retention"
+    churn_name: str = "churn"
+    golden_name: str = "golden"
+    value_name: str = "value"
+    champion_alias: str = "champion"
+    challenger_alias: str = "challenger"
+    churn_metric: str = Field("roc_auc", description="Holdout metric of the churn gate (higher is better).")
+    golden_metric: str = Field("roc_auc", description="Holdout metric of the golden gate (higher is better).")
+    value_metric: str = Field("spearman", description="Holdout metric of the value gate (higher is better).")
+    require_beating_baseline: bool = Field(True, description="A candidate must also be at least as good as its best "
+                                           "baseline on the gate metric to become champion.")
+
+
+class ScoringConfig(_Section):
+    """How scores are turned into words and lists for marketers."""
+
+    risk_thresholds: tuple[float, float] = Field((0.4, 0.7), description="churn_risk is medium from the first "
+                                                 "probability, high from the second.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScoringConfig:
+        low, high = self.risk_thresholds
+        if not 0 < low <= high < 1:
+            raise ValueError(f"risk_thresholds must be 0 < medium <= high < 1, got {self.risk_thresholds}")
+        return self
+
+
+class RetentionConfig(_Section):
+    """The whole run: features, segments, models, training windows, registry and scoring."""
+
+    features: FeaturesConfig = FeaturesConfig()
+    segments: SegmentsConfig = SegmentsConfig()
+    models: ModelsConfig = ModelsConfig()
+    training: TrainingConfig = TrainingConfig()
+    registry: RegistryConfig = RegistryConfig()
+    scoring: ScoringConfig = ScoringConfig()
+
+    def with_horizon(self, horizon_days: int | None) -> RetentionConfig:
+        """Return a copy with another horizon (None: unchanged)."""
+        if horizon_days is None:
+            return self
+        return self.model_copy(update={"training": self.training.model_copy(update={"horizon_days": horizon_days})})
+
+    def hash(self) -> str:
+        """Return a short SHA-256 of the resolved config, logged with every run."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def load_config(path: str | Path | None = None) -> RetentionConfig:
+    """Return the config in a YAML file, or the defaults (configs/default.yaml holds the same) when None.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    ValueError
+        When the YAML is malformed or a value or key is invalid; the message names the key.
+    """
+    if path is None:
+        return RetentionConfig()
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of sections (features, models, training, ...)")
+    try:
+        return RetentionConfig(**data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"{path}: {problems}") from None

@@ -1,0 +1,106 @@
+"""Labels of one backtest window: what each customer did in ``[cutoff, cutoff + horizon)``.
+
+The population is every customer with a purchase order before the cutoff (the same customers as the
+features). Every query reads only rows before ``cutoff + horizon`` (``features.orders.rows_before``), so a
+window never sees data a later cutoff would not have had.
+
+- ``churn``: 1 when the customer placed no purchase order in the horizon.
+- ``value``: net revenue in the horizon (return lines count against it).
+- ``orders``: purchase orders in the horizon.
+- ``golden``: 1 when among the top ``golden_share`` of customers by ``value``, with ``value > 0``; the share is of
+  every customer at the cutoff (``golden_among="all"``) or of those who bought in the horizon (``"buyers"``).
+  Ties are broken by customer_id, so exactly ``ceil(share x n)`` customers can be golden.
+- ``next_order_date``: the first purchase order in the horizon (NaT when none).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import ibis
+import pandas as pd
+
+from features import columns as C
+from features.orders import orders_before, purchases_before, rows_before
+from features.reader import Shop
+from models.customer import CHURN, GOLDEN, NEXT_ORDER_DATE, NEXT_ORDER_DAYS, ORDERS, VALUE
+
+LABEL_COLUMNS = (C.CUSTOMER_ID, CHURN, GOLDEN, VALUE, ORDERS, NEXT_ORDER_DATE)
+
+
+def population(shop: Shop, cutoff: datetime) -> pd.Series:
+    """Return the sorted customer ids (strings) with a purchase order before the cutoff."""
+    ids = purchases_before(shop.transactions, cutoff).select(C.CUSTOMER_ID).distinct().execute()[C.CUSTOMER_ID]
+    return ids.astype(str).sort_values(ignore_index=True)
+
+
+def window_totals(shop: Shop, start: datetime, end: datetime) -> pd.DataFrame:
+    """Return per customer with activity in ``[start, end)``: ``value`` (net revenue), ``orders`` (purchase orders)
+    and ``first_order`` (first purchase order's timestamp); reads no row at or after ``end``."""
+    tx = shop.transactions
+    lines = rows_before(tx, end)
+    lines = lines.filter(lines[C.TIMESTAMP] >= ibis.timestamp(start))
+    revenue = lines.group_by(C.CUSTOMER_ID).aggregate(**{VALUE: lines[C.REVENUE].sum().cast("float64")})
+    orders = orders_before(tx, end)
+    orders = orders.filter(orders.is_purchase & (orders[C.TIMESTAMP] >= ibis.timestamp(start)))
+    counts = orders.group_by(C.CUSTOMER_ID).aggregate(**{ORDERS: orders.count().cast("float64"),
+                                                         "first_order": orders[C.TIMESTAMP].min()})
+    joined = revenue.outer_join(counts, revenue[C.CUSTOMER_ID] == counts[C.CUSTOMER_ID])
+    frame = joined.select(
+        ibis.coalesce(revenue[C.CUSTOMER_ID], counts[C.CUSTOMER_ID]).cast("string").name(C.CUSTOMER_ID),
+        revenue[VALUE].fill_null(0.0).name(VALUE), counts[ORDERS].fill_null(0.0).name(ORDERS),
+        counts.first_order.name("first_order"),
+    ).execute()
+    return frame.set_index(C.CUSTOMER_ID)
+
+
+def make_labels(shop: Shop, cutoff: datetime, horizon_days: int, golden_share: float = 0.2,
+                golden_among: str = "all") -> pd.DataFrame:
+    """Return the labels of every customer with a purchase order before ``cutoff``, sorted by customer_id.
+
+    Parameters
+    ----------
+    shop
+        A checked shop.
+    cutoff
+        Start of the horizon; the population bought before it.
+    horizon_days
+        Length of the horizon.
+    golden_share
+        Top share of customers that is golden.
+    golden_among
+        ``all`` (share of the whole population) or ``buyers`` (share of customers who bought in the horizon).
+
+    Returns
+    -------
+    pandas.DataFrame
+        customer_id, churn (0/1), golden (0/1), value, orders, next_order_date.
+    """
+    ids = population(shop, cutoff)
+    totals = window_totals(shop, cutoff, cutoff + timedelta(days=horizon_days)).reindex(ids)
+    value = totals[VALUE].fillna(0.0).to_numpy()
+    orders = totals[ORDERS].fillna(0.0).to_numpy()
+    frame = pd.DataFrame({C.CUSTOMER_ID: ids, CHURN: (orders == 0).astype("int64"), VALUE: value, ORDERS: orders,
+                          NEXT_ORDER_DATE: pd.to_datetime(totals["first_order"]).to_numpy()})
+    frame.insert(2, GOLDEN, golden_flags(frame, golden_share, golden_among))
+    return frame[list(LABEL_COLUMNS)]
+
+
+def golden_flags(frame: pd.DataFrame, share: float, among: str) -> pd.Series:
+    """Return 0/1: the top ``ceil(share x base)`` customers by value (ties by customer_id) with value > 0."""
+    if among not in ("all", "buyers"):
+        raise ValueError(f"golden_among must be 'all' or 'buyers', got {among!r}")
+    base = frame if among == "all" else frame[frame[ORDERS] > 0]
+    k = math.ceil(share * len(base) - 1e-9)
+    ranked = base.sort_values([VALUE, C.CUSTOMER_ID], ascending=[False, True], kind="stable")
+    top = ranked.index[:k][ranked[VALUE].to_numpy()[:k] > 0]
+    flags = pd.Series(0, index=frame.index, dtype="int64")
+    flags[top] = 1
+    return flags
+
+
+def days_to_next_order(labels: pd.DataFrame, cutoff: datetime) -> pd.Series:
+    """Return days from the cutoff to each customer's next order (NaN when none in the horizon)."""
+    delta = pd.to_datetime(labels[NEXT_ORDER_DATE]) - pd.Timestamp(cutoff)
+    return (delta.dt.total_seconds() / 86_400.0).rename(NEXT_ORDER_DAYS)

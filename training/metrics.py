@@ -1,0 +1,104 @@
+"""Holdout metrics: arrays of predictions and truths in, numbers out; never a model.
+
+Higher is better for every metric except ``brier``, ``mae`` and ``orders_mae`` (see ``LOWER_IS_BETTER``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+LOWER_IS_BETTER = frozenset({"brier", "mae", "orders_mae", "next_order_mae_days"})
+
+
+def top_mask(score: np.ndarray, share: float) -> np.ndarray:
+    """Return a mask of the ``ceil(share x n)`` highest scores (ties by position, so the count is exact)."""
+    k = math.ceil(share * len(score) - 1e-9)
+    mask = np.zeros(len(score), dtype=bool)
+    mask[np.argsort(-np.asarray(score, dtype="float64"), kind="stable")[:k]] = True
+    return mask
+
+
+def _auc(truth: np.ndarray, score: np.ndarray) -> float:
+    return float(roc_auc_score(truth, score)) if 0 < truth.sum() < len(truth) else float("nan")
+
+
+def _pr_auc(truth: np.ndarray, score: np.ndarray) -> float:
+    return float(average_precision_score(truth, score)) if truth.sum() > 0 else float("nan")
+
+
+def lift(truth: np.ndarray, score: np.ndarray, share: float = 0.1) -> float:
+    """Return the positive rate among the top ``share`` by score over the overall positive rate."""
+    base = truth.mean()
+    return float(truth[top_mask(score, share)].mean() / base) if base > 0 else float("nan")
+
+
+def revenue_capture(revenue: np.ndarray, score: np.ndarray, share: float) -> float:
+    """Return the share of the holdout's net revenue brought by the top ``share`` of customers by score."""
+    total = revenue.sum()
+    return float(revenue[top_mask(score, share)].sum() / total) if total > 0 else float("nan")
+
+
+def churn_metrics(probability: np.ndarray, churned: np.ndarray) -> dict[str, float]:
+    """Return ROC AUC, PR AUC (churners as positives), Brier score and lift in the top decile."""
+    p, y = np.asarray(probability, dtype="float64"), np.asarray(churned, dtype="float64")
+    return {"roc_auc": _auc(y, p), "pr_auc": _pr_auc(y, p), "brier": float(brier_score_loss(y, np.clip(p, 0, 1))),
+            "lift_top_decile": lift(y, p, 0.1), "mean_predicted": float(p.mean()), "observed_rate": float(y.mean())}
+
+
+def golden_metrics(probability: np.ndarray, golden: np.ndarray, revenue: np.ndarray, share: float) -> dict[str, float]:
+    """Return ROC AUC, PR AUC and the share of holdout revenue captured by the predicted top ``share``."""
+    p, y, r = (np.asarray(a, dtype="float64") for a in (probability, golden, revenue))
+    return {"roc_auc": _auc(y, p), "pr_auc": _pr_auc(y, p), "revenue_capture": revenue_capture(r, p, share),
+            "revenue_capture_ideal": revenue_capture(r, r, share)}
+
+
+def value_metrics(value: np.ndarray, orders: np.ndarray, true_value: np.ndarray, true_orders: np.ndarray,
+                  next_days: np.ndarray | None = None, true_next_days: np.ndarray | None = None) -> dict[str, float]:
+    """Return Spearman and MAE of revenue and of orders, top-decile revenue capture, and next-order error.
+
+    ``next_order_mae_days`` is over customers who did order in the horizon, with predictions capped at the horizon's
+    length times two (a far-future date and "never" are both "not soon").
+    """
+    v, o, tv, to = (np.asarray(a, dtype="float64") for a in (value, orders, true_value, true_orders))
+    out = {"spearman": _spearman(v, tv), "mae": float(np.abs(v - tv).mean()),
+           "revenue_capture_top_decile": revenue_capture(tv, v, 0.1),
+           "orders_spearman": _spearman(o, to), "orders_mae": float(np.abs(o - to).mean())}
+    if next_days is not None and true_next_days is not None:
+        known = np.isfinite(true_next_days)
+        if known.any():
+            horizon = float(np.nanmax(true_next_days)) + 1.0
+            pred = np.minimum(np.asarray(next_days, dtype="float64")[known], 2 * horizon)
+            out["next_order_mae_days"] = float(np.abs(pred - true_next_days[known]).mean())
+    return out
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(stats.spearmanr(a, b).statistic)
+
+
+def calibration_table(probability: np.ndarray, outcome: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Return, per decile of predicted probability: customers, mean predicted and observed rate."""
+    p, y = np.asarray(probability, dtype="float64"), np.asarray(outcome, dtype="float64")
+    rank = pd.Series(p).rank(method="first")
+    decile = np.ceil(rank / len(p) * bins).clip(1, bins).astype(int).to_numpy() if len(p) else np.array([], int)
+    frame = pd.DataFrame({"bin": decile, "predicted": p, "observed": y})
+    table = frame.groupby("bin").agg(customers=("predicted", "size"), mean_predicted=("predicted", "mean"),
+                                     observed_rate=("observed", "mean"))
+    return table.reset_index()
+
+
+def gains_curve(score: np.ndarray, outcome: np.ndarray, points: int = 20) -> pd.DataFrame:
+    """Return the cumulative share of positives (or revenue) captured by the top x% of customers by score."""
+    order = np.argsort(-np.asarray(score, dtype="float64"), kind="stable")
+    captured = np.cumsum(np.asarray(outcome, dtype="float64")[order])
+    total = captured[-1] if len(captured) and captured[-1] > 0 else 1.0
+    shares = np.linspace(0, 1, points + 1)
+    idx = np.clip((shares * len(order)).astype(int) - 1, -1, len(order) - 1)
+    return pd.DataFrame({"customers_share": shares, "captured": np.where(idx >= 0, captured[idx] / total, 0.0)})

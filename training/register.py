@@ -1,0 +1,187 @@
+"""Model registry and the promotion gate, generic over models (churn, golden, value, recommender, ...).
+
+A new version takes the alias ``champion`` only when its holdout metric is at least the champion's, compared on
+the same holdout when the caller can score the champion on it, else against the champion's logged metric (a
+version tag written at registration). Optionally it must also be at least as good as its best baseline.
+Otherwise it gets ``challenger`` and the decision says why; ``force`` promotes regardless.
+
+``register_all`` registers several candidates as one unit: every version is created first, and only when all
+exist are aliases moved; an error in between deletes the versions just created and puts the aliases back,
+so a failed run leaves the registry as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from training import tracking
+
+logger = logging.getLogger(__name__)
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+METRIC_TAG, VALUE_TAG, REASON_TAG = "gate_metric", "gate_value", "promotion_reason"
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """What happened to one candidate: its version, the alias it got and why."""
+
+    name: str
+    version: str
+    alias: str
+    promoted: bool
+    reason: str
+    metric_name: str
+    metric_value: float
+    champion_version: str | None = None
+    champion_value: float | None = None
+
+
+@dataclass
+class Candidate:
+    """One model to register.
+
+    ``champion_metric``, when given, scores the current champion on this run's holdout (it receives the
+    champion's version info and returns the metric, or None when it cannot); ``baseline_value`` is the best
+    baseline's metric on the same holdout.
+    """
+
+    name: str
+    model_uri: str
+    metric_name: str
+    metric_value: float
+    higher_is_better: bool = True
+    champion_metric: Callable[[dict[str, Any]], float | None] | None = None
+    baseline_value: float | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    must_match: tuple[str, ...] = ()  # tags (e.g. horizon_days) that must equal the champion's to compare at all
+
+
+def _at_least(a: float, b: float, higher_is_better: bool) -> bool:
+    return a >= b - 1e-12 if higher_is_better else a <= b + 1e-12
+
+
+def decide(c: Candidate, champion: dict[str, Any] | None, force: bool) -> tuple[bool, str, float | None]:
+    """Return (promote, reason, champion's value) for one candidate against the current champion."""
+    value, metric = c.metric_value, c.metric_name
+    if not math.isfinite(value):
+        why = f"{metric} is not a number on the holdout"
+        return force, why + ("; promoted anyway (--force-promote)" if force else ""), None
+    if c.baseline_value is not None and math.isfinite(c.baseline_value) and \
+            not _at_least(value, c.baseline_value, c.higher_is_better):
+        why = f"{metric} {value:.4f} is worse than the best baseline's {c.baseline_value:.4f}"
+        return force, why + ("; promoted anyway (--force-promote)" if force else ""), None
+    if champion is None:
+        return True, f"first version: no {CHAMPION} yet ({metric} {value:.4f})", None
+    differ = [k for k in c.must_match if champion["tags"].get(k) not in (None, c.tags.get(k))]
+    if differ:
+        was = ", ".join(f"{k}={champion['tags'][k]} (now {c.tags.get(k)})" for k in differ)
+        return True, f"the {CHAMPION} v{champion['version']} was trained with {was}: not comparable, replaced", None
+    old, where = None, ""
+    if c.champion_metric is not None:
+        try:
+            old = c.champion_metric(champion)
+            where = "on the same holdout"
+        except Exception as exc:  # a champion that cannot be scored here falls back to its logged metric
+            logger.warning("could not score %s v%s on this holdout (%s); using its logged metric", c.name,
+                           champion["version"], exc)
+    if old is None:
+        logged = champion["tags"].get(VALUE_TAG) if champion["tags"].get(METRIC_TAG) == metric else None
+        old = float(logged) if logged is not None else tracking.run_metric(champion.get("run_id"), metric)
+        where = "logged on its own holdout"
+    if old is None or not math.isfinite(old):
+        return True, f"the {CHAMPION} v{champion['version']} has no {metric} to compare with", old
+    better = _at_least(value, old, c.higher_is_better)
+    text = f"{metric} {value:.4f} vs {CHAMPION} v{champion['version']}'s {old:.4f} ({where})"
+    if better:
+        return True, text + ": at least as good", old
+    return force, text + (": worse; promoted anyway (--force-promote)" if force else ": worse"), old
+
+
+def register_all(candidates: list[Candidate], force: bool = False, champion_alias: str = CHAMPION,
+                 challenger_alias: str = CHALLENGER) -> list[PromotionDecision]:
+    """Register every candidate, then move aliases; on any error undo both and re-raise."""
+    created: list[tuple[str, str]] = []
+    previous: dict[tuple[str, str], str | None] = {}
+    try:
+        champions = {c.name: tracking.alias_version(c.name, champion_alias) for c in candidates}
+        plans = [(c, *decide(c, champions[c.name], force)) for c in candidates]
+        versions = []
+        for c, _, reason, _ in plans:
+            tags = {**c.tags, METRIC_TAG: c.metric_name, VALUE_TAG: repr(float(c.metric_value)), REASON_TAG: reason}
+            version = tracking.register_version(c.name, c.model_uri, tags)
+            created.append((c.name, version))
+            versions.append(version)
+        decisions = []
+        for (c, promote, reason, old), version in zip(plans, versions, strict=True):
+            alias = champion_alias if promote else challenger_alias
+            old_version = tracking.alias_version(c.name, alias)
+            previous[(c.name, alias)] = old_version["version"] if old_version else None
+            tracking.set_alias(c.name, alias, version)
+            champion = champions[c.name]
+            decisions.append(PromotionDecision(c.name, version, alias, promote, reason, c.metric_name,
+                                               float(c.metric_value), champion["version"] if champion else None, old))
+            logger.info("%s v%s -> %s: %s", c.name, version, alias, reason)
+        return decisions
+    except BaseException:
+        _undo(created, previous)
+        raise
+
+
+def _undo(created: list[tuple[str, str]], previous: dict[tuple[str, str], str | None]) -> None:
+    for (name, alias), version in previous.items():
+        try:
+            if version is not None or tracking.alias_version(name, alias) is not None:
+                tracking.set_alias(name, alias, version)
+        except Exception:  # best effort: report, keep undoing the rest
+            logger.exception("could not restore alias %s of %s", alias, name)
+    for name, version in reversed(created):
+        try:
+            tracking.delete_version(name, version)
+        except Exception:
+            logger.exception("could not delete %s v%s after a failed registration", name, version)
+    if created:
+        logger.warning("registration failed: removed %d new version(s) and restored aliases", len(created))
+
+
+def register_candidate(name: str, model_uri: str, metric_name: str, metric_value: float,
+                       higher_is_better: bool = True, force: bool = False, *,
+                       champion_metric: Callable[[dict[str, Any]], float | None] | None = None,
+                       baseline_value: float | None = None, tags: dict[str, str] | None = None,
+                       must_match: tuple[str, ...] = ()) -> PromotionDecision:
+    """Register one model version and run the promotion gate; return what happened.
+
+    Parameters
+    ----------
+    name
+        Registered model name, e.g. ``recommender``.
+    model_uri
+        A logged model (``models:/m-...`` from ``tracking.log_model_folder``, or ``runs:/<id>/<name>``).
+    metric_name, metric_value
+        The holdout metric the gate compares, e.g. ``ndcg_at_10`` and its value.
+    higher_is_better
+        Direction of the metric.
+    force
+        Promote to champion whatever the comparison says.
+    champion_metric
+        Optional: score the current champion on the same holdout (receives its version info).
+    baseline_value
+        Optional: the best baseline's metric on the same holdout; a worse candidate is not promoted.
+    tags
+        Extra version tags.
+    must_match
+        Tags that must equal the champion's for a comparison; when one differs the candidate replaces it.
+
+    Examples
+    --------
+    >>> uri = tracking.log_model_folder("recommender", folder, example, output)  # doctest: +SKIP
+    >>> register_candidate("recommender", uri, "ndcg_at_10", 0.31).alias  # doctest: +SKIP
+    'champion'
+    """
+    candidate = Candidate(name, model_uri, metric_name, metric_value, higher_is_better, champion_metric,
+                          baseline_value, dict(tags or {}), must_match)
+    return register_all([candidate], force)[0]

@@ -1,0 +1,218 @@
+"""Every MLflow call of the project, as small functions: URI, experiment, run, logging, registry, download.
+
+The tracking URI comes from ``MLFLOW_TRACKING_URI``; without it, ``sqlite:///<cwd>/mlflow.db`` (MLflow 3 refuses a
+bare ``./mlruns`` store). Experiments on a local store get an explicit artifact location, ``<cwd>/mlruns``, since
+with a sqlite URI MLflow would otherwise put artifacts relative to whatever directory a later run starts in.
+Models are logged "from code" (``models/pyfunc.py``) with their saved folder as the artifact, explicit pip
+requirements (inferring them costs seconds) and a signature inferred from an input example.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DB = "mlflow.db"
+ARTIFACT_DIR = "mlruns"
+RUNTIME_PACKAGES = ("lightgbm", "numpy", "pandas", "scipy", "scikit-learn", "pydantic", "mlflow")
+
+
+def tracking_uri() -> str:
+    """Return MLFLOW_TRACKING_URI, or ``sqlite:///<cwd>/mlflow.db``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(Path.cwd() / DEFAULT_DB).resolve()}"
+
+
+def _is_local(uri: str) -> bool:
+    return uri.startswith(("sqlite:", "file:", "/")) or "://" not in uri
+
+
+def configure() -> str:
+    """Point MLflow (tracking and registry) at ``tracking_uri()`` and return it."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no tqdm bars inside our progress
+    import mlflow
+
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("mlflow").setLevel(logging.WARNING)  # its own INFO chatter, unless debugging
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def experiment_id(name: str) -> str:
+    """Return the id of the experiment ``name``, creating it (local stores: artifacts under ``<cwd>/mlruns``)."""
+    import mlflow
+
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    location = (Path.cwd() / ARTIFACT_DIR).resolve().as_uri() if _is_local(tracking_uri()) else None
+    return str(mlflow.create_experiment(name, artifact_location=location))
+
+
+@contextmanager
+def run(experiment: str, run_name: str | None = None, tags: dict[str, str] | None = None) -> Iterator[str]:
+    """Start a run and yield its id; an exception inside marks the run FAILED and propagates."""
+    import mlflow
+
+    configure()
+    with mlflow.start_run(experiment_id=experiment_id(experiment), run_name=run_name, tags=tags) as active:
+        yield active.info.run_id
+
+
+def log_params(params: dict[str, Any]) -> None:
+    import mlflow
+
+    mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+
+
+def log_metrics(metrics: dict[str, float]) -> None:
+    import mlflow
+
+    mlflow.log_metrics({k.replace("@", "_at_"): float(v) for k, v in metrics.items()})
+
+
+def log_dict(data: dict[str, Any], file_name: str) -> None:
+    import mlflow
+
+    mlflow.log_dict(json.loads(json.dumps(data, default=str)), file_name)
+
+
+def log_text(text: str, file_name: str) -> None:
+    import mlflow
+
+    mlflow.log_text(text, file_name)
+
+
+def log_figures(figures: dict[str, Any], folder: str = "plots") -> None:
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    for name, fig in figures.items():
+        mlflow.log_figure(fig, f"{folder}/{name}")
+        plt.close(fig)
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    import mlflow
+
+    mlflow.set_tags(tags)
+
+
+def pip_requirements() -> list[str]:
+    """Return pinned requirements of a logged model: what loading and predicting needs, as installed here."""
+    out = []
+    for name in RUNTIME_PACKAGES:
+        try:
+            out.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            out.append(name)
+    return out
+
+
+def log_model_folder(name: str, folder: Path, input_example: pd.DataFrame, output_example: pd.DataFrame,
+                     params: dict[str, Any] | None = None) -> str:
+    """Log a saved model folder as a pyfunc model in the active run; return its model URI (``models:/m-...``)."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    import models.pyfunc as pyfunc_module
+
+    signature = infer_signature(input_example, output_example, params=params)
+    info = mlflow.pyfunc.log_model(
+        name=name, python_model=pyfunc_module.__file__, artifacts={pyfunc_module.ARTIFACT_KEY: str(folder)},
+        signature=signature, input_example=input_example, pip_requirements=pip_requirements(),
+    )
+    return str(info.model_uri)
+
+
+# --- registry ---------------------------------------------------------------------------------------------------
+
+
+def _client() -> Any:
+    from mlflow import MlflowClient
+
+    configure()
+    return MlflowClient()
+
+
+def alias_version(name: str, alias: str) -> dict[str, Any] | None:
+    """Return the version holding ``alias`` of the registered model ``name`` (version, run_id, tags), or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mv = _client().get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+    return {"version": str(mv.version), "run_id": mv.run_id, "tags": dict(mv.tags), "source": mv.source}
+
+
+def registered_versions(name: str) -> list[str]:
+    """Return the versions of a registered model (empty when it does not exist)."""
+    return sorted((str(mv.version) for mv in _client().search_model_versions(f"name = '{name}'")), key=int)
+
+
+def register_version(name: str, model_uri: str, tags: dict[str, str]) -> str:
+    """Register ``model_uri`` as a new version of ``name`` (created when absent); return the version."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client()
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name)
+    run_id = None
+    if model_uri.startswith("models:/m-"):
+        run_id = client.get_logged_model(model_uri.removeprefix("models:/")).source_run_id
+    mv = client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
+    return str(mv.version)
+
+
+def delete_version(name: str, version: str) -> None:
+    client = _client()
+    client.delete_model_version(name, version)
+    if not registered_versions(name):
+        client.delete_registered_model(name)
+
+
+def set_alias(name: str, alias: str, version: str | None) -> None:
+    """Point ``alias`` at ``version``; None removes the alias."""
+    client = _client()
+    if version is None:
+        client.delete_registered_model_alias(name, alias)
+    else:
+        client.set_registered_model_alias(name, alias, version)
+
+
+def set_version_tags(name: str, version: str, tags: dict[str, str]) -> None:
+    client = _client()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+
+
+def run_metric(run_id: str | None, key: str) -> float | None:
+    """Return a metric logged in a run, or None."""
+    if not run_id:
+        return None
+    value = _client().get_run(run_id).data.metrics.get(key)
+    return None if value is None else float(value)
+
+
+def download_model(uri: str, dst: Path | None = None) -> Path:
+    """Download a model (``models:/churn@champion``) and return the local folder."""
+    import mlflow
+
+    configure()
+    target = str(dst) if dst is not None else tempfile.mkdtemp(prefix="retention-model-")
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=target))

@@ -1,0 +1,275 @@
+"""The training pipeline: backtest windows, models and baselines, holdout evaluation, MLflow, gated registration.
+
+``fit_and_evaluate`` does the modelling and touches no MLflow (the benchmark uses it directly); ``train`` wraps it
+in an MLflow run, logs configuration, data fingerprint, metrics, plots and models, and registers the models
+last, so a run that fails anywhere registers nothing and moves no alias.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from features import columns as C
+from features.reader import Shop
+from features.segments import default_cutoff
+from models.baselines import BgNbdBaseline, LastPeriodBaseline, RecencyBaseline
+from models.churn import ChurnModel
+from models.customer import CustomerModel
+from models.golden import GoldenModel
+from models.value import ValueModel
+from training.config import RetentionConfig
+from training.evaluate import MODEL, Evaluation, evaluate, model_predictor, task_metric
+from training.metrics import LOWER_IS_BETTER
+from training.windows import (
+    Window,
+    WindowBuilder,
+    WindowPlan,
+    check_enough_data,
+    features_config,
+    plan_windows,
+    stacked,
+)
+
+if TYPE_CHECKING:
+    from training.register import Candidate
+
+logger = logging.getLogger(__name__)
+
+TASKS = ("churn", "golden", "value")
+FALLBACK_NOTE = ("history too short for a complete training window at a {h}-day horizon: churn, golden and value "
+                 "come from the statistical models (BG/NBD x Gamma-Gamma), model_source = bgnbd_fallback")
+Step = Callable[[str], None]
+
+
+@dataclass
+class TrainOutcome:
+    """Everything a training run produced before it touches MLflow."""
+
+    plan: WindowPlan
+    evaluation: Evaluation
+    models: dict[str, CustomerModel]  # task -> the model to register (fitted for scoring)
+    holdout: Window
+    fingerprint: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    importances: dict[str, pd.DataFrame] = field(default_factory=dict)
+    evaluation_share: float = 0.2  # golden share the holdout labels used
+
+    @property
+    def fallback(self) -> bool:
+        return self.plan.fallback
+
+
+def data_fingerprint(shop: Shop, cutoff: datetime) -> dict[str, Any]:
+    """Return rows, orders, customers, date range and an order-independent content hash of lines before the cutoff."""
+    row = shop.sql.execute(
+        "SELECT count(*), count(DISTINCT order_id), count(DISTINCT customer_id), min(timestamp), max(timestamp), "
+        "sum(hash(customer_id::VARCHAR, order_id, timestamp, revenue, quantity)::HUGEINT) % 18446744073709551557 "
+        "FROM transactions WHERE timestamp < ?", [cutoff]).fetchall()[0]  # fetchall: leaves no open result
+    return {"rows": int(row[0]), "orders": int(row[1]), "customers": int(row[2]),
+            "first_order": str(row[3]), "last_order": str(row[4]), "content_hash": f"{int(row[5] or 0):x}",
+            "cutoff": cutoff.isoformat()}
+
+
+def total_steps(plan: WindowPlan) -> int:
+    """Return the number of progress steps ``fit_and_evaluate`` reports."""
+    cutoffs = {*plan.eval_cutoffs, plan.holdout_cutoff, *plan.final_cutoffs}
+    return len(cutoffs) + 1 + (8 if not plan.fallback else 2)
+
+
+def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None = None,
+                     step: Step | None = None, on_plan: Callable[[WindowPlan], None] | None = None) -> TrainOutcome:
+    """Fit models and baselines on backtest windows, evaluate them on the holdout, refit for scoring.
+
+    Raises
+    ------
+    NotEnoughDataError
+        When there are too few customers or too little history (the message says how much more is needed).
+    """
+    step = step or (lambda _: None)
+    t = cfg.training
+    scoring = cutoff or default_cutoff(shop.transactions)
+    fingerprint = data_fingerprint(shop, scoring)
+    if fingerprint["rows"] == 0:
+        raise ValueError(f"no order before the cutoff {scoring:%Y-%m-%d}")
+    first = pd.Timestamp(fingerprint["first_order"]).to_pydatetime()
+    buyers = int(shop.sql.execute("SELECT count(DISTINCT customer_id) FROM transactions WHERE timestamp < ? AND "
+                                  "quantity > 0", [scoring]).fetchall()[0][0])
+    check_enough_data(buyers, first, scoring, t)
+    builder = WindowBuilder(shop, cfg)
+    plan = plan_windows(scoring, first, t)
+    train_windows = _windows(builder, plan.eval_cutoffs, t.min_window_customers, step)
+    plan = WindowPlan(plan.scoring_cutoff, plan.horizon_days, plan.holdout_cutoff,
+                      tuple(w.cutoff for w in train_windows), plan.final_cutoffs)
+    if on_plan is not None:
+        on_plan(plan)
+    logger.info("windows: %s", plan.describe())
+    step(f"holdout window {plan.holdout_cutoff:%Y-%m-%d}")
+    holdout = builder.window(plan.holdout_cutoff)
+    meta = _metadata(cfg, plan)
+    h = t.horizon_days
+    notes = [f"left out of the features: {k} ({v})" for k, v in holdout.features.left_out.items()]
+    baselines = {"bgnbd": BgNbdBaseline(cfg.models.baseline).fit(holdout.inputs, horizon_days=h, metadata=meta)}
+    step("baselines")
+    if plan.fallback:
+        notes.insert(0, FALLBACK_NOTE.format(h=h))
+        logger.warning(notes[0])
+        evaluation = evaluate({MODEL: baselines["bgnbd"].predict(holdout.inputs), **_predict(baselines, holdout)},
+                              holdout.labels, plan.holdout_cutoff, t.golden_share)
+        step("scoring fit: BG/NBD at the scoring cutoff")
+        now = builder.window(scoring, with_labels=False)
+        fallback = BgNbdBaseline(cfg.models.baseline).fit(now.inputs, horizon_days=h, metadata=meta)
+        return TrainOutcome(plan, evaluation, dict.fromkeys(TASKS, fallback), holdout, fingerprint, notes,
+                            evaluation_share=t.golden_share)
+    x, y = stacked(train_windows)
+    for name, cls in (("recency", RecencyBaseline), ("last_period", LastPeriodBaseline)):
+        baselines[name] = cls(cfg.models.baseline).fit(x, y, horizon_days=h, metadata=meta)
+    evaluated = _fit_models(cfg, x, y, meta, step, "evaluation fit")
+    predicted = {task: m.predict(holdout.inputs) for task, m in evaluated.items()}
+    evaluation = evaluate({MODEL: model_predictor(*predicted.values()), **_predict(baselines, holdout)},
+                          holdout.labels, plan.holdout_cutoff, t.golden_share)
+    models = evaluated
+    if t.refit_for_scoring:
+        final = _windows(builder, plan.final_cutoffs, t.min_window_customers, step)
+        models = _fit_models(cfg, *stacked(final), meta, step, "scoring fit")
+    importances = {task: m.importance_ for task, m in models.items()}
+    return TrainOutcome(plan, evaluation, models, holdout, fingerprint, notes, importances, t.golden_share)
+
+
+def _windows(builder: WindowBuilder, cutoffs: tuple[datetime, ...], min_customers: int, step: Step) -> list[Window]:
+    out = []
+    for cutoff in cutoffs:
+        step(f"window {cutoff:%Y-%m-%d}")
+        window = builder.window(cutoff)
+        if len(window.inputs) < min_customers:
+            logger.info("window %s skipped: %d customers (< %d)", f"{cutoff:%Y-%m-%d}", len(window.inputs),
+                        min_customers)
+            continue
+        out.append(window)
+    return out
+
+
+def _fit_models(cfg: RetentionConfig, x: pd.DataFrame, y: pd.DataFrame, meta: dict[str, Any], step: Step,
+                what: str) -> dict[str, CustomerModel]:
+    h = cfg.training.horizon_days
+    models: dict[str, CustomerModel] = {}
+    for task, cls, model_cfg in (("churn", ChurnModel, cfg.models.churn), ("golden", GoldenModel, cfg.models.golden),
+                                 ("value", ValueModel, cfg.models.value)):
+        step(f"{what}: {task} on {len(x):,} rows")
+        models[task] = cls(model_cfg).fit(x, y, horizon_days=h, metadata=meta)
+    return models
+
+
+def _predict(models: dict[str, CustomerModel], window: Window) -> dict[str, pd.DataFrame]:
+    return {name: m.predict(window.inputs) for name, m in models.items()}
+
+
+def _metadata(cfg: RetentionConfig, plan: WindowPlan) -> dict[str, Any]:
+    """What scoring needs to rebuild a model's inputs, and what a reader of the model wants to know."""
+    return {"features_config": features_config(cfg).model_dump(mode="json"),
+            "baseline_unit_days": cfg.models.baseline.unit_days, "golden_share": cfg.training.golden_share,
+            "golden_among": cfg.training.golden_among, "config_hash": cfg.hash(),
+            "scoring_cutoff": plan.scoring_cutoff.isoformat(), "holdout_cutoff": plan.holdout_cutoff.isoformat(),
+            "training_cutoffs": [c.isoformat() for c in plan.final_cutoffs]}
+
+
+@dataclass
+class TrainResult:
+    """A finished run: the outcome, the MLflow run id and what the gate decided for each model."""
+
+    outcome: TrainOutcome
+    run_id: str
+    decisions: list[Any]
+
+
+def train(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None = None, force_promote: bool = False,
+          step: Step | None = None, on_plan: Callable[[WindowPlan], None] | None = None) -> TrainResult:
+    """Run ``fit_and_evaluate`` inside an MLflow run, log everything, then register and gate the three models."""
+    from training import tracking
+    from training.register import register_all
+
+    with tracking.run(cfg.registry.experiment, tags={"horizon_days": str(cfg.training.horizon_days)}) as run_id:
+        outcome = fit_and_evaluate(shop, cfg, cutoff, step, on_plan)
+        uris = log_outcome(outcome, cfg)
+        decisions = register_all(candidates_for(outcome, cfg, uris), force_promote,
+                                 cfg.registry.champion_alias, cfg.registry.challenger_alias)
+        tracking.set_tags({f"{d.name}_alias": d.alias for d in decisions})
+    return TrainResult(outcome, run_id, decisions)
+
+
+def log_outcome(outcome: TrainOutcome, cfg: RetentionConfig) -> dict[str, str]:
+    """Log config, fingerprint, metrics, plots and the three models into the active run; return model URIs."""
+    from training import tracking
+    from training.evaluate import figures, markdown_table
+
+    plan = outcome.plan
+    tracking.log_params({"horizon_days": plan.horizon_days, "scoring_cutoff": f"{plan.scoring_cutoff:%Y-%m-%d}",
+                         "holdout_cutoff": f"{plan.holdout_cutoff:%Y-%m-%d}", "config_hash": cfg.hash(),
+                         "n_windows": len(plan.final_cutoffs), "fallback": plan.fallback,
+                         "data_content_hash": outcome.fingerprint["content_hash"]})
+    tracking.set_tags({"model_source": "bgnbd_fallback" if plan.fallback else "lightgbm"})
+    tracking.log_dict(cfg.model_dump(mode="json"), "config.json")
+    tracking.log_dict(outcome.fingerprint, "data_fingerprint.json")
+    tracking.log_dict({"plan": plan.describe(), "notes": outcome.notes}, "run_notes.json")
+    tracking.log_metrics(outcome.evaluation.flat())
+    tracking.log_dict(outcome.evaluation.to_dict(), "evaluation.json")
+    tracking.log_text(markdown_table(outcome.evaluation, "Holdout metrics"), "evaluation.md")
+    tracking.log_figures(figures(outcome.evaluation, outcome.importances))
+    names = {"churn": cfg.registry.churn_name, "golden": cfg.registry.golden_name, "value": cfg.registry.value_name}
+    example = outcome.holdout.inputs.head(5)
+    uris = {}
+    with tempfile.TemporaryDirectory(prefix="retention-models-") as tmp:
+        for task, model in outcome.models.items():
+            folder = model.save(Path(tmp) / task)
+            columns = getattr(getattr(model, "spec_", None), "columns", None)
+            inputs = example[[C.CUSTOMER_ID, *columns]] if columns else example
+            uris[task] = tracking.log_model_folder(names[task], folder, inputs, model.predict(inputs),
+                                                   params={"reasons": False})
+    return uris
+
+
+def candidates_for(outcome: TrainOutcome, cfg: RetentionConfig, uris: dict[str, str]) -> list[Candidate]:
+    """Return the registration candidates: each model's gate metric, best baseline and champion scorer."""
+    from training.register import Candidate
+
+    r, evaluation = cfg.registry, outcome.evaluation
+    metrics = {"churn": r.churn_metric, "golden": r.golden_metric, "value": r.value_metric}
+    names = {"churn": r.churn_name, "golden": r.golden_name, "value": r.value_name}
+    out = []
+    for task, metric in metrics.items():
+        if metric not in evaluation.tables[task].columns:
+            raise ValueError(f"registry.{task}_metric {metric!r} is not a {task} metric; choose one of "
+                             f"{list(evaluation.tables[task].columns)}")
+        baseline = evaluation.best_baseline(task, metric)[1] if r.require_beating_baseline else None
+        model = outcome.models[task]
+        tags = {"horizon_days": str(outcome.plan.horizon_days), "model_source": model.model_source,
+                "scoring_cutoff": f"{outcome.plan.scoring_cutoff:%Y-%m-%d}", "config_hash": cfg.hash(),
+                "data_content_hash": outcome.fingerprint["content_hash"]}
+        out.append(Candidate(names[task], uris[task], metric, evaluation.metric(task, metric),
+                             metric not in LOWER_IS_BETTER, _champion_scorer(outcome, task, metric), baseline, tags,
+                             must_match=("horizon_days",)))
+    return out
+
+
+def _champion_scorer(outcome: TrainOutcome, task: str, metric: str) -> Callable[[dict[str, Any]], float | None]:
+    """Return a function scoring a registered champion on this run's holdout (None when it cannot)."""
+
+    def score(champion: dict[str, Any]) -> float | None:
+        from training.score import load_registered
+
+        model = load_registered(champion["source"])
+        same_features = model.metadata_.get("features_config") == outcome.models[task].metadata_["features_config"]
+        if model.horizon_days_ != outcome.plan.horizon_days or not same_features:
+            return None  # not comparable on these inputs: the gate uses its logged metric
+        holdout = outcome.holdout
+        return task_metric(task, metric, model.predict(holdout.inputs), holdout.labels, outcome.plan.holdout_cutoff,
+                           outcome.evaluation_share)
+
+    return score
