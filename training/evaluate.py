@@ -135,7 +135,8 @@ def comparison_rows(evaluation: Evaluation, metrics: dict[str, tuple[str, ...]])
 SUMMARY_METRICS = {
     "churn": ("roc_auc", "pr_auc", "brier", "lift_top_decile"),
     "golden": ("roc_auc", "pr_auc", "revenue_capture"),
-    "value": ("spearman", "mae", "revenue_capture_top_decile", "orders_spearman", "orders_mae", "next_order_mae_days"),
+    "value": ("spearman", "spearman_tied", "gini", "mae", "revenue_capture_top_decile", "orders_spearman", "orders_mae",
+              "next_order_mae_days"),
 }
 
 

@@ -1,6 +1,15 @@
 """Holdout metrics: arrays of predictions and truths in, numbers out; never a model.
 
-Higher is better for every metric except ``brier``, ``mae`` and ``orders_mae`` (see ``LOWER_IS_BETTER``).
+Higher is better for every metric except ``brier``, ``mae``, ``orders_mae`` and ``next_order_mae_days``
+(see ``LOWER_IS_BETTER``).
+
+Ranking a zero-inflated target (most customers spend nothing in a horizon) needs care: the usual Spearman gives
+tied predictions their mean rank, so a coarse predictor that puts most customers in one tie (all with no order
+last period, say) matches the truth's own block of zeros and scores high without ranking anyone. ``spearman``
+therefore breaks ties in the predictions at random (seeded), which is what happens when the list is cut;
+``spearman_tied`` is the textbook value, shown next to it. ``gini`` is the normalised Gini coefficient of
+revenue ordered by the prediction (1 = the ideal order, 0 = random), the usual customer-value ranking metric
+(e.g. Wang, Liu & Miao 2019, "A Deep Probabilistic Model for Customer Lifetime Value Prediction").
 """
 
 from __future__ import annotations
@@ -65,8 +74,8 @@ def value_metrics(value: np.ndarray, orders: np.ndarray, true_value: np.ndarray,
     length times two (a far-future date and "never" are both "not soon").
     """
     v, o, tv, to = (np.asarray(a, dtype="float64") for a in (value, orders, true_value, true_orders))
-    out = {"spearman": _spearman(v, tv), "mae": float(np.abs(v - tv).mean()),
-           "revenue_capture_top_decile": revenue_capture(tv, v, 0.1),
+    out = {"spearman": _spearman(v, tv), "spearman_tied": _spearman(v, tv, break_ties=False), "gini": gini(tv, v),
+           "mae": float(np.abs(v - tv).mean()), "revenue_capture_top_decile": revenue_capture(tv, v, 0.1),
            "orders_spearman": _spearman(o, to), "orders_mae": float(np.abs(o - to).mean())}
     if next_days is not None and true_next_days is not None:
         known = np.isfinite(true_next_days)
@@ -77,10 +86,36 @@ def value_metrics(value: np.ndarray, orders: np.ndarray, true_value: np.ndarray,
     return out
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
+def _spearman(prediction: np.ndarray, truth: np.ndarray, break_ties: bool = True) -> float:
+    """Return Spearman's rho; with ``break_ties`` tied predictions are ordered at random (seed 0)."""
+    if len(prediction) < 2 or np.ptp(truth) == 0:
         return float("nan")
-    return float(stats.spearmanr(a, b).statistic)
+    if break_ties:
+        noise = np.random.default_rng(0).random(len(prediction))
+        prediction = np.lexsort((noise, prediction)).argsort().astype("float64")  # ranks, ties in random order
+    elif np.ptp(prediction) == 0:
+        return float("nan")
+    return float(stats.spearmanr(prediction, truth).statistic)
+
+
+def gini(revenue: np.ndarray, score: np.ndarray) -> float:
+    """Return the normalised Gini of ``revenue`` ordered by ``score`` (ties in random order, seed 0).
+
+    The mean of the cumulative revenue share over customers taken in score order, minus 1/2 (random order),
+    divided by the same for the ideal order (by revenue itself).
+    """
+    revenue = np.asarray(revenue, dtype="float64")
+    total = revenue.sum()
+    if len(revenue) < 2 or total <= 0:
+        return float("nan")
+    noise = np.random.default_rng(0).random(len(revenue))
+
+    def area(order_by: np.ndarray) -> float:
+        order = np.lexsort((noise, -np.asarray(order_by, dtype="float64")))
+        return float(np.cumsum(revenue[order]).mean() / total) - 0.5
+
+    ideal = area(revenue)
+    return area(score) / ideal if ideal > 0 else float("nan")
 
 
 def calibration_table(probability: np.ndarray, outcome: np.ndarray, bins: int = 10) -> pd.DataFrame:
