@@ -111,7 +111,9 @@ class BgNbdBaseline(_Baseline):
         x, t_x, big_t, _ = _summary(inputs)
         alive = BetaGeoFitter.from_dict(self.state_["bgnbd"]).probability_alive(x, t_x, big_t)
         since = (big_t - t_x) * self.config.unit_days
-        parts = [[f"no order for {d:.0f} days", _plural(f, "repeat purchase"), f"{a:.0%} likely to still be active"]
+        # BG/NBD deems a one-time buyer alive for sure (no repeat, no evidence of dropout): not worth saying
+        parts = [[f"no order for {d:.0f} days", _plural(f + 1, "purchase day"),
+                  f"{a:.0%} likely to still be active" if f > 0 else "never came back after the first purchase"]
                  for d, f, a in zip(since, x, alive, strict=True)]
         return ["; ".join(p[:k]) for p in parts]
 

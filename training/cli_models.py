@@ -90,7 +90,7 @@ def train(
 
 def metrics_table(evaluation: Evaluation, title: str) -> Table:
     """Return a rich table: one row per (task, metric), one column per predictor, the best of each row in bold."""
-    from training.evaluate import PREDICTOR_LABELS, SUMMARY_METRICS, comparison_rows
+    from training.evaluate import SUMMARY_METRICS, comparison_rows
     from training.metrics import LOWER_IS_BETTER
 
     predictors = list(evaluation.tables["churn"].index)
@@ -98,7 +98,7 @@ def metrics_table(evaluation: Evaluation, title: str) -> Table:
     table.add_column("task")
     table.add_column("metric")
     for p in predictors:
-        table.add_column(PREDICTOR_LABELS.get(p, p), justify="right")
+        table.add_column(evaluation.label(p), justify="right")
     for task, metric, values in comparison_rows(evaluation, SUMMARY_METRICS):
         finite = {p: v for p, v in values.items() if v is not None and math.isfinite(v)}
         best = (min if metric in LOWER_IS_BETTER else max)(finite.values()) if finite else None

@@ -51,6 +51,11 @@ class Evaluation:
     tables: dict[str, pd.DataFrame]
     calibration: dict[str, pd.DataFrame] = field(default_factory=dict)
     gains: dict[str, pd.DataFrame] = field(default_factory=dict)
+    model_label: str = PREDICTOR_LABELS[MODEL]
+
+    def label(self, predictor: str) -> str:
+        """Return the display name of a predictor."""
+        return self.model_label if predictor == MODEL else PREDICTOR_LABELS.get(predictor, predictor)
 
     def metric(self, task: str, metric: str, predictor: str = MODEL) -> float:
         return float(self.tables[task].loc[predictor, metric])
@@ -84,13 +89,13 @@ def _records(table: pd.DataFrame) -> dict[str, dict[str, float | None]]:
 
 
 def evaluate(predictors: dict[str, pd.DataFrame], labels: pd.DataFrame, cutoff: datetime,
-             golden_share: float) -> Evaluation:
+             golden_share: float, model_label: str = PREDICTOR_LABELS[MODEL]) -> Evaluation:
     """Return every metric of every predictor against the holdout labels."""
     y_churn, y_golden = labels[CHURN].to_numpy(), labels[GOLDEN].to_numpy()
     y_value, y_orders = labels[VALUE].to_numpy(dtype="float64"), labels[ORDERS].to_numpy(dtype="float64")
     y_next = days_to_next_order(labels, cutoff).to_numpy(dtype="float64")
     rows: dict[str, dict[str, dict[str, float]]] = {task: {} for task in TASKS}
-    evaluation = Evaluation(cutoff, len(labels), {})
+    evaluation = Evaluation(cutoff, len(labels), {}, model_label=model_label)
     for name, p in predictors.items():
         if len(p) != len(labels):
             raise ValueError(f"predictor {name} has {len(p)} rows, the holdout {len(labels)}")
@@ -143,7 +148,7 @@ SUMMARY_METRICS = {
 def markdown_table(evaluation: Evaluation, title: str = "") -> str:
     """Return the summary metrics as a markdown table: one row per (task, metric), one column per predictor."""
     predictors = list(evaluation.tables["churn"].index)
-    head = "| task | metric | " + " | ".join(PREDICTOR_LABELS.get(p, p) for p in predictors) + " |"
+    head = "| task | metric | " + " | ".join(evaluation.label(p) for p in predictors) + " |"
     lines = ([f"**{title}**", ""] if title else []) + [head, "|" + " --- |" * (len(predictors) + 2)]
     for task, metric, values in comparison_rows(evaluation, SUMMARY_METRICS):
         arrow = " (lower is better)" if metric in LOWER_IS_BETTER else ""
@@ -168,14 +173,14 @@ def figures(evaluation: Evaluation, importances: dict[str, pd.DataFrame]) -> dic
     figs: dict[str, Any] = {}
     fig, ax = plt.subplots(figsize=(5, 5))
     for name, table in evaluation.calibration.items():
-        ax.plot(table["mean_predicted"], table["observed_rate"], marker="o", label=PREDICTOR_LABELS.get(name, name))
+        ax.plot(table["mean_predicted"], table["observed_rate"], marker="o", label=evaluation.label(name))
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
     ax.set(xlabel="predicted churn probability (decile mean)", ylabel="observed churn rate", title="Churn calibration")
     ax.legend(fontsize=8)
     figs["churn_calibration.png"] = fig
     fig, ax = plt.subplots(figsize=(5, 5))
     for name, table in evaluation.gains.items():
-        ax.plot(table["customers_share"], table["captured"], label=PREDICTOR_LABELS.get(name, name))
+        ax.plot(table["customers_share"], table["captured"], label=evaluation.label(name))
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
     ax.set(xlabel="share of customers, highest churn risk first", ylabel="share of churners found",
            title="Churn gains (lift)")

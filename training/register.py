@@ -1,8 +1,9 @@
 """Model registry and the promotion gate, generic over models (churn, golden, value, recommender, ...).
 
 A new version takes the alias ``champion`` only when its holdout metric is at least the champion's, compared on
-the same holdout when the caller can score the champion on it, else against the champion's logged metric (a
-version tag written at registration). Optionally it must also be at least as good as its best baseline.
+the same holdout when the caller can score the champion on it fairly (the caller decides: a champion whose
+training read days of this holdout cannot be), else against the champion's logged metric (a version tag written
+at registration). Optionally it must also be at least as good as its best baseline.
 Otherwise it gets ``challenger`` and the decision says why; ``force`` promotes regardless.
 
 ``register_all`` registers several candidates as one unit: every version is created first, and only when all

@@ -121,8 +121,9 @@ def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None =
     if plan.fallback:
         notes.insert(0, FALLBACK_NOTE.format(h=h))
         logger.warning(notes[0])
+        plan = WindowPlan(plan.scoring_cutoff, h, plan.holdout_cutoff, (), ())  # BG/NBD fits at the cutoff itself
         evaluation = evaluate({MODEL: baselines["bgnbd"].predict(holdout.inputs), **_predict(baselines, holdout)},
-                              holdout.labels, plan.holdout_cutoff, t.golden_share)
+                              holdout.labels, plan.holdout_cutoff, t.golden_share, "model (BG/NBD fallback)")
         step("scoring fit: BG/NBD at the scoring cutoff")
         now = builder.window(scoring, with_labels=False)
         fallback = BgNbdBaseline(cfg.models.baseline).fit(now.inputs, horizon_days=h, metadata=meta)
@@ -266,8 +267,11 @@ def _champion_scorer(outcome: TrainOutcome, task: str, metric: str) -> Callable[
 
         model = load_registered(champion["source"])
         same_features = model.metadata_.get("features_config") == outcome.models[task].metadata_["features_config"]
+        seen_until = model.metadata_.get("scoring_cutoff")
         if model.horizon_days_ != outcome.plan.horizon_days or not same_features:
             return None  # not comparable on these inputs: the gate uses its logged metric
+        if seen_until is None or datetime.fromisoformat(seen_until) > outcome.plan.holdout_cutoff:
+            return None  # its training read days of this holdout: scoring it here would flatter it
         holdout = outcome.holdout
         return task_metric(task, metric, model.predict(holdout.inputs), holdout.labels, outcome.plan.holdout_cutoff,
                            outcome.evaluation_share)
