@@ -78,6 +78,18 @@ def data_fingerprint(shop: Shop, cutoff: datetime) -> dict[str, Any]:
             "cutoff": cutoff.isoformat()}
 
 
+def checked_data(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None) -> tuple[datetime, dict[str, Any]]:
+    """Return the scoring cutoff and the data fingerprint, or raise NotEnoughDataError (before any MLflow run)."""
+    scoring = cutoff or default_cutoff(shop.transactions)
+    fingerprint = data_fingerprint(shop, scoring)
+    if fingerprint["rows"] == 0:
+        raise ValueError(f"no order before the cutoff {scoring:%Y-%m-%d}")
+    buyers = int(shop.sql.execute("SELECT count(DISTINCT customer_id) FROM transactions WHERE timestamp < ? AND "
+                                  "quantity > 0", [scoring]).fetchall()[0][0])
+    check_enough_data(buyers, pd.Timestamp(fingerprint["first_order"]).to_pydatetime(), scoring, cfg.training)
+    return scoring, fingerprint
+
+
 def total_steps(plan: WindowPlan) -> int:
     """Return the number of progress steps ``fit_and_evaluate`` reports."""
     cutoffs = {*plan.eval_cutoffs, plan.holdout_cutoff, *plan.final_cutoffs}
@@ -95,14 +107,8 @@ def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None =
     """
     step = step or (lambda _: None)
     t = cfg.training
-    scoring = cutoff or default_cutoff(shop.transactions)
-    fingerprint = data_fingerprint(shop, scoring)
-    if fingerprint["rows"] == 0:
-        raise ValueError(f"no order before the cutoff {scoring:%Y-%m-%d}")
+    scoring, fingerprint = checked_data(shop, cfg, cutoff)
     first = pd.Timestamp(fingerprint["first_order"]).to_pydatetime()
-    buyers = int(shop.sql.execute("SELECT count(DISTINCT customer_id) FROM transactions WHERE timestamp < ? AND "
-                                  "quantity > 0", [scoring]).fetchall()[0][0])
-    check_enough_data(buyers, first, scoring, t)
     builder = WindowBuilder(shop, cfg)
     plan = plan_windows(scoring, first, t)
     train_windows = _windows(builder, plan.eval_cutoffs, t.min_window_customers, step)
@@ -196,6 +202,7 @@ def train(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None = None, forc
     from training import tracking
     from training.register import register_all
 
+    checked_data(shop, cfg, cutoff)  # refuse too little data before a run exists
     with tracking.run(cfg.registry.experiment, tags={"horizon_days": str(cfg.training.horizon_days)}) as run_id:
         outcome = fit_and_evaluate(shop, cfg, cutoff, step, on_plan)
         uris = log_outcome(outcome, cfg)
