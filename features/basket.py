@@ -13,7 +13,8 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.config import FeaturesConfig
-from features.orders import AsOf, lines_before, purchases_before
+from features.orders import AsOf, lines_before
+from features.rfm import purchases_of
 
 BASKET_DOC = "items per order and distinct items bought"
 CATEGORY_DOC = "distinct categories, top category and its share of spend, price level against the category average"
@@ -25,12 +26,13 @@ def purchase_lines(transactions: ir.Table, as_of: AsOf) -> ir.Table:
     return lines.filter(lines[C.QUANTITY] > 0)
 
 
-def basket_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None) -> ir.Table:
+def basket_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None, *,
+                    orders: ir.Table | None = None) -> ir.Table:
     """Return items_per_order (mean units per purchase order) and distinct_items, keyed by customer_id.
 
-    Needs ``transactions.item_id``.
+    Needs ``transactions.item_id``. ``orders``: ``orders_before(transactions, as_of)`` if the caller has it.
     """
-    orders = purchases_before(transactions, as_of)
+    orders = purchases_of(transactions, as_of, orders)
     per_order = orders.group_by(C.CUSTOMER_ID).aggregate(items_per_order=orders.units.mean().cast("float64"))
     lines = purchase_lines(transactions, as_of)
     distinct = lines.group_by(C.CUSTOMER_ID).aggregate(

@@ -3,13 +3,18 @@
 Each family is a pure function returning an unexecuted Ibis table keyed by customer_id. A family whose
 table or column is absent is left out with the reason (never zero-filled as if observed). The population
 is every customer with at least one purchase order before the cutoff (the RFM table); the other families
-are left-joined onto it. BG/NBD is the one exception to "execute once": its fit runs in scipy, so its
-summary is executed, fitted and merged after the main query.
+are left-joined onto it and the result is executed in one query.
+
+Two materialisations come first, because every family starts from them and DuckDB would otherwise redo
+them per family (measured on the 1M-customer demo: 45 s of build without, see benchmarks/features_speed.py):
+the transaction lines before the cutoff and the orders made of them, as temporary tables dropped at the end.
+BG/NBD is the other exception: its fit runs in scipy, so its summary is executed, fitted and merged.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,8 +26,9 @@ import pandas as pd
 from features import columns as C
 from features.basket import BASKET_DOC, CATEGORY_DOC, basket_features, category_features
 from features.cadence import BGNBD_DOC, CADENCE_DOC, bgnbd_features, cadence_features
-from features.channel import CHANNEL_COLUMNS, CHANNEL_DOC, channel_features
+from features.channel import CHANNEL_COLUMNS, CHANNEL_DOC, channel_features, orders_with_channels
 from features.config import FeaturesConfig
+from features.feature_catalogue import FEATURES, Feature, feature_catalogue
 from features.orders import AsOf, rows_before
 from features.profile import PROFILE_DOC, TEXT_COLUMNS, known_customers, profile_features
 from features.promotions import PROMOTIONS_DOC, promotion_features
@@ -33,6 +39,8 @@ from features.timing import HOUR_NOTE, TIMING_DOC, has_time_of_day, timing_featu
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["FEATURES", "FAMILIES", "Feature", "FeatureFrame", "build_features", "feature_catalogue"]
+
 
 @dataclass(frozen=True)
 class Context:
@@ -41,6 +49,8 @@ class Context:
     shop: Shop
     as_of: datetime
     cfg: FeaturesConfig
+    lines: ir.Table  # transaction lines before the cutoff (materialised)
+    orders: ir.Table  # orders_before(lines), with per-order channel values (materialised)
     with_hour: bool = True  # some order before the cutoff has a time of day
 
 
@@ -56,21 +66,22 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
-    Family("rfm", RFM_DOC, (), lambda x: rfm_features(x.shop.transactions, x.as_of, x.cfg)),
-    Family("cadence", CADENCE_DOC, (), lambda x: cadence_features(x.shop.transactions, x.as_of, x.cfg)),
+    Family("rfm", RFM_DOC, (), lambda x: rfm_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
+    Family("cadence", CADENCE_DOC, (), lambda x: cadence_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
     Family("bgnbd", BGNBD_DOC, (), None),
     Family("basket", BASKET_DOC, ("transactions.item_id",),
-           lambda x: basket_features(x.shop.transactions, x.as_of, x.cfg)),
+           lambda x: basket_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
     Family("categories", CATEGORY_DOC, ("transactions.item_id", "items.category"),
-           lambda x: category_features(x.shop.transactions, x.shop.table("items"), x.as_of, x.cfg)),
+           lambda x: category_features(x.lines, x.shop.table("items"), x.as_of, x.cfg)),
     Family("promotions", PROMOTIONS_DOC, ("transactions.discount",),
-           lambda x: promotion_features(x.shop.transactions, x.as_of, x.cfg)),
+           lambda x: promotion_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
     Family("site", SITE_DOC, ("events",),
-           lambda x: site_features(x.shop.table("events"), x.shop.transactions, x.as_of, x.cfg), observed_zero=True),
+           lambda x: site_features(x.shop.table("events"), x.lines, x.as_of, x.cfg, orders=x.orders),
+           observed_zero=True),
     Family("channel", CHANNEL_DOC, ("transactions.channel|transactions.device|transactions.source",),
-           lambda x: channel_features(x.shop.transactions, x.as_of, x.cfg)),
+           lambda x: channel_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
     Family("timing", TIMING_DOC, (),
-           lambda x: timing_features(x.shop.transactions, x.as_of, x.cfg, with_hour=x.with_hour)),
+           lambda x: timing_features(x.lines, x.as_of, x.cfg, with_hour=x.with_hour, orders=x.orders)),
     Family("profile", PROFILE_DOC, ("customers",),
            lambda x: profile_features(x.shop.table("customers"), x.as_of, x.cfg)),
 )}
@@ -123,9 +134,15 @@ def build_features(shop: Shop, as_of: AsOf, cfg: FeaturesConfig | None = None) -
     """
     cfg = cfg or FeaturesConfig()
     cutoff = cutoff_datetime(as_of)
+    with duckdb_settings(shop, cfg), materialised(shop, cutoff) as (lines, orders):
+        context = Context(shop, cutoff, cfg, lines, orders, with_hour=has_time_of_day(lines, cutoff))
+        return _built(context)
+
+
+def _built(context: Context) -> FeatureFrame:
+    shop, cutoff, cfg = context.shop, context.as_of, context.cfg
     result = FeatureFrame(pd.DataFrame(), cutoff)
     names = ["rfm", *[f for f in cfg.families if f != "rfm"]]  # rfm is the population: always first
-    context = Context(shop, cutoff, cfg, with_hour="timing" in names and has_time_of_day(shop.transactions, cutoff))
     tables: list[tuple[Family, ir.Table]] = []
     for name in names:
         family = FAMILIES[name]
@@ -140,14 +157,13 @@ def build_features(shop: Shop, as_of: AsOf, cfg: FeaturesConfig | None = None) -
         if family.build is not None:
             tables.append((family, family.build(context)))
     result.notes += partial_notes(context, result.included)
-    with duckdb_settings(shop, cfg):
-        frame = joined(tables, cfg).execute()
+    frame = joined(tables, cfg).execute()
     if frame.empty:
         first = shop.sql.execute("SELECT min(timestamp) FROM transactions").fetchone()[0]
         raise ValueError(f"no purchase order before the cutoff {cutoff:%Y-%m-%d %H:%M} (the first order is at {first})")
     frame = typed(frame, tables)
     if "bgnbd" in result.included:
-        frame = _with_bgnbd(shop, cutoff, cfg, frame, result)
+        frame = _with_bgnbd(context, frame, result)
     logger.info("features as of %s: %d customers, %d columns; left out: %s", cutoff, len(frame),
                 frame.shape[1] - 1, ", ".join(result.left_out) or "nothing")
     result.frame = frame.reset_index(drop=True)
@@ -211,10 +227,9 @@ def typed(frame: pd.DataFrame, tables: list[tuple[Family, ir.Table]]) -> pd.Data
     return pd.DataFrame(out)
 
 
-def _with_bgnbd(shop: Shop, as_of: datetime, cfg: FeaturesConfig, frame: pd.DataFrame,
-                result: FeatureFrame) -> pd.DataFrame:
+def _with_bgnbd(context: Context, frame: pd.DataFrame, result: FeatureFrame) -> pd.DataFrame:
     try:
-        fitted = bgnbd_features(shop.transactions, as_of, cfg)
+        fitted = bgnbd_features(context.lines, context.as_of, context.cfg, orders=context.orders)
     except (ImportError, RuntimeError, ValueError, ArithmeticError) as exc:
         del result.included["bgnbd"]
         result.left_out["bgnbd"] = f"the BG/NBD fit failed ({exc})"
@@ -233,6 +248,30 @@ def _no_rows_before(context: Context, family: str) -> bool:
 
 
 @contextmanager
+def materialised(shop: Shop, as_of: datetime) -> Iterator[tuple[ir.Table, ir.Table]]:
+    """Yield the lines before the cutoff and their orders as temporary DuckDB tables; drop them afterwards.
+
+    Only the point-in-time filter and the order roll-up are materialised (no feature logic), so the families
+    stay pure expressions over these two tables.
+    """
+    tag = uuid.uuid4().hex[:12]
+    names = (f"_pit_lines_{tag}", f"_pit_orders_{tag}")
+    keep = [c for c in shop.transactions.columns if c not in (C.AMOUNT, C.PRICE)]  # revenue replaces them
+    try:
+        lines = _temp_table(shop, names[0], rows_before(shop.transactions, as_of).select(*keep))
+        yield lines, _temp_table(shop, names[1], orders_with_channels(lines, as_of))
+    finally:
+        for name in names:
+            shop.sql.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _temp_table(shop: Shop, name: str, expr: ir.Table) -> ir.Table:
+    # raw SQL, because ibis 12's create_table / cache stumble over duckdb 2.0's Python API
+    shop.sql.execute(f"CREATE TEMP TABLE {name} AS {shop.con.compile(expr)}")
+    return shop.con.table(name)
+
+
+@contextmanager
 def duckdb_settings(shop: Shop, cfg: FeaturesConfig) -> Iterator[None]:
     """Apply the build's DuckDB settings for one query and put the previous ones back."""
     settings = {"preserve_insertion_order": "false"}  # the result is sorted explicitly; lets DuckDB stream
@@ -246,114 +285,3 @@ def duckdb_settings(shop: Shop, cfg: FeaturesConfig) -> Iterator[None]:
     finally:
         for key, value in previous.items():
             shop.sql.execute(f"SET {key} = {str(value).lower() if isinstance(value, bool) else value}")
-
-
-@dataclass(frozen=True)
-class Feature:
-    """One output column: its family, what it means, its unit and a phrase a marketer reads."""
-
-    name: str
-    family: str
-    unit: str  # days, count, money, share, ratio, years, hour, flag, category, date
-    description: str
-    phrase: str  # str.format template with {value}; flags: the phrase when the value is 1
-    phrase_if_zero: str = ""  # flags only: the phrase when the value is 0
-
-    @property
-    def kind(self) -> str:
-        """'categorical' (string), 'date' (ISO string, not a model input) or 'numeric' (float)."""
-        return {"category": "categorical", "date": "date"}.get(self.unit, "numeric")
-
-    def describe(self, value: float | str) -> str:
-        """Return the phrase for one customer's value, e.g. ``no order for 210 days``."""
-        if self.unit == "flag":
-            return self.phrase if value else self.phrase_if_zero
-        return self.phrase.format(value=value)
-
-
-def feature_catalogue(cfg: FeaturesConfig | None = None) -> dict[str, Feature]:
-    """Return every feature the build can output under ``cfg`` (windowed names follow its windows)."""
-    cfg = cfg or FeaturesConfig()
-    r, k, t, h = cfg.recent_events_days, cfg.contact_days, cfg.trend_days, cfg.bgnbd_horizon_days
-    rows = [
-        ("rfm", "days_since_last_order", "days", "days since the last purchase order", "no order for {value:.0f} days"),
-        ("rfm", "days_since_first_order", "days", "tenure: days since the first purchase order",
-         "a customer for {value:.0f} days"),
-        ("rfm", "orders", "count", "purchase orders before the cutoff", "{value:.0f} orders in all"),
-        ("rfm", "net_revenue", "money", "net revenue, returns deducted", "spent {value:,.2f} in all"),
-        ("rfm", "avg_order_value", "money", "net revenue per purchase order", "spends {value:,.2f} per order"),
-        *[("rfm", f"orders_{d}d", "count", f"purchase orders in the last {d} days",
-           f"{{value:.0f}} orders in the last {d} days") for d in cfg.windows_days],
-        *[("rfm", f"revenue_{d}d", "money", f"net revenue in the last {d} days",
-           f"spent {{value:,.2f}} in the last {d} days") for d in cfg.windows_days],
-        ("rfm", f"orders_trend_{t}d", "count", f"orders in the last {t} days minus the {t} days before",
-         f"{{value:+.0f}} orders in the last {t} days against the {t} before"),
-        ("rfm", f"revenue_trend_{t}d", "money", f"net revenue in the last {t} days minus the {t} days before",
-         f"spent {{value:+,.2f}} in the last {t} days against the {t} before"),
-        ("cadence", "mean_gap_days", "days", "mean days between consecutive orders",
-         "usually orders every {value:.0f} days"),
-        ("cadence", "gap_std_days", "days", "standard deviation of the days between orders",
-         "the gap between orders varies by {value:.0f} days"),
-        ("cadence", "overdue_ratio", "ratio", "days since the last order over the usual gap (above 1 = overdue)",
-         "{value:.1f} times their usual gap since the last order"),
-        ("cadence", "days_until_expected_order", "days", "usual gap minus days since the last order (< 0 = overdue)",
-         "next order expected {value:+.0f} days from the cutoff"),
-        ("cadence", "expected_next_order_date", "date", "last order date plus the usual gap",
-         "next order expected around {value}"),
-        ("bgnbd", f"bgnbd_expected_orders_{h}d", "count", f"BG/NBD expected purchase orders in the next {h} days",
-         f"expected to place {{value:.1f}} orders in the next {h} days"),
-        ("bgnbd", "bgnbd_p_alive", "share", "BG/NBD probability that the customer is still active",
-         "{value:.0%} likely to still be an active customer"),
-        ("basket", "items_per_order", "count", "mean units per purchase order", "buys {value:.1f} items per order"),
-        ("basket", "distinct_items", "count", "distinct items bought", "has bought {value:.0f} different items"),
-        ("categories", "distinct_categories", "count", "distinct categories bought",
-         "buys from {value:.0f} categories"),
-        ("categories", "top_category", "category", "the category with the most spend", "buys mostly {value}"),
-        ("categories", "top_category_share", "share", "the top category's share of spend",
-         "{value:.0%} of spend in one category"),
-        ("categories", "price_level", "ratio", "prices paid over the category average (1 = average)",
-         "pays {value:.2f} times the category's average price"),
-        ("promotions", "discount_order_share", "share", "share of purchase orders with a discount",
-         "{value:.0%} of orders had a discount"),
-        ("promotions", "discount_revenue_share", "share", "share of spend on discounted lines",
-         "{value:.0%} of spend was on discount"),
-        ("promotions", "buys_only_on_sale", "flag", f"1 when every order (at least {cfg.sale_only_min_orders}) "
-         "had a discount", "buys only on sale", "also buys at full price"),
-        *[("site", f"{name}_{r}d", "count", f"{name.replace('_', ' ')} in the last {r} days",
-           f"{{value:.0f}} {name.replace('_', ' ')} in the last {r} days")
-          for name in ("views", "cart_adds", "wishlist_adds", "email_opens", "email_clicks")],
-        ("site", f"abandoned_carts_{r}d", "count", f"cart adds in the last {r} days with no order within "
-         f"{cfg.abandoned_cart_hours} h", f"left {{value:.0f}} carts without ordering in the last {r} days"),
-        ("site", f"orders_per_view_{r}d", "ratio", f"purchase orders per product view in the last {r} days",
-         f"{{value:.2f}} orders per product view in the last {r} days"),
-        ("site", "days_since_last_visit", "days", "days since the last browsing event",
-         "no visit for {value:.0f} days"),
-        ("site", f"callbacks_{k}d", "count", f"callback requests in the last {k} days",
-         f"asked for {{value:.0f}} callbacks in the last {k} days"),
-        ("site", f"chats_{k}d", "count", f"chats in the last {k} days", f"{{value:.0f}} chats in the last {k} days"),
-        ("channel", "main_device", "category", "device of most orders", "usually orders on {value}"),
-        ("channel", "main_channel", "category", "channel of most orders", "usually orders through {value}"),
-        ("channel", "main_source", "category", "traffic source of most orders", "usually comes from {value}"),
-        ("channel", "mobile_share", "share", "share of orders placed on mobile", "{value:.0%} of orders on mobile"),
-        ("timing", "preferred_weekday", "category", "weekday of most orders", "usually orders on {value}s"),
-        ("timing", "preferred_weekday_share", "share", "share of orders on the preferred weekday",
-         "{value:.0%} of orders on their usual weekday"),
-        ("timing", "preferred_hour", "hour", "hour of day (0-23) of most orders",
-         "usually orders around {value:02.0f}:00"),
-        ("timing", "preferred_hour_share", "share", "share of orders in the preferred hour",
-         "{value:.0%} of orders in their usual hour"),
-        ("profile", "age_years", "years", "age in whole years at the cutoff", "{value:.0f} years old"),
-        ("profile", "days_to_birthday", "days", "days from the cutoff to the next birthday",
-         "birthday in {value:.0f} days"),
-        ("profile", "days_since_signup", "days", "days since sign-up", "signed up {value:.0f} days ago"),
-        ("profile", "gender", "category", "gender as given", "gender {value}"),
-        ("profile", "city", "category", "city", "lives in {value}"),
-        ("profile", "acquisition_source", "category", "how the customer was acquired", "came through {value}"),
-        ("profile", "email_opt_in", "flag", "1 when the customer accepts marketing e-mail", "opted in to e-mail",
-         "not opted in to e-mail"),
-    ]
-    return {row[1]: Feature(row[1], row[0], *row[2:]) for row in rows}
-
-
-FEATURES = feature_catalogue()
-"""The catalogue under the default ``FeaturesConfig``: column name -> Feature."""

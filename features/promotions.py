@@ -12,23 +12,26 @@ import ibis.expr.types as ir
 from features import columns as C
 from features.basket import purchase_lines
 from features.config import FeaturesConfig
-from features.orders import AsOf, purchases_before
+from features.orders import AsOf
+from features.rfm import purchases_of
 
 PROMOTIONS_DOC = "share of orders and of revenue with a discount, and the 'buys only on sale' flag"
 
 
-def promotion_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None) -> ir.Table:
+def promotion_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None, *,
+                       orders: ir.Table | None = None) -> ir.Table:
     """Return discount_order_share, discount_revenue_share and buys_only_on_sale, keyed by customer_id.
 
     ``discount_revenue_share`` is the promoted lines' share of the revenue of purchase lines (NULL when
     that revenue is zero). ``buys_only_on_sale`` is 1.0 when every purchase order had a discount and the
-    customer has at least ``cfg.sale_only_min_orders`` of them, else 0.0.
+    customer has at least ``cfg.sale_only_min_orders`` of them, else 0.0. ``orders``:
+    ``orders_before(transactions, as_of)`` if the caller has it.
     """
     cfg = cfg or FeaturesConfig()
-    orders = purchases_before(transactions, as_of)
+    orders = purchases_of(transactions, as_of, orders)
     per_order = orders.group_by(C.CUSTOMER_ID).aggregate(
         orders=orders.count(),
-        promoted_orders=orders.has_discount.cast("int64").sum(),
+        promoted_orders=orders.count(where=orders.has_discount),
     )
     lines = purchase_lines(transactions, as_of)
     promoted = lines[C.DISCOUNT].fill_null(0) > 0

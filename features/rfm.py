@@ -42,6 +42,20 @@ def cutoff_datetime(as_of: AsOf) -> datetime:
     return as_of
 
 
+def orders_of(transactions: ir.Table, as_of: AsOf, orders: ir.Table | None = None) -> ir.Table:
+    """Return the orders placed before the cutoff: ``orders_before(transactions, as_of)``, or ``orders`` when the
+    caller already has that table (``build_features`` materialises it once for every family)."""
+    if orders is None:
+        return orders_before(transactions, as_of)
+    return orders.filter(orders[C.TIMESTAMP] < as_timestamp(as_of))
+
+
+def purchases_of(transactions: ir.Table, as_of: AsOf, orders: ir.Table | None = None) -> ir.Table:
+    """Return the purchase orders (not return-only ones) placed before the cutoff; see ``orders_of``."""
+    placed = orders_of(transactions, as_of, orders)
+    return placed.filter(placed.is_purchase)
+
+
 def days_since(timestamp: ir.TimestampValue, as_of: AsOf) -> ir.FloatingValue:
     """Return the fractional days from ``timestamp`` to the cutoff (positive for rows before it)."""
     return (as_timestamp(as_of).epoch_seconds() - timestamp.epoch_seconds()).cast("float64") / SECONDS_PER_DAY
@@ -52,7 +66,8 @@ def window_start(as_of: AsOf, days: int) -> ir.TimestampScalar:
     return as_timestamp(as_of) - ibis.interval(days=days)
 
 
-def rfm_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None) -> ir.Table:
+def rfm_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None, *,
+                 orders: ir.Table | None = None) -> ir.Table:
     """Return the RFM family as an unexecuted Ibis table keyed by customer_id.
 
     Columns: days_since_last_order, days_since_first_order (tenure), orders, net_revenue, avg_order_value,
@@ -67,20 +82,22 @@ def rfm_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None
         The cutoff; only rows with ``timestamp < as_of`` are read.
     cfg
         Windows and trend length; defaults to ``FeaturesConfig()``.
+    orders
+        ``orders_before(transactions, as_of)`` when the caller has it already (saves a pass over the lines).
     """
     cfg = cfg or FeaturesConfig()
-    orders = orders_before(transactions, as_of)
+    orders = orders_of(transactions, as_of, orders)
     bought = orders.is_purchase
     ts = orders[C.TIMESTAMP]
     aggs: dict[str, ir.Value] = {
         "last_order": ts.max(where=bought),
         "first_order": ts.min(where=bought),
-        "orders": bought.cast("float64").sum(),
+        "orders": orders.count(where=bought).cast("float64"),
         "net_revenue": orders[C.REVENUE].sum().cast("float64"),
     }
     for days in sorted({*cfg.windows_days, cfg.trend_days, 2 * cfg.trend_days}):
         since = ts >= window_start(as_of, days)
-        aggs[f"orders_{days}d"] = (bought & since).cast("float64").sum()
+        aggs[f"orders_{days}d"] = orders.count(where=bought & since).cast("float64")
         aggs[f"revenue_{days}d"] = orders[C.REVENUE].sum(where=since).fill_null(0).cast("float64")
     per_customer = orders.group_by(C.CUSTOMER_ID).aggregate(**aggs)
     per_customer = per_customer.filter(per_customer.orders > 0)

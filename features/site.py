@@ -17,8 +17,8 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.config import FeaturesConfig
-from features.orders import AsOf, as_timestamp, purchases_before, rows_before
-from features.rfm import days_since, window_start
+from features.orders import AsOf, as_timestamp, rows_before
+from features.rfm import days_since, purchases_of, window_start
 
 SITE_DOC = "views, cart and wishlist adds, abandoned carts, orders per view, days since last visit, callbacks, chats"
 
@@ -28,8 +28,8 @@ COUNTED_EVENTS = {"views": "view", "cart_adds": "cart_add", "wishlist_adds": "wi
 CONTACT_EVENTS = {"callbacks": "callback", "chats": "chat"}
 
 
-def site_features(events: ir.Table, transactions: ir.Table, as_of: AsOf,
-                  cfg: FeaturesConfig | None = None) -> ir.Table:
+def site_features(events: ir.Table, transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None, *,
+                  orders: ir.Table | None = None) -> ir.Table:
     """Return the site family keyed by customer_id (customers with at least one event before the cutoff).
 
     Columns, with R = ``cfg.recent_events_days`` and K = ``cfg.contact_days``: views_Rd, cart_adds_Rd,
@@ -41,16 +41,17 @@ def site_features(events: ir.Table, transactions: ir.Table, as_of: AsOf,
     ev = rows_before(events, as_of)
     kind, ts = ev[C.EVENT_TYPE], ev[C.TIMESTAMP]
     recent, contact_window = ts >= window_start(as_of, r), ts >= window_start(as_of, k)
-    aggs: dict[str, ir.Value] = {
-        f"{name}_{r}d": (recent & (kind == value)).cast("float64").sum() for name, value in COUNTED_EVENTS.items()
+    aggs: dict[str, ir.Value] = {  # count(where=...) compiles to FILTER, much faster than summing a cast
+        f"{name}_{r}d": ev.count(where=recent & (kind == value)).cast("float64")
+        for name, value in COUNTED_EVENTS.items()
     }
-    aggs |= {f"{name}_{k}d": (contact_window & (kind == value)).cast("float64").sum()
+    aggs |= {f"{name}_{k}d": ev.count(where=contact_window & (kind == value)).cast("float64")
              for name, value in CONTACT_EVENTS.items()}
     aggs["last_visit"] = ts.max(where=kind.isin(VISIT_EVENTS))
     per_customer = ev.group_by(C.CUSTOMER_ID).aggregate(**aggs)
 
-    abandoned = abandoned_carts(events, transactions, as_of, cfg)
-    recent_orders = _recent_orders(transactions, as_of, r)
+    abandoned = abandoned_carts(events, transactions, as_of, cfg, orders=orders)
+    recent_orders = _recent_orders(purchases_of(transactions, as_of, orders), as_of, r)
     joined = (per_customer.left_join(abandoned, C.CUSTOMER_ID)
               .left_join(recent_orders, per_customer[C.CUSTOMER_ID] == recent_orders[C.CUSTOMER_ID]))
     views = joined[f"views_{r}d"]
@@ -66,8 +67,8 @@ def site_features(events: ir.Table, transactions: ir.Table, as_of: AsOf,
     )
 
 
-def abandoned_carts(events: ir.Table, transactions: ir.Table, as_of: AsOf,
-                    cfg: FeaturesConfig | None = None) -> ir.Table:
+def abandoned_carts(events: ir.Table, transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None, *,
+                    orders: ir.Table | None = None) -> ir.Table:
     """Return ``abandoned_carts`` per customer: cart adds in the recent window, judged only when 24 h old.
 
     A cart add at t (with ``cutoff - R days <= t <= cutoff - H hours``) is abandoned when the customer placed
@@ -79,7 +80,7 @@ def abandoned_carts(events: ir.Table, transactions: ir.Table, as_of: AsOf,
     carts = ev.filter(ev[C.EVENT_TYPE] == "cart_add", ev[C.TIMESTAMP] >= window_start(as_of, cfg.recent_events_days),
                       ev[C.TIMESTAMP] <= as_timestamp(as_of) - hours)
     carts = carts.select(C.CUSTOMER_ID, cart_time=carts[C.TIMESTAMP])
-    orders = purchases_before(transactions, as_of)
+    orders = purchases_of(transactions, as_of, orders)
     orders = orders.select(order_customer=orders[C.CUSTOMER_ID], order_time=orders[C.TIMESTAMP])
     unbought = carts.anti_join(orders, [carts[C.CUSTOMER_ID] == orders.order_customer,
                                         orders.order_time >= carts.cart_time,
@@ -87,7 +88,6 @@ def abandoned_carts(events: ir.Table, transactions: ir.Table, as_of: AsOf,
     return unbought.group_by(C.CUSTOMER_ID).aggregate(abandoned_carts=unbought.count().cast("float64"))
 
 
-def _recent_orders(transactions: ir.Table, as_of: AsOf, days: int) -> ir.Table:
-    orders = purchases_before(transactions, as_of)
+def _recent_orders(orders: ir.Table, as_of: AsOf, days: int) -> ir.Table:
     orders = orders.filter(orders[C.TIMESTAMP] >= window_start(as_of, days))
     return orders.group_by(C.CUSTOMER_ID).aggregate(recent_orders=orders.count().cast("float64"))

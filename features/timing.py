@@ -11,20 +11,22 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.config import FeaturesConfig
-from features.orders import AsOf, lines_before, purchases_before
+from features.orders import AsOf, lines_before
+from features.rfm import purchases_of
 
 TIMING_DOC = "preferred weekday and hour of ordering, with the share of orders placed then"
 HOUR_NOTE = "hour of ordering left out: no order before the cutoff has a time of day"
 
 
 def timing_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None,
-                    with_hour: bool = True) -> ir.Table:
+                    with_hour: bool = True, *, orders: ir.Table | None = None) -> ir.Table:
     """Return preferred_weekday (e.g. "Monday"), preferred_weekday_share and, with ``with_hour``,
     preferred_hour (0-23) and preferred_hour_share, keyed by customer_id.
 
-    Ties go to the slot ordered in most recently, then the first weekday / the earliest hour.
+    Ties go to the slot ordered in most recently, then the first weekday / the earliest hour. ``orders``:
+    ``orders_before(transactions, as_of)`` if the caller has it.
     """
-    orders = purchases_before(transactions, as_of)
+    orders = purchases_of(transactions, as_of, orders)
     ts = orders[C.TIMESTAMP]
     orders = orders.select(C.CUSTOMER_ID, C.TIMESTAMP, weekday=ts.day_of_week.index(), hour=ts.hour())
     totals = orders.group_by(C.CUSTOMER_ID).aggregate(orders=orders.count())

@@ -101,3 +101,24 @@ def test_cutoff_parsing() -> None:
         cutoff_datetime("2024-07-01T00:00+02:00")
     with pytest.raises(ValueError):
         cutoff_datetime("yesterday")
+
+
+def test_bgnbd_summary_in_duckdb_matches_btyd_rfm_summary() -> None:
+    from features.btyd import rfm_summary
+    from features.cadence import bgnbd_summary
+    from features.orders import purchases_before
+
+    tx = pd.DataFrame({
+        "customer_id": ["A", "A", "A", "B", "B", "C"],
+        "order_id": ["1", "2", "3", "4", "5", "6"],
+        "timestamp": ["2024-01-03 23:59", "2024-01-03 08:00", "2024-03-01 10:00", "2024-02-10", "2024-06-30 23:00",
+                      "2024-06-30 12:00"],
+        "amount": ["5", "6", "7", "8", "9", "10"],
+    })
+    s = shop_from_frames({"transactions": tx})
+    for cutoff, unit in (("2024-07-01", 7.0), ("2024-06-30 12:00", 1.0)):
+        ours = bgnbd_summary(s.transactions, cutoff, FeaturesConfig(bgnbd_unit_days=unit)).execute()
+        theirs = rfm_summary(purchases_before(s.transactions, cutoff).execute(), cutoff, unit)
+        assert ours["customer_id"].tolist() == theirs.index.tolist()
+        for column in ("frequency", "recency", "T"):
+            assert ours[column].to_numpy() == pytest.approx(theirs[column].to_numpy()), (cutoff, column)
