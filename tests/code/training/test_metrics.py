@@ -94,5 +94,5 @@ def test_evaluate_puts_every_metric_next_to_every_baseline() -> None:
     ev = evaluate({MODEL: good, "recency": bad}, labels, datetime(2024, 1, 1), 0.25)
     assert ev.metric("churn", "roc_auc") == 1.0 and ev.metric("churn", "roc_auc", "recency") == 0.0
     assert ev.best_baseline("value", "mae") == ("recency", pytest.approx((2 + 60 + 30 + 4) / 4))
-    assert ev.metric("value", "next_order_mae_days") == pytest.approx((4 + 4) / 2)
+    assert ev.metric("value", "next_order_mae_days") == pytest.approx((1 + 4) / 2)  # 4 and 19 days, predicted 5, 15
     assert "churn_roc_auc__recency" in ev.flat() and "| churn | roc_auc | 1.000 | 0.000 |" in markdown_table(ev)
