@@ -16,6 +16,7 @@ Inputs are the columns named below (``training.windows.baseline_inputs`` builds 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ LAST_PERIOD_ORDERS = "last_period_orders"
 BTYD_COLUMNS = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
 BASELINE_OUTPUTS = (CHURN_PROBABILITY, GOLDEN_PROBABILITY, EXPECTED_VALUE, EXPECTED_ORDERS, NEXT_ORDER_DAYS)
 STATE_FILE = "baseline.json"
+
+logger = logging.getLogger(__name__)
 
 
 class BaselineConfig(ModelConfig):
@@ -96,9 +99,16 @@ class BgNbdBaseline(_Baseline):
         gg = GammaGammaFitter.from_dict(self.state_["gamma_gamma"])
         x, t_x, big_t, m = _summary(inputs)
         t = self.horizon_days_ / self.config.unit_days
-        orders = bg.expected_orders(t, x, t_x, big_t)
         alive = bg.probability_alive(x, t_x, big_t)
         r, alpha = bg.params_["r"], bg.params_["alpha"]
+        with np.errstate(invalid="ignore"):
+            orders = bg.expected_orders(t, x, t_x, big_t)
+        broken = ~np.isfinite(orders)
+        if broken.any():  # hyp2f1 fails when a and b run into the millions (near-constant dropout)
+            logger.warning("BG/NBD expected orders undefined for %d customers (a=%.3g, b=%.3g); using P(alive) x "
+                           "rate x t, which ignores dropout within the horizon", broken.sum(), bg.params_["a"],
+                           bg.params_["b"])
+            orders = np.where(broken, alive * (r + x) / (alpha + big_t) * t, orders)
         buys = alive * (1.0 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x))
         value = orders * gg.expected_average_value(x, m)
         k = max(1, math.ceil(self.config.golden_share * len(value)))

@@ -1,0 +1,176 @@
+"""Contract of every CustomerModel (models and baselines), calibration, feature codes, reasons, the pyfunc loader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.base import NotFittedError
+from models.baselines import BgNbdBaseline, LastPeriodBaseline, RecencyBaseline
+from models.churn import ChurnModel
+from models.customer import Calibrator, CustomerModel, FeatureSpec, next_order_days
+from models.golden import GoldenModel
+from models.pyfunc import folder_in, load_model_folder, model_source
+from models.reasons import describe, top_reasons
+from models.value import ValueModel
+
+SMALL = {"n_estimators": 60, "num_threads": 1}
+MODELS: list[tuple[type[CustomerModel], dict]] = [
+    (ChurnModel, SMALL), (GoldenModel, SMALL), (ValueModel, SMALL),
+    (BgNbdBaseline, {}), (RecencyBaseline, {}), (LastPeriodBaseline, {}),
+]
+
+
+def customers(n: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return inputs and labels of ``n`` synthetic customers: recent, frequent buyers buy again."""
+    rng = np.random.default_rng(seed)
+    since = rng.uniform(1, 400, n)
+    orders = 1 + rng.poisson(3, n)
+    aov = rng.gamma(4, 15, n)
+    tenure = since + rng.uniform(0, 300, n)
+    p_buy = 1 / (1 + np.exp(-(1.5 - since / 60 + 0.25 * orders)))
+    horizon_orders = (rng.random(n) < p_buy) * (1 + rng.poisson(0.6, n))
+    value = horizon_orders * aov * rng.gamma(5, 0.2, n)
+    x = pd.DataFrame({
+        "customer_id": [f"c{seed}-{i}" for i in range(n)],
+        "days_since_last_order": since, "days_since_first_order": tenure, "orders": orders.astype(float),
+        "net_revenue": orders * aov, "avg_order_value": aov,
+        "mean_gap_days": np.where(orders > 1, (tenure - since) / np.maximum(orders - 1, 1), np.nan),
+        "preferred_weekday": rng.choice(["Monday", "Friday", "Sunday"], n), "email_opt_in": rng.integers(0, 2, n) * 1.0,
+        "btyd_frequency": orders - 1.0, "btyd_recency": (tenure - since) / 7, "btyd_T": tenure / 7,
+        "btyd_monetary": np.where(orders > 1, aov, 0.0),
+        "last_period_revenue": np.where(since < 90, aov, 0.0), "last_period_orders": (since < 90) * 1.0,
+    })
+    golden = np.zeros(n, dtype=int)
+    golden[np.argsort(-value)[: n // 5]] = 1
+    y = pd.DataFrame({"customer_id": x["customer_id"], "churn": (horizon_orders == 0).astype(int),
+                      "golden": golden * (value > 0), "value": value, "orders": horizon_orders.astype(float)})
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return customers()
+
+
+def fitted(cls: type[CustomerModel], params: dict, data: tuple[pd.DataFrame, pd.DataFrame]) -> CustomerModel:
+    x, y = data
+    return cls(**params).fit(x, None if not cls.needs_labels else y, horizon_days=90, metadata={"run": "test"})
+
+
+@pytest.mark.parametrize(("cls", "params"), MODELS, ids=lambda v: getattr(v, "__name__", ""))
+def test_contract(cls: type[CustomerModel], params: dict, data: tuple, tmp_path: Path) -> None:
+    x, _ = data
+    with pytest.raises(NotFittedError):
+        cls(**params).predict(x)
+    model = fitted(cls, params, data)
+    assert model.is_fitted and model.horizon_days_ == 90
+    out = model.predict(x.head(300))
+    assert list(out.columns) == ["customer_id", *cls.outputs]
+    assert out["customer_id"].tolist() == x["customer_id"].head(300).tolist()
+    assert np.isfinite(out[list(cls.outputs)].to_numpy()).all()
+    folder = model.save(tmp_path / "m")
+    loaded = load_model_folder(folder)
+    assert type(loaded) is cls and loaded.metadata_ == {"run": "test"} and loaded.horizon_days_ == 90
+    pd.testing.assert_frame_equal(loaded.predict(x.head(300)), out)
+    assert model_source(folder) == cls.model_source
+    assert not list(folder.glob("*.pkl")) and json.loads((folder / "model.json").read_text())["class"].endswith(
+        cls.__name__)
+    assert cls.from_config(model.get_config()).config == model.config
+    reasons = model.reasons(x.head(50))["reasons"]
+    assert reasons.str.len().gt(0).all() and reasons.str.count("; ").le(2).all()
+
+
+@pytest.mark.parametrize(("cls", "params"), MODELS[:3], ids=lambda v: getattr(v, "__name__", ""))
+def test_refit_replaces_state(cls: type[CustomerModel], params: dict, data: tuple) -> None:
+    model = fitted(cls, params, data)
+    x2, y2 = customers(1500, seed=7)
+    first = model.predict(x2)
+    y2 = y2.assign(churn=1 - y2["churn"], golden=1 - y2["golden"], value=y2["value"][::-1].to_numpy())
+    second = model.fit(x2, y2, horizon_days=30).predict(x2)
+    assert model.horizon_days_ == 30
+    assert not np.allclose(first.iloc[:, 1].to_numpy(), second.iloc[:, 1].to_numpy())
+
+
+def test_churn_is_calibrated_and_directional(data: tuple) -> None:
+    x, y = data
+    model = fitted(ChurnModel, SMALL, data)
+    p = model.predict(x)["churn_probability"]
+    assert abs(p.mean() - y["churn"].mean()) < 0.05
+    assert ((p >= 0.001) & (p <= 0.999)).all()
+    recent, lapsed = x.assign(days_since_last_order=5.0), x.assign(days_since_last_order=350.0)
+    assert model.predict(recent)["churn_probability"].mean() < model.predict(lapsed)["churn_probability"].mean() - 0.2
+
+
+def test_value_model_ranks_spenders(data: tuple) -> None:
+    x, y = data
+    out = fitted(ValueModel, SMALL, data).predict(x)
+    assert np.corrcoef(out["expected_value"], y["value"])[0, 1] > 0.3
+    assert (out["next_order_days"] > 0).all()
+    assert next_order_days(np.array([1.0, 0.0]), 90)[0] == pytest.approx(90 * np.log(2))
+
+
+def test_reasons_name_the_drivers_in_words(data: tuple) -> None:
+    x, _ = data
+    model = fitted(ChurnModel, SMALL, data)
+    lapsed = x.assign(days_since_last_order=380.0).head(20)
+    up = model.reasons(lapsed, k=2, direction="up")["reasons"]
+    assert up.str.contains("no order for 380 days").mean() > 0.8
+    with pytest.raises(ValueError, match="direction"):
+        model.reasons(lapsed, direction="sideways")
+
+
+def test_top_reasons_direction_and_missing_values() -> None:
+    phrases = {"a": {"phrase": "no order for {value:.0f} days", "unit": "days", "if_zero": ""},
+               "b": {"phrase": "usually orders every {value:.0f} days", "unit": "days", "if_zero": ""},
+               "c": {"phrase": "opted in", "unit": "flag", "if_zero": "not opted in"}}
+    contrib = np.array([[0.9, 0.5, -0.2, 0.1], [-0.8, 0.4, -0.1, 0.1]])
+    raw = pd.DataFrame({"a": [200.0, 3.0], "b": [np.nan, 30.0], "c": [1.0, 0.0]})
+    auto = top_reasons(contrib, raw, ["a", "b", "c"], phrases, k=2)
+    assert auto == ["no order for 200 days", "no order for 3 days; not opted in"]  # b is missing in row 0
+    assert top_reasons(contrib, raw, ["a", "b", "c"], phrases, k=1, direction="up")[1] == "usually orders every 30 days"
+
+
+def test_describe_singular_flags_and_strings() -> None:
+    assert describe({"phrase": "{value:.0f} orders in all", "unit": "count", "if_zero": ""}, 1.0) == "1 order in all"
+    assert describe({"phrase": "buys from {value:.0f} categories", "unit": "count", "if_zero": ""}, 1) == \
+        "buys from 1 category"
+    assert describe({"phrase": "buys mostly {value}", "unit": "category", "if_zero": ""}, "Books") == \
+        "buys mostly Books"
+    assert describe({"phrase": "opted in", "unit": "flag", "if_zero": "not opted in"}, 0.0) == "not opted in"
+
+
+def test_feature_spec_codes_and_unknown_levels(data: tuple) -> None:
+    from features.build import FEATURES
+
+    x, _ = data
+    spec = FeatureSpec.from_frame(x, FEATURES)
+    assert "btyd_T" not in spec.columns and "preferred_weekday" in spec.levels  # baseline inputs are not features
+    matrix = spec.matrix(x.assign(preferred_weekday="Caturday").head(3))
+    assert np.isnan(matrix[:, spec.columns.index("preferred_weekday")]).all()
+    with pytest.raises(ValueError, match="avg_order_value"):
+        spec.matrix(x.drop(columns="avg_order_value"))
+
+
+def test_calibrator_kinds() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.random(5000)
+    target = (rng.random(5000) < raw**2).astype(float)
+    iso = Calibrator.fit(raw, target)
+    assert iso.kind == "isotonic" and abs(iso.apply(np.array([0.5]))[0] - 0.25) < 0.07
+    platt = Calibrator.fit(raw[:300], target[:300])
+    assert platt.kind == "platt"
+    assert Calibrator.from_dict(platt.to_dict()).apply(raw[:5]).tolist() == platt.apply(raw[:5]).tolist()
+    assert Calibrator.fit(raw[:10], np.ones(10)).kind == "identity"
+
+
+def test_pyfunc_loader_refuses_foreign_classes(tmp_path: Path) -> None:
+    (tmp_path / "model.json").write_text(json.dumps({"class": "os.system", "config": {}, "state": {}}))
+    with pytest.raises(ValueError, match="only classes of the models package"):
+        load_model_folder(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        folder_in(tmp_path / "nothing")
