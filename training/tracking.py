@@ -123,13 +123,17 @@ def pip_requirements() -> list[str]:
 
 def log_model_folder(name: str, folder: Path, input_example: pd.DataFrame, output_example: pd.DataFrame,
                      params: dict[str, Any] | None = None) -> str:
-    """Log a saved model folder as a pyfunc model in the active run; return its model URI (``models:/m-...``)."""
+    """Log a saved model folder as a pyfunc model in the active run; return its model URI (``models:/m-...``).
+
+    ``params`` are the inference parameters the signature declares (default: ``reasons``, a bool asking customer
+    models for their reasons).
+    """
     import mlflow
     from mlflow.models import infer_signature
 
     import models.pyfunc as pyfunc_module
 
-    signature = infer_signature(input_example, output_example, params=params)
+    signature = infer_signature(input_example, output_example, params=params or {"reasons": False})
     info = mlflow.pyfunc.log_model(
         name=name, python_model=pyfunc_module.__file__, artifacts={pyfunc_module.ARTIFACT_KEY: str(folder)},
         signature=signature, input_example=input_example, pip_requirements=pip_requirements(),
