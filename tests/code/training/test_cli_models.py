@@ -1,0 +1,86 @@
+"""train, score and churn-list as a person runs them, on a small demo shop and a throwaway MLflow registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from features.demo import DemoConfig, generate_shop, write_shop
+from training.cli import app
+from training.score import SCORE_COLUMNS
+
+pytestmark = pytest.mark.integration  # runs the CLI and MLflow for real (~25 s)
+
+runner = CliRunner()
+SMALL = {"n_estimators": 40, "num_threads": 1}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A working directory with a demo shop in data/, a small config, and MLflow in sqlite there."""
+    work = tmp_path_factory.mktemp("work")
+    patch = pytest.MonkeyPatch()
+    patch.chdir(work)
+    patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{work / 'mlflow.db'}")
+    write_shop(generate_shop(DemoConfig(customers=1200, seed=9, years=1.5)), work / "data", "parquet")
+    config = {"training": {"n_windows": 2, "window_spacing_days": 45, "min_customers": 200},
+              "models": {"churn": SMALL, "golden": SMALL, "value": SMALL},
+              "registry": {"require_beating_baseline": False}}
+    (work / "small.yaml").write_text(yaml.safe_dump(config))
+    yield work
+    patch.undo()
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_train_score_and_churn_list(workdir: Path) -> None:
+    out = invoke("train", "--data", "data", "--config", "small.yaml")
+    assert all(word in out for word in ("LightGBM", "Gamma-Gamma", "recency", "roc_auc", "spearman"))  # wrapped table
+    assert "churn" in out and "champion" in out and (workdir / "mlflow.db").exists()
+    assert list((workdir / "mlruns").iterdir())  # artifacts under the working directory's mlruns/
+    invoke("score", "--data", "data", "--out", "scores.csv", "--config", "small.yaml")
+    scores = pd.read_csv(workdir / "scores.csv")
+    assert list(scores.columns) == list(SCORE_COLUMNS)
+    assert scores["churn_probability"].between(0, 1).all()
+    assert scores["churn_risk"].isin(["low", "medium", "high"]).all()
+    assert scores["reasons"].str.len().gt(0).all() and (scores["model_source"] == "lightgbm").all()
+    assert scores["customer_id"].is_unique and len(scores) > 500
+    invoke("churn-list", "--data", "data", "--out", "list.csv", "--limit", "25", "--min-probability", "0.2")
+    churn_list = pd.read_csv(workdir / "list.csv")
+    assert len(churn_list) == 25 and churn_list["expected_lost_value"].is_monotonic_decreasing
+    assert (churn_list["churn_probability"] >= 0.2).all()
+    assert churn_list[["top_category", "preferred_weekday", "email_opt_in", "last_order"]].notna().all().all()
+
+
+def test_score_refuses_another_horizon(workdir: Path) -> None:
+    if not (workdir / "scores.csv").exists():
+        invoke("train", "--data", "data", "--config", "small.yaml")
+    result = runner.invoke(app, ["score", "--data", "data", "--out", "x.csv", "--horizon-days", "30"])
+    assert result.exit_code == 2
+    assert "trained for another horizon than the 30 days" in result.output and "--horizon-days 30" in result.output
+    assert not (workdir / "x.csv").exists()
+    result = runner.invoke(app, ["churn-list", "--data", "data", "--out", "y.csv", "--segment", "Nope"])
+    assert result.exit_code == 2 and "segments present" in result.output
+
+
+def test_fallback_to_bgnbd_when_no_training_window_fits(workdir: Path) -> None:
+    config = yaml.safe_load((workdir / "small.yaml").read_text())
+    config["training"]["min_history_horizons"] = 1.5
+    config["registry"].update(churn_name="fb_churn", golden_name="fb_golden", value_name="fb_value")
+    (workdir / "fallback.yaml").write_text(yaml.safe_dump(config))
+    out = invoke("train", "--data", "data", "--config", "fallback.yaml", "--horizon-days", "300")
+    assert "model_source = bgnbd_fallback" in out and "fallback)" in out and "LightGBM" not in out
+    invoke("score", "--data", "data", "--out", "fb.csv", "--config", "fallback.yaml")
+    scores = pd.read_csv(workdir / "fb.csv")
+    assert list(scores.columns) == list(SCORE_COLUMNS) and (scores["model_source"] == "bgnbd_fallback").all()
+    assert scores[["churn_probability", "golden_probability", "expected_value", "expected_orders"]].notna().all().all()
+    assert scores["reasons"].str.startswith("no order for").all()
