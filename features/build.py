@@ -5,15 +5,17 @@ table or column is absent is left out with the reason (never zero-filled as if o
 is every customer with at least one purchase order before the cutoff (the RFM table); the other families
 are left-joined onto it and the result is executed in one query.
 
-Two materialisations come first, because every family starts from them and DuckDB would otherwise redo
-them per family (measured on the 1M-customer demo: 45 s of build without, see benchmarks/features_speed.py):
-the transaction lines before the cutoff and the orders made of them, as temporary tables dropped at the end.
-BG/NBD is the other exception: its fit runs in scipy, so its summary is executed, fitted and merged.
+Execution is staged in temporary DuckDB tables, dropped at the end: first the transaction lines before the
+cutoff and the orders made of them (every family starts there, and DuckDB would otherwise redo them per
+family: 45 s of build on the 1M-customer demo without, see benchmarks/features_speed.py), then each family,
+then one join. One big query was slower than the sum of its families and peaked ~1.5 GB higher. BG/NBD is
+fitted in scipy on its summary and merged last.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,6 +53,7 @@ class Context:
     cfg: FeaturesConfig
     lines: ir.Table  # transaction lines before the cutoff (materialised)
     orders: ir.Table  # orders_before(lines), with per-order channel values (materialised)
+    scratch: Scratch  # where the build keeps its temporary tables
     with_hour: bool = True  # some order before the cutoff has a time of day
 
 
@@ -134,8 +137,13 @@ def build_features(shop: Shop, as_of: AsOf, cfg: FeaturesConfig | None = None) -
     """
     cfg = cfg or FeaturesConfig()
     cutoff = cutoff_datetime(as_of)
-    with duckdb_settings(shop, cfg), materialised(shop, cutoff) as (lines, orders):
-        context = Context(shop, cutoff, cfg, lines, orders, with_hour=has_time_of_day(lines, cutoff))
+    began = time.perf_counter()
+    with duckdb_settings(shop, cfg), scratch(shop) as tmp:
+        keep = [c for c in shop.transactions.columns if c not in (C.AMOUNT, C.PRICE)]  # revenue replaces them
+        lines = tmp.table("lines", rows_before(shop.transactions, cutoff).select(*keep))
+        orders = tmp.table("orders", orders_with_channels(lines, cutoff))
+        logger.debug("lines and orders before the cutoff materialised in %.1f s", time.perf_counter() - began)
+        context = Context(shop, cutoff, cfg, lines, orders, tmp, with_hour=has_time_of_day(lines, cutoff))
         return _built(context)
 
 
@@ -153,20 +161,23 @@ def _built(context: Context) -> FeatureFrame:
         if name in EMPTY_BEFORE and _no_rows_before(context, name):
             result.left_out[name] = EMPTY_BEFORE[name]
             continue
+        began = time.perf_counter()
+        table = context.scratch.table(name, family.build(context)) if family.build else _bgnbd_table(context, result)
+        logger.debug("%s built in %.1f s", name, time.perf_counter() - began)
+        if table is None:
+            continue
+        if name == "rfm" and not int(table.count().execute()):
+            first = shop.sql.execute("SELECT min(timestamp) FROM transactions").fetchone()[0]
+            raise ValueError(f"no purchase order before the cutoff {cutoff:%Y-%m-%d %H:%M} "
+                             f"(the first order is at {first})")
         result.included[name] = family.doc
-        if family.build is not None:
-            tables.append((family, family.build(context)))
+        tables.append((family, table))
     result.notes += partial_notes(context, result.included)
-    frame = joined(tables, cfg).execute()
-    if frame.empty:
-        first = shop.sql.execute("SELECT min(timestamp) FROM transactions").fetchone()[0]
-        raise ValueError(f"no purchase order before the cutoff {cutoff:%Y-%m-%d %H:%M} (the first order is at {first})")
-    frame = typed(frame, tables)
-    if "bgnbd" in result.included:
-        frame = _with_bgnbd(context, frame, result)
-    logger.info("features as of %s: %d customers, %d columns; left out: %s", cutoff, len(frame),
-                frame.shape[1] - 1, ", ".join(result.left_out) or "nothing")
-    result.frame = frame.reset_index(drop=True)
+    context.scratch.drop("lines", "orders")  # frees ~1 GB at 1M customers before the join
+    # Arrow to pandas ourselves: ibis' own conversion took 3 s more at 1M rows; numbers are cast in the query.
+    result.frame = joined(tables, cfg).to_pyarrow().to_pandas()
+    logger.info("features as of %s: %d customers, %d columns; left out: %s", cutoff, len(result.frame),
+                result.frame.shape[1] - 1, ", ".join(result.left_out) or "nothing")
     return result
 
 
@@ -200,42 +211,37 @@ def joined(tables: list[tuple[Family, ir.Table]], cfg: FeaturesConfig) -> ir.Tab
     """Left-join every family onto the first (the RFM population), sorted by customer_id.
 
     A customer missing from a family's table gets NULLs, except the counts of ``observed_zero`` families.
+    Numeric features come out as float64, the others (categories, dates) as strings.
     """
     catalogue = feature_catalogue(cfg)
     (_, base), *rest = tables
     result = base
-    selected: list[ir.Value] = [base[c] for c in base.columns]
-    for family, table in rest:
-        result = result.left_join(table, base[C.CUSTOMER_ID] == table[C.CUSTOMER_ID])
+    selected: list[ir.Value] = [base[C.CUSTOMER_ID]]
+    for index, (family, table) in enumerate(tables):
+        if index:
+            result = result.left_join(table, base[C.CUSTOMER_ID] == table[C.CUSTOMER_ID])
         for column in table.columns:
             if column == C.CUSTOMER_ID:
                 continue
-            zero = family.observed_zero and column in catalogue and catalogue[column].unit == "count"
-            selected.append((table[column].fill_null(0.0) if zero else table[column]).name(column))
+            value = table[column]
+            if value.type().is_numeric():
+                zero = family.observed_zero and column in catalogue and catalogue[column].unit == "count"
+                value = (value.fill_null(0.0) if zero else value).cast("float64")
+            else:
+                value = value.cast("string")
+            selected.append(value.name(column))
     return result.select(*selected).order_by(C.CUSTOMER_ID)
 
 
-def typed(frame: pd.DataFrame, tables: list[tuple[Family, ir.Table]]) -> pd.DataFrame:
-    """Return the frame with numeric features as float64 and the others (ids, categories, dates) as strings."""
-    schema = {name: dtype for _, table in tables for name, dtype in table.schema().items()}
-    out = {}
-    for column in frame.columns:
-        if column != C.CUSTOMER_ID and schema[column].is_numeric():
-            out[column] = frame[column].astype("float64")
-        else:
-            out[column] = frame[column].astype("str").where(frame[column].notna(), None)
-    return pd.DataFrame(out)
-
-
-def _with_bgnbd(context: Context, frame: pd.DataFrame, result: FeatureFrame) -> pd.DataFrame:
+def _bgnbd_table(context: Context, result: FeatureFrame) -> ir.Table | None:
+    """Fit BG/NBD on the orders before the cutoff and keep its scores as a scratch table; None if the fit fails."""
     try:
         fitted = bgnbd_features(context.lines, context.as_of, context.cfg, orders=context.orders)
     except (ImportError, RuntimeError, ValueError, ArithmeticError) as exc:
-        del result.included["bgnbd"]
         result.left_out["bgnbd"] = f"the BG/NBD fit failed ({exc})"
         logger.warning("BG/NBD left out: %s", exc)
-        return frame
-    return frame.merge(fitted, on=C.CUSTOMER_ID, how="left", validate="one_to_one")
+        return None
+    return context.scratch.frame("bgnbd", fitted)
 
 
 def _no_rows_before(context: Context, family: str) -> bool:
@@ -247,28 +253,48 @@ def _no_rows_before(context: Context, family: str) -> bool:
     return int(rows.count().execute()) == 0
 
 
-@contextmanager
-def materialised(shop: Shop, as_of: datetime) -> Iterator[tuple[ir.Table, ir.Table]]:
-    """Yield the lines before the cutoff and their orders as temporary DuckDB tables; drop them afterwards.
+class Scratch:
+    """The temporary DuckDB tables of one build, dropped together when it ends."""
 
-    Only the point-in-time filter and the order roll-up are materialised (no feature logic), so the families
-    stay pure expressions over these two tables.
-    """
-    tag = uuid.uuid4().hex[:12]
-    names = (f"_pit_lines_{tag}", f"_pit_orders_{tag}")
-    keep = [c for c in shop.transactions.columns if c not in (C.AMOUNT, C.PRICE)]  # revenue replaces them
-    try:
-        lines = _temp_table(shop, names[0], rows_before(shop.transactions, as_of).select(*keep))
-        yield lines, _temp_table(shop, names[1], orders_with_channels(lines, as_of))
-    finally:
+    def __init__(self, shop: Shop) -> None:
+        self.shop, self.tag, self.names = shop, uuid.uuid4().hex[:12], []
+
+    def table(self, label: str, expr: ir.Table) -> ir.Table:
+        """Execute ``expr`` into a temporary table and return it as an Ibis table."""
+        name = f"_features_{label}_{self.tag}"
+        # raw SQL, because ibis 12's create_table / cache stumble over duckdb 2.0's Python API
+        self.shop.sql.execute(f"CREATE TEMP TABLE {name} AS {self.shop.con.compile(expr)}")
+        self.names.append(name)
+        return self.shop.con.table(name)
+
+    def frame(self, label: str, frame: pd.DataFrame) -> ir.Table:
+        """Copy a DataFrame into a temporary table and return it as an Ibis table."""
+        view, name = f"_features_frame_{self.tag}", f"_features_{label}_{self.tag}"
+        self.shop.sql.register(view, frame)
+        try:
+            self.shop.sql.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {view}")
+        finally:
+            self.shop.sql.unregister(view)
+        self.names.append(name)
+        return self.shop.con.table(name)
+
+    def drop(self, *labels: str) -> None:
+        """Drop the tables of these labels (all of them when none is given)."""
+        names = [f"_features_{label}_{self.tag}" for label in labels] if labels else list(self.names)
         for name in names:
-            shop.sql.execute(f"DROP TABLE IF EXISTS {name}")
+            self.shop.sql.execute(f"DROP TABLE IF EXISTS {name}")
+            if name in self.names:
+                self.names.remove(name)
 
 
-def _temp_table(shop: Shop, name: str, expr: ir.Table) -> ir.Table:
-    # raw SQL, because ibis 12's create_table / cache stumble over duckdb 2.0's Python API
-    shop.sql.execute(f"CREATE TEMP TABLE {name} AS {shop.con.compile(expr)}")
-    return shop.con.table(name)
+@contextmanager
+def scratch(shop: Shop) -> Iterator[Scratch]:
+    """Yield a ``Scratch`` for one build; its tables are dropped however the build ends."""
+    tables = Scratch(shop)
+    try:
+        yield tables
+    finally:
+        tables.drop()
 
 
 @contextmanager
@@ -277,6 +303,8 @@ def duckdb_settings(shop: Shop, cfg: FeaturesConfig) -> Iterator[None]:
     settings = {"preserve_insertion_order": "false"}  # the result is sorted explicitly; lets DuckDB stream
     if cfg.duckdb_threads:
         settings["threads"] = str(cfg.duckdb_threads)
+    if cfg.duckdb_memory_limit:
+        settings["memory_limit"] = f"'{cfg.duckdb_memory_limit}'"
     previous = {k: shop.sql.execute(f"SELECT current_setting('{k}')").fetchone()[0] for k in settings}
     for key, value in settings.items():
         shop.sql.execute(f"SET {key} = {value}")
@@ -284,4 +312,10 @@ def duckdb_settings(shop: Shop, cfg: FeaturesConfig) -> Iterator[None]:
         yield
     finally:
         for key, value in previous.items():
-            shop.sql.execute(f"SET {key} = {str(value).lower() if isinstance(value, bool) else value}")
+            shop.sql.execute(f"SET {key} = {_setting_literal(value)}")
+
+
+def _setting_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if isinstance(value, int | float) else "'" + str(value).replace("'", "''") + "'"

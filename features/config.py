@@ -28,6 +28,9 @@ class FeaturesConfig(BaseModel):
     bgnbd_horizon_days: int = Field(90, gt=0, description="Horizon of the BG/NBD expected orders.")
     bgnbd_penalizer: float = Field(0.0, ge=0, description="L2 penalty on the BG/NBD parameters (0 = plain MLE).")
     duckdb_threads: int | None = Field(None, ge=1, description="DuckDB threads for the build (None = all cores).")
+    duckdb_memory_limit: str | None = Field(None, pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",
+                                            description="DuckDB memory limit for the build, e.g. '2GB' (None = "
+                                            "DuckDB's default, 80% of RAM); above it DuckDB spills to disk.")
 
     @field_validator("families")
     @classmethod

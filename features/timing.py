@@ -6,7 +6,6 @@ of day (every timestamp at midnight, e.g. CDNOW's dates), the hour features are 
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from features import columns as C
@@ -23,15 +22,13 @@ def timing_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | N
     """Return preferred_weekday (e.g. "Monday"), preferred_weekday_share and, with ``with_hour``,
     preferred_hour (0-23) and preferred_hour_share, keyed by customer_id.
 
-    Ties go to the slot ordered in most recently, then the first weekday / the earliest hour. ``orders``:
+    Ties go to the slot ordered in most recently. ``orders``:
     ``orders_before(transactions, as_of)`` if the caller has it.
     """
     orders = purchases_of(transactions, as_of, orders)
     ts = orders[C.TIMESTAMP]
     orders = orders.select(C.CUSTOMER_ID, C.TIMESTAMP, weekday=ts.day_of_week.index(), hour=ts.hour())
-    totals = orders.group_by(C.CUSTOMER_ID).aggregate(orders=orders.count())
-    weekday = _preferred(orders, "weekday")
-    result = totals.inner_join(weekday, C.CUSTOMER_ID)
+    result = _preferred(orders, "weekday")
     columns: dict[str, ir.Value] = {
         "preferred_weekday": _weekday_name(result.weekday),
         "preferred_weekday_share": result.weekday_n.cast("float64") / result.orders,
@@ -52,12 +49,15 @@ def has_time_of_day(transactions: ir.Table, as_of: AsOf) -> bool:
 
 
 def _preferred(orders: ir.Table, slot: str) -> ir.Table:
+    """Return per customer the slot with most orders (ties: the latest order), its count and all orders.
+
+    One arg-max over a key that sorts by count, then by the slot's latest order: no window, no join. Two slots
+    cannot tie on both, since one timestamp has one weekday and one hour.
+    """
     counts = orders.group_by([C.CUSTOMER_ID, slot]).aggregate(n=orders.count(), last=orders[C.TIMESTAMP].max())
-    rank = ibis.row_number().over(ibis.window(group_by=C.CUSTOMER_ID,
-                                              order_by=[ibis.desc(counts.n), ibis.desc(counts["last"]), counts[slot]]))
-    ranked = counts.mutate(rank=rank)
-    top = ranked.filter(ranked["rank"] == 0)
-    return top.select(C.CUSTOMER_ID, slot, **{f"{slot}_n": top.n})
+    key = counts.n.cast("int64") * 10**11 + counts["last"].epoch_seconds().cast("int64")
+    return counts.group_by(C.CUSTOMER_ID).aggregate(
+        **{slot: counts[slot].argmax(key), f"{slot}_n": counts.n.max(), "orders": counts.n.sum()})
 
 
 def _weekday_name(index: ir.IntegerValue) -> ir.StringValue:
