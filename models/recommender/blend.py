@@ -1,0 +1,256 @@
+"""The blend: one answer to "what should this customer see next?", with a reason for every pick.
+
+A pick's score is a weighted sum of the sources: ALS (customers like you), the customer's favourite categories'
+popular items, overall popularity, co-purchase with what they bought, up-sell from what they bought, buy-again
+due-ness and, when a cart is given, co-purchase with the cart. The dense part is one matrix product per batch
+(``[user factors | category affinity] @ [w x item factors | w x category popularity]'``); the sparse parts are
+added on top. Filters: already bought (unless due to buy again), in the cart, out of stock, explicitly excluded.
+Weights are tuned on a validation window (``training/recsys_tune.py``); ``recommend_batch`` serves the CLI.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import Field
+
+from models.base import ModelBase, ModelConfig
+from models.recommender.als import ALSConfig, ALSRecommender, single_threaded_blas
+from models.recommender.base import CUSTOMERS_FILE, ITEMS_FILE, STATE_FILE, Recommender, load_sparse, save_sparse
+from models.recommender.buy_again import BuyAgainConfig, BuyAgainRecommender
+from models.recommender.copurchase import CoPurchaseConfig, CoPurchaseRecommender
+from models.recommender.idmap import IdMap
+from models.recommender.interactions import Interactions
+from models.recommender.popular import PopularConfig, PopularRecommender
+from models.recommender.upsell import UpsellConfig, UpsellRecommender
+
+logger = logging.getLogger(__name__)
+
+COMPONENTS: dict[str, type[Recommender]] = {
+    "als": ALSRecommender, "popular": PopularRecommender, "copurchase": CoPurchaseRecommender,
+    "coview": CoPurchaseRecommender, "upsell": UpsellRecommender, "buy_again": BuyAgainRecommender,
+}
+
+
+class BlendWeights(ModelConfig):
+    """How much each source counts in the blended score (0 switches a source off)."""
+
+    als: float = Field(1.0, ge=0)
+    category: float = Field(0.3, ge=0)
+    popular: float = Field(0.05, ge=0)
+    copurchase: float = Field(0.3, ge=0)
+    upsell: float = Field(0.05, ge=0)
+    buy_again: float = Field(1.0, ge=0)
+    cart: float = Field(1.0, ge=0)
+
+
+class BlendConfig(ModelConfig):
+    """Every source's hyperparameters plus the blend weights and filters."""
+
+    als: ALSConfig = Field(default_factory=ALSConfig)
+    popular: PopularConfig = Field(default_factory=PopularConfig)
+    copurchase: CoPurchaseConfig = Field(default_factory=CoPurchaseConfig)
+    coview: CoPurchaseConfig = Field(default_factory=lambda: CoPurchaseConfig(source="sessions"))
+    upsell: UpsellConfig = Field(default_factory=UpsellConfig)
+    buy_again: BuyAgainConfig = Field(default_factory=BuyAgainConfig)
+    weights: BlendWeights = Field(default_factory=BlendWeights)
+    category_half_life_days: float | None = Field(180.0, gt=0)
+    rebuy_threshold: float = Field(0.05, ge=0)  # buy-again score from which a bought item may be shown again
+
+
+class Blend(ModelBase):
+    """The storefront recommender. Learned state: the fitted sources, ``affinity_`` and ``bought_``.
+
+    Examples
+    --------
+    >>> blend = Blend().fit(build_interactions(transactions, events, items))  # doctest: +SKIP
+    >>> blend.recommend("C000042", k=5, cart=["I00017"]).to_frame()  # doctest: +SKIP
+    """
+
+    Config = BlendConfig
+    config: BlendConfig
+
+    components_: dict[str, Recommender]
+    items_: IdMap
+    customers_: IdMap
+    bought_: sp.csr_matrix
+    affinity_: sp.csr_matrix  # customers x categories, rows sum to 1
+    categories_: tuple[str, ...]
+    item_category_: np.ndarray
+    in_stock_: np.ndarray
+
+    def fit(self, data: Interactions, fitted: dict[str, Recommender] | None = None) -> Blend:  # type: ignore[override]
+        """Fit every source on ``data`` (reusing any in ``fitted``, e.g. from tuning) and return self."""
+        return super().fit(data, fitted)
+
+    def _fit(self, data: Interactions, fitted: dict[str, Recommender] | None = None) -> None:
+        fitted = dict(fitted or {})
+        for name, cls in COMPONENTS.items():
+            if name not in fitted:
+                fitted[name] = cls(getattr(self.config, name)).fit(data)
+        self.components_ = fitted
+        self.items_, self.customers_ = data.items, data.customers
+        self.bought_ = data.bought.astype(np.float32)
+        self.categories_, self.item_category_ = data.categories, data.item_category.copy()
+        self.in_stock_ = data.item_in_stock.copy()
+        self.affinity_ = self._affinity(data)
+        self._prepare()
+
+    def _affinity(self, data: Interactions) -> sp.csr_matrix:
+        """Customers x categories: recency-weighted share of the customer's purchases in each category."""
+        category = data.item_category[data.line_item]
+        ok = category >= 0
+        half_life = self.config.category_half_life_days
+        weight = np.power(0.5, data.line_age[ok] / half_life) if half_life else np.ones(int(ok.sum()))
+        shape = (data.n_customers, max(len(data.categories), 1))
+        matrix = sp.csr_matrix((weight.astype(np.float32), (data.line_customer[ok], category[ok])), shape=shape)
+        total = np.asarray(matrix.sum(axis=1)).ravel()
+        return sp.csr_matrix(sp.diags(1.0 / np.maximum(total, 1e-12)) @ matrix, dtype=np.float32)
+
+    def _prepare(self) -> None:
+        """Build the dense item side of the score and the per-item bias from the fitted state and the weights."""
+        w = self.config.weights
+        als = self.als
+        popularity = self.popular.popularity_
+        n_categories = self.affinity_.shape[1]
+        category_pop = np.zeros((len(self.items_), n_categories), np.float32)
+        has = self.item_category_ >= 0
+        category_pop[np.flatnonzero(has), self.item_category_[has]] = popularity[has]
+        top = category_pop.max(axis=0)
+        category_pop /= np.where(top > 0, top, 1.0)
+        self._right = np.ascontiguousarray(np.hstack([w.als * als.item_factors_, w.category * category_pop]),
+                                           dtype=np.float32)
+        self._category_pop = category_pop
+        self._bias = np.where(self.in_stock_, w.popular * popularity, -np.inf).astype(np.float32)
+
+    def with_weights(self, weights: BlendWeights, rebuy_threshold: float | None = None) -> Blend:
+        """Return a copy that shares the fitted sources but blends them with other weights (for tuning)."""
+        self.check_fitted()
+        clone = copy.copy(self)
+        update: dict[str, Any] = {"weights": weights}
+        if rebuy_threshold is not None:
+            update["rebuy_threshold"] = rebuy_threshold
+        clone.config = self.config.model_copy(update=update)
+        clone._prepare()
+        return clone
+
+    # sources --------------------------------------------------------------------------------------------------
+    @property
+    def als(self) -> ALSRecommender:
+        return self.components_["als"]  # type: ignore[return-value]
+
+    @property
+    def popular(self) -> PopularRecommender:
+        return self.components_["popular"]  # type: ignore[return-value]
+
+    @property
+    def copurchase(self) -> CoPurchaseRecommender:
+        return self.components_["copurchase"]  # type: ignore[return-value]
+
+    @property
+    def coview(self) -> CoPurchaseRecommender:
+        return self.components_["coview"]  # type: ignore[return-value]
+
+    @property
+    def upsell(self) -> UpsellRecommender:
+        return self.components_["upsell"]  # type: ignore[return-value]
+
+    @property
+    def buy_again(self) -> BuyAgainRecommender:
+        return self.components_["buy_again"]  # type: ignore[return-value]
+
+    # scoring ----------------------------------------------------------------------------------------------------
+    def score_parts(self, users: np.ndarray, cart: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, dict[str, sp.csr_matrix]]:
+        """Return dense blended scores (len(users) x items, before filters) and the sparse sources' parts."""
+        self.check_fitted()
+        w = self.config.weights
+        known = np.flatnonzero(users >= 0)
+        n_factors = self.als.item_factors_.shape[1]
+        left = np.zeros((len(users), self._right.shape[1]), np.float32)
+        left[known, :n_factors] = self.als.user_factors_[users[known]]
+        affinity = self.affinity_[users[known]]
+        if affinity.nnz:
+            rows = np.repeat(known, np.diff(affinity.indptr))
+            left[rows, n_factors + affinity.indices] = affinity.data
+        with single_threaded_blas():
+            scores = left @ self._right.T
+        scores += self._bias
+        parts = {name: self._sparse_part(name, users, known, weight)
+                 for name, weight in (("copurchase", w.copurchase), ("upsell", w.upsell), ("buy_again", w.buy_again))
+                 if weight > 0}
+        for part in parts.values():
+            coo = part.tocoo()
+            scores[coo.row, coo.col] += coo.data
+        if cart is not None and len(cart) and w.cart > 0:
+            scores += w.cart * self.copurchase.item_scores(cart, np.ones(len(cart), np.float32))[None, :]
+        return scores, parts
+
+    def _sparse_part(self, name: str, users: np.ndarray, known: np.ndarray, weight: float) -> sp.csr_matrix:
+        shape = (len(users), len(self.items_))
+        if not len(known):
+            return sp.csr_matrix(shape, dtype=np.float32)
+        if name == "buy_again":
+            values = self.buy_again.scores_[users[known]]
+        else:
+            source = self.copurchase if name == "copurchase" else self.upsell
+            history = source.history_[users[known]]
+            total = np.asarray(history.sum(axis=1)).ravel()
+            values = sp.diags(1.0 / np.maximum(total, 1e-12)) @ history @ source.normalised_
+        expand = sp.csr_matrix((np.ones(len(known), np.float32), (known, np.arange(len(known)))),
+                               shape=(len(users), len(known)))
+        return sp.csr_matrix(weight * (expand @ values), dtype=np.float32)
+
+    def mask(self, scores: np.ndarray, users: np.ndarray, parts: dict[str, sp.csr_matrix],
+             cart: np.ndarray | None = None, excluded: np.ndarray | None = None) -> None:
+        """Set filtered items to -inf in place: bought (unless due again), cart, excluded (stock is in the bias)."""
+        known = np.flatnonzero(users >= 0)
+        seen = self.bought_[users[known]].tocoo()
+        rows, cols = known[seen.row], seen.col
+        rebuy = parts.get("buy_again")
+        if rebuy is not None and rebuy.nnz:
+            due = np.asarray(rebuy[rows, cols]).ravel() >= self.config.rebuy_threshold * self.config.weights.buy_again
+            rows, cols = rows[~due], cols[~due]
+        scores[rows, cols] = -np.inf
+        for items in (cart, excluded):
+            if items is not None and len(items):
+                scores[:, items] = -np.inf
+
+    # persistence --------------------------------------------------------------------------------------------
+    def _save_state(self, path: Path) -> dict[str, Any]:
+        for name, component in self.components_.items():
+            component.save(path / name)
+        arrays: dict[str, np.ndarray] = {"item_category": self.item_category_, "in_stock": self.in_stock_,
+                                         "categories": np.asarray(self.categories_, dtype=str)}
+        save_sparse(arrays, "bought", self.bought_)
+        save_sparse(arrays, "affinity", self.affinity_)
+        np.savez(path / STATE_FILE, **arrays)
+        self.items_.save(path / ITEMS_FILE)
+        self.customers_.save(path / CUSTOMERS_FILE)
+        return {"components": sorted(self.components_), "items": len(self.items_), "customers": len(self.customers_)}
+
+    def _load_state(self, path: Path, state: dict[str, Any]) -> None:
+        self.components_ = {name: cls.load(path / name) for name, cls in COMPONENTS.items()}
+        self.items_, self.customers_ = IdMap.load(path / ITEMS_FILE), IdMap.load(path / CUSTOMERS_FILE)
+        for component in self.components_.values():  # one id map in memory, not seven
+            component.items_, component.customers_ = self.items_, self.customers_
+        with np.load(path / STATE_FILE, allow_pickle=False) as arrays:
+            self.bought_, self.affinity_ = load_sparse(arrays, "bought"), load_sparse(arrays, "affinity")
+            self.item_category_, self.in_stock_ = arrays["item_category"], arrays["in_stock"]
+            self.categories_ = tuple(str(c) for c in arrays["categories"])
+        self.is_fitted = True
+        self._prepare()
+
+    # answers (in models/recommender/serve.py, kept apart to hold this module to one job) --------------------------
+    def recommend(self, customer_id: str, k: int = 10, cart: Iterable[str] = (), exclude: Iterable[str] = ()
+                  ) -> Any:
+        """Return a customer's top ``k`` picks with reasons (see ``serve.recommend_one``)."""
+        from models.recommender.serve import recommend_one
+
+        return recommend_one(self, customer_id, k, cart, exclude)
