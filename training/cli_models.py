@@ -65,11 +65,12 @@ def train(
         shop = load_shop(data)
         columns = (TextColumn("{task.description:<48}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn())
+        refit = cfg.training.refit_for_scoring
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("Building training windows", total=None)
             result = run_training(shop, cfg, as_of, force_promote,
                                   step=lambda what: bar.update(task, advance=1, description=what),
-                                  on_plan=lambda plan: bar.update(task, total=total_steps(plan)))
+                                  on_plan=lambda plan: bar.update(task, total=total_steps(plan, refit)))
     outcome = result.outcome
     console.print(f"[bold]Windows[/]: {outcome.plan.describe()}", highlight=False, soft_wrap=True)
     for note in outcome.notes:

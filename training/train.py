@@ -60,7 +60,7 @@ class TrainOutcome:
     fingerprint: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     importances: dict[str, pd.DataFrame] = field(default_factory=dict)
-    evaluation_share: float = 0.2  # golden share the holdout labels used
+    golden_share: float = 0.2  # the golden share the holdout labels used
 
     @property
     def fallback(self) -> bool:
@@ -90,15 +90,20 @@ def checked_data(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None) -> t
     return scoring, fingerprint
 
 
-def total_steps(plan: WindowPlan) -> int:
-    """Return the number of progress steps ``fit_and_evaluate`` reports."""
-    cutoffs = {*plan.eval_cutoffs, plan.holdout_cutoff, *plan.final_cutoffs}
-    return len(cutoffs) + 1 + (8 if not plan.fallback else 2)
+def total_steps(plan: WindowPlan, refit: bool = True) -> int:
+    """Return the number of progress steps ``fit_and_evaluate`` reports for a plan (before windows are dropped)."""
+    steps = len(plan.eval_cutoffs) + 2  # evaluation windows, holdout, baselines
+    if plan.fallback:
+        return steps + 1
+    return steps + 3 + (len(plan.final_cutoffs) + 3 if refit else 0)
 
 
 def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None = None,
                      step: Step | None = None, on_plan: Callable[[WindowPlan], None] | None = None) -> TrainOutcome:
     """Fit models and baselines on backtest windows, evaluate them on the holdout, refit for scoring.
+
+    ``step(description)`` is called before each long step and ``on_plan(plan)`` once the cutoffs are known
+    (for progress bars). With no complete training window the BG/NBD fallback is evaluated and returned.
 
     Raises
     ------
@@ -106,48 +111,51 @@ def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None =
         When there are too few customers or too little history (the message says how much more is needed).
     """
     step = step or (lambda _: None)
-    t = cfg.training
+    t, h = cfg.training, cfg.training.horizon_days
     scoring, fingerprint = checked_data(shop, cfg, cutoff)
-    first = pd.Timestamp(fingerprint["first_order"]).to_pydatetime()
-    builder = WindowBuilder(shop, cfg)
-    plan = plan_windows(scoring, first, t)
-    train_windows = _windows(builder, plan.eval_cutoffs, t.min_window_customers, step)
-    plan = WindowPlan(plan.scoring_cutoff, plan.horizon_days, plan.holdout_cutoff,
-                      tuple(w.cutoff for w in train_windows), plan.final_cutoffs)
+    plan = plan_windows(scoring, pd.Timestamp(fingerprint["first_order"]).to_pydatetime(), t)
     if on_plan is not None:
         on_plan(plan)
+    builder = WindowBuilder(shop, cfg)
+    train_windows = _windows(builder, plan.eval_cutoffs, t.min_window_customers, step)
+    plan = WindowPlan(scoring, h, plan.holdout_cutoff, tuple(w.cutoff for w in train_windows),
+                      plan.final_cutoffs if train_windows else ())
     logger.info("windows: %s", plan.describe())
     step(f"holdout window {plan.holdout_cutoff:%Y-%m-%d}")
     holdout = builder.window(plan.holdout_cutoff)
     meta = _metadata(cfg, plan)
-    h = t.horizon_days
     notes = [f"left out of the features: {k} ({v})" for k, v in holdout.features.left_out.items()]
-    baselines = {"bgnbd": BgNbdBaseline(cfg.models.baseline).fit(holdout.inputs, horizon_days=h, metadata=meta)}
     step("baselines")
+    baselines = {"bgnbd": BgNbdBaseline(cfg.models.baseline).fit(holdout.inputs, horizon_days=h, metadata=meta)}
     if plan.fallback:
-        notes.insert(0, FALLBACK_NOTE.format(h=h))
-        logger.warning(notes[0])
-        plan = WindowPlan(plan.scoring_cutoff, h, plan.holdout_cutoff, (), ())  # BG/NBD fits at the cutoff itself
-        evaluation = evaluate({MODEL: baselines["bgnbd"].predict(holdout.inputs), **_predict(baselines, holdout)},
-                              holdout.labels, plan.holdout_cutoff, t.golden_share, "model (BG/NBD fallback)")
-        step("scoring fit: BG/NBD at the scoring cutoff")
-        now = builder.window(scoring, with_labels=False)
-        fallback = BgNbdBaseline(cfg.models.baseline).fit(now.inputs, horizon_days=h, metadata=meta)
-        return TrainOutcome(plan, evaluation, dict.fromkeys(TASKS, fallback), holdout, fingerprint, notes,
-                            evaluation_share=t.golden_share)
+        return _fallback(builder, plan, holdout, baselines["bgnbd"], fingerprint, notes, meta)
     x, y = stacked(train_windows)
     for name, cls in (("recency", RecencyBaseline), ("last_period", LastPeriodBaseline)):
         baselines[name] = cls(cfg.models.baseline).fit(x, y, horizon_days=h, metadata=meta)
-    evaluated = _fit_models(cfg, x, y, meta, step, "evaluation fit")
-    predicted = {task: m.predict(holdout.inputs) for task, m in evaluated.items()}
-    evaluation = evaluate({MODEL: model_predictor(*predicted.values()), **_predict(baselines, holdout)},
-                          holdout.labels, plan.holdout_cutoff, t.golden_share)
-    models = evaluated
+    models = _fit_models(cfg, x, y, meta, step, "evaluation fit")
+    predicted = [m.predict(holdout.inputs) for m in models.values()]
+    evaluation = evaluate({MODEL: model_predictor(*predicted), **_predict(baselines, holdout)}, holdout.labels,
+                          plan.holdout_cutoff, t.golden_share)
     if t.refit_for_scoring:
         final = _windows(builder, plan.final_cutoffs, t.min_window_customers, step)
         models = _fit_models(cfg, *stacked(final), meta, step, "scoring fit")
     importances = {task: m.importance_ for task, m in models.items()}
     return TrainOutcome(plan, evaluation, models, holdout, fingerprint, notes, importances, t.golden_share)
+
+
+def _fallback(builder: WindowBuilder, plan: WindowPlan, holdout: Window, bgnbd: BgNbdBaseline,
+              fingerprint: dict[str, Any], notes: list[str], meta: dict[str, Any]) -> TrainOutcome:
+    """Evaluate BG/NBD x Gamma-Gamma as the model, then fit it at the scoring cutoff for all three tasks."""
+    cfg, h = builder.cfg, plan.horizon_days
+    notes.insert(0, FALLBACK_NOTE.format(h=h))
+    logger.warning(notes[0])
+    predicted = bgnbd.predict(holdout.inputs)
+    evaluation = evaluate({MODEL: predicted, "bgnbd": predicted}, holdout.labels, plan.holdout_cutoff,
+                          cfg.training.golden_share, "model (BG/NBD fallback)")
+    now = builder.window(plan.scoring_cutoff, with_labels=False)  # BG/NBD needs no labels: fit on all the data
+    fallback = BgNbdBaseline(cfg.models.baseline).fit(now.inputs, horizon_days=h, metadata=meta)
+    return TrainOutcome(plan, evaluation, dict.fromkeys(TASKS, fallback), holdout, fingerprint, notes,
+                        golden_share=cfg.training.golden_share)
 
 
 def _windows(builder: WindowBuilder, cutoffs: tuple[datetime, ...], min_customers: int, step: Step) -> list[Window]:
@@ -281,6 +289,6 @@ def _champion_scorer(outcome: TrainOutcome, task: str, metric: str) -> Callable[
             return None  # its training read days of this holdout: scoring it here would flatter it
         holdout = outcome.holdout
         return task_metric(task, metric, model.predict(holdout.inputs), holdout.labels, outcome.plan.holdout_cutoff,
-                           outcome.evaluation_share)
+                           outcome.golden_share)
 
     return score
