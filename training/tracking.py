@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,13 +52,14 @@ def configure() -> str:
 
 
 def experiment_id(name: str) -> str:
-    """Return the id of the experiment ``name``, creating it (local stores: artifacts under ``<cwd>/mlruns``)."""
+    """Return the id of the experiment ``name``, creating it (local stores: artifacts in ``<cwd>/mlruns/<name>``)."""
     import mlflow
 
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return str(found.experiment_id)
-    location = (Path.cwd() / ARTIFACT_DIR).resolve().as_uri() if _is_local(tracking_uri()) else None
+    folder = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+    location = (Path.cwd() / ARTIFACT_DIR / folder).resolve().as_uri() if _is_local(tracking_uri()) else None
     return str(mlflow.create_experiment(name, artifact_location=location))
 
 
