@@ -14,9 +14,10 @@ from models.recommender.copurchase import CoPurchaseConfig, CoPurchaseRecommende
 from models.recommender.ease import EASEConfig, EASERecommender
 from models.recommender.idmap import IdMap
 from models.recommender.interactions import Interactions, build_interactions
+from models.recommender.item_lists import item_list
 from models.recommender.popular import PopularConfig, PopularRecommender
 from models.recommender.reasons import Recommendation, Recommendations
-from models.recommender.serve import item_list, recommend_batch, recommend_one
+from models.recommender.serve import recommend_batch, recommend_one
 from models.recommender.upsell import UpsellConfig, UpsellRecommender
 
 __all__ = [

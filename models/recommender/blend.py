@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from pydantic import Field
 
@@ -28,6 +29,7 @@ from models.recommender.copurchase import CoPurchaseConfig, CoPurchaseRecommende
 from models.recommender.idmap import IdMap
 from models.recommender.interactions import Interactions
 from models.recommender.popular import PopularConfig, PopularRecommender
+from models.recommender.reasons import Recommendations, csr_keys
 from models.recommender.upsell import UpsellConfig, UpsellRecommender
 
 logger = logging.getLogger(__name__)
@@ -128,6 +130,9 @@ class Blend(ModelBase):
                                            dtype=np.float32)
         self._category_pop = category_pop
         self._bias = np.where(self.in_stock_, w.popular * popularity, -np.inf).astype(np.float32)
+        self.affinity_.sort_indices()
+        self._keys = {"copurchase": csr_keys(self.copurchase.normalised_), "upsell": csr_keys(self.upsell.normalised_),
+                      "affinity": csr_keys(self.affinity_)}
 
     def with_weights(self, weights: BlendWeights, rebuy_threshold: float | None = None) -> Blend:
         """Return a copy that shares the fitted sources but blends them with other weights (for tuning)."""
@@ -166,8 +171,7 @@ class Blend(ModelBase):
         return self.components_["buy_again"]  # type: ignore[return-value]
 
     # scoring ----------------------------------------------------------------------------------------------------
-    def score_parts(self, users: np.ndarray, cart: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, dict[str, sp.csr_matrix]]:
+    def score_parts(self, users: np.ndarray) -> tuple[np.ndarray, dict[str, sp.csr_matrix]]:
         """Return dense blended scores (len(users) x items, before filters) and the sparse sources' parts."""
         self.check_fitted()
         w = self.config.weights
@@ -188,8 +192,6 @@ class Blend(ModelBase):
         for part in parts.values():
             coo = part.tocoo()
             scores[coo.row, coo.col] += coo.data
-        if cart is not None and len(cart) and w.cart > 0:
-            scores += w.cart * self.copurchase.item_scores(cart, np.ones(len(cart), np.float32))[None, :]
         return scores, parts
 
     def _sparse_part(self, name: str, users: np.ndarray, known: np.ndarray, weight: float) -> sp.csr_matrix:
@@ -207,9 +209,8 @@ class Blend(ModelBase):
                                shape=(len(users), len(known)))
         return sp.csr_matrix(weight * (expand @ values), dtype=np.float32)
 
-    def mask(self, scores: np.ndarray, users: np.ndarray, parts: dict[str, sp.csr_matrix],
-             cart: np.ndarray | None = None, excluded: np.ndarray | None = None) -> None:
-        """Set filtered items to -inf in place: bought (unless due again), cart, excluded (stock is in the bias)."""
+    def mask(self, scores: np.ndarray, users: np.ndarray, parts: dict[str, sp.csr_matrix]) -> None:
+        """Set items bought before (unless due to buy again) to -inf in place (stock is in the bias)."""
         known = np.flatnonzero(users >= 0)
         seen = self.bought_[users[known]].tocoo()
         rows, cols = known[seen.row], seen.col
@@ -218,9 +219,6 @@ class Blend(ModelBase):
             due = np.asarray(rebuy[rows, cols]).ravel() >= self.config.rebuy_threshold * self.config.weights.buy_again
             rows, cols = rows[~due], cols[~due]
         scores[rows, cols] = -np.inf
-        for items in (cart, excluded):
-            if items is not None and len(items):
-                scores[:, items] = -np.inf
 
     # persistence --------------------------------------------------------------------------------------------
     def _save_state(self, path: Path) -> dict[str, Any]:
@@ -247,10 +245,16 @@ class Blend(ModelBase):
         self.is_fitted = True
         self._prepare()
 
-    # answers (in models/recommender/serve.py, kept apart to hold this module to one job) --------------------------
+    # answers (in serve.py and item_lists.py, kept apart to hold this module to one job) ---------------------
     def recommend(self, customer_id: str, k: int = 10, cart: Iterable[str] = (), exclude: Iterable[str] = ()
-                  ) -> Any:
+                  ) -> Recommendations:
         """Return a customer's top ``k`` picks with reasons (see ``serve.recommend_one``)."""
         from models.recommender.serve import recommend_one
 
         return recommend_one(self, customer_id, k, cart, exclude)
+
+    def similar_items(self, item_ids: Iterable[str], k: int = 10, kind: str = "similar") -> pd.DataFrame:
+        """Return item-page lists: ``similar``, ``bought_together`` or ``upsell`` (see ``item_lists.item_list``)."""
+        from models.recommender.item_lists import item_list
+
+        return item_list(self, item_ids, k, kind)

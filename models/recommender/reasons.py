@@ -52,21 +52,43 @@ class Recommendations:
         })
 
 
-def link_lookup(link: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Return ``link[rows[j], cols[j]]`` for every j (0 where absent), vectorised on sorted CSR keys."""
+def csr_keys(link: sp.csr_matrix) -> np.ndarray:
+    """Return the sorted ``row x n_cols + col`` keys of a CSR matrix's stored entries (for ``link_lookup``)."""
+    if not link.has_sorted_indices:
+        link.sort_indices()
+    rows = np.repeat(np.arange(link.shape[0], dtype=np.int64), np.diff(link.indptr))
+    return rows * link.shape[1] + link.indices
+
+
+def link_lookup(link: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, keys: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Return ``link[rows[j], cols[j]]`` for every j (0 where absent), vectorised on sorted CSR keys.
+
+    ``keys`` (from ``csr_keys``) can be cached by callers that look up the same matrix often.
+    """
     if link.nnz == 0 or len(rows) == 0:
         return np.zeros(len(rows), np.float32)
-    if not link.has_sorted_indices:
-        link = link.sorted_indices()
-    n = link.shape[1]
-    keys = np.repeat(np.arange(link.shape[0], dtype=np.int64), np.diff(link.indptr)) * n + link.indices
-    wanted = rows.astype(np.int64) * n + cols
+    if keys is None:
+        keys = csr_keys(link)
+    wanted = np.asarray(rows, np.int64) * link.shape[1] + cols
     where = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
     return np.where(keys[where] == wanted, link.data[where], 0.0).astype(np.float32)
 
 
-def strongest_anchor(history: sp.csr_matrix, link: sp.csr_matrix, pair_row: np.ndarray, pair_item: np.ndarray
-                     ) -> np.ndarray:
+def anchors_of(history_items: np.ndarray, history_weights: np.ndarray, link: sp.csr_matrix, items: np.ndarray,
+               keys: np.ndarray | None = None) -> np.ndarray:
+    """For one customer: for each item, the history item ``h`` maximising weight(h) x link[h, item], or -1."""
+    if not len(history_items) or not len(items):
+        return np.full(len(items), -1, np.int64)
+    h = np.tile(history_items, len(items))
+    value = (np.tile(history_weights, len(items))
+             * link_lookup(link, h, np.repeat(items, len(history_items)), keys)).reshape(len(items), -1)
+    best = np.argmax(value, axis=1)
+    return np.where(value[np.arange(len(items)), best] > 0, history_items[best], -1)
+
+
+def strongest_anchor(history: sp.csr_matrix, link: sp.csr_matrix, pair_row: np.ndarray, pair_item: np.ndarray,
+                     keys: np.ndarray | None = None) -> np.ndarray:
     """For each pair (history row, item): the history item ``h`` maximising weight(h) x link[h, item], or -1."""
     history = sp.csr_matrix(history)
     history.sort_indices()
@@ -75,7 +97,7 @@ def strongest_anchor(history: sp.csr_matrix, link: sp.csr_matrix, pair_row: np.n
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     position = np.repeat(history.indptr[pair_row], counts) + offsets
     anchor, weight = history.indices[position], history.data[position]
-    value = weight * link_lookup(link, anchor, pair_item[owner])
+    value = weight * link_lookup(link, anchor, pair_item[owner], keys)
     best = np.full(len(pair_row), -1, np.int64)
     if len(value):
         order = np.lexsort((-value, owner))

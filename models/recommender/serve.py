@@ -1,7 +1,8 @@
-"""Answers from a fitted ``Blend``: one customer (with a cart), a batch of customers, and item-page lists.
+"""Answers from a fitted ``Blend``: one customer (with a cart) and a batch of customers, each pick with a reason.
 
-Only NumPy and SciPy run per call; everything else was prepared at fit or load time. Single calls take ~0.1-1 ms
-on a 50,000-item catalogue (``benchmarks/recommender_speed.py``).
+A single call runs on raw NumPy slices of the fitted arrays (no sparse-matrix objects are built per call), so it
+stays well under a millisecond or two on a 50,000-item catalogue; the batch path works on chunks of customers
+with one dense matrix product each (``benchmarks/recommender_speed.py`` measures both).
 """
 
 from __future__ import annotations
@@ -14,9 +15,18 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features import columns as C
-from models.recommender.base import RANK, REASON, SCORE, SIMILAR_ITEM_ID, top_k
+from models.recommender.als import single_threaded_blas
+from models.recommender.base import RANK, REASON, SCORE, top_k
 from models.recommender.blend import Blend
-from models.recommender.reasons import SOURCES, Recommendation, Recommendations, link_lookup, phrase, strongest_anchor
+from models.recommender.reasons import (
+    SOURCES,
+    Recommendation,
+    Recommendations,
+    anchors_of,
+    link_lookup,
+    phrase,
+    strongest_anchor,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,35 +39,131 @@ def _known(blend: Blend, item_ids: Iterable[str]) -> tuple[np.ndarray, list[str]
     return index[index >= 0], [i for i, j in zip(ids, index, strict=True) if j < 0]
 
 
-def rank_items(blend: Blend, users: np.ndarray, k: int, cart: np.ndarray | None = None,
-               excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Return (items, scores, sparse parts) of the top ``k`` per dense customer index after every filter."""
-    scores, parts = blend.score_parts(users, cart)
-    blend.mask(scores, users, parts, cart, excluded)
-    best, values = top_k(scores, k)
-    return best, values, parts
+def _row(matrix: sp.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarray]:
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    return matrix.indices[start:end], matrix.data[start:end]
+
+
+def _spread(items: np.ndarray, weights: np.ndarray, link: sp.csr_matrix) -> np.ndarray:
+    """Return the dense vector sum_h weights[h] x link[items[h]] / sum(weights) (raw slices, no sparse objects)."""
+    out = np.zeros(link.shape[1], np.float32)
+    if not len(items):
+        return out
+    starts, counts = link.indptr[items], np.diff(link.indptr)[items]
+    total = int(counts.sum())
+    if total:
+        position = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+        values = link.data[position] * np.repeat(weights, counts)
+        np.add.at(out, link.indices[position], values)
+    return out / max(float(weights.sum()), 1e-12)
+
+
+def _one_user_parts(blend: Blend, user: int, cart: np.ndarray) -> dict[str, np.ndarray]:
+    """Return the weighted sparse sources of one customer as dense vectors (only the ones switched on)."""
+    w = blend.config.weights
+    parts: dict[str, np.ndarray] = {}
+    if user >= 0:
+        for name, source, weight in (("copurchase", blend.copurchase, w.copurchase),
+                                     ("upsell", blend.upsell, w.upsell)):
+            if weight > 0:
+                items, history = _row(source.history_, user)
+                parts[name] = weight * _spread(items, history, source.normalised_)
+        if w.buy_again > 0:
+            items, due = _row(blend.buy_again.scores_, user)
+            parts["buy_again"] = np.zeros(len(blend.items_), np.float32)
+            parts["buy_again"][items] = w.buy_again * due
+    if len(cart) and w.cart > 0:
+        parts["cart"] = w.cart * _spread(cart, np.ones(len(cart), np.float32), blend.copurchase.normalised_)
+    return parts
 
 
 def recommend_one(blend: Blend, customer_id: str, k: int = 10, cart: Iterable[str] = (),
                   exclude: Iterable[str] = ()) -> Recommendations:
     """Return one customer's top ``k`` picks with reasons; unknown customers get cart-based or popular picks.
 
+    Filtered out: items bought before (unless due to buy again), in the cart, out of stock, in ``exclude``.
     Items of ``cart`` or ``exclude`` the model does not know are ignored and listed in ``unknown_items``.
     """
     blend.check_fitted()
     user = blend.customers_.index_of(customer_id)
     cart_index, unknown_cart = _known(blend, cart)
     excluded, unknown_excluded = _known(blend, exclude)
-    users = np.array([user], np.int64)
-    best, values, parts = rank_items(blend, users, k, cart_index, excluded)
+    scores = blend._bias.copy()
+    left = np.zeros(blend._right.shape[1], np.float32)
+    if user >= 0:
+        n_factors = blend.als.item_factors_.shape[1]
+        left[:n_factors] = blend.als.user_factors_[user]
+        categories, share = _row(blend.affinity_, user)
+        left[n_factors + categories] = share
+        with single_threaded_blas():
+            scores += blend._right @ left
+    parts = _one_user_parts(blend, user, cart_index)
+    for part in parts.values():
+        scores += part
+    if user >= 0:
+        bought, _ = _row(blend.bought_, user)
+        if "buy_again" in parts:
+            threshold = blend.config.rebuy_threshold * blend.config.weights.buy_again
+            bought = bought[parts["buy_again"][bought] < threshold]
+        scores[bought] = -np.inf
+    scores[cart_index] = -np.inf
+    scores[excluded] = -np.inf
+    best, values = top_k(scores[None, :], k)
     keep = best[0] >= 0
-    sources, texts = explain(blend, users, best[:, keep], parts, cart_index)
+    picks, values = best[0, keep], values[0, keep]
+    sources, texts = _explain_one(blend, user, left, picks, parts, cart_index)
     items = [Recommendation(item_id=str(i), score=float(s), reason=t, source=src) for i, s, t, src in zip(
-        blend.items_.to_external(best[0, keep]), values[0, keep], texts, sources, strict=True)]
+        blend.items_.to_external(picks), values, texts, sources, strict=True)]
     unknown = unknown_cart + unknown_excluded
     if unknown:
         logger.debug("customer %s: ignored unknown items %s", customer_id, unknown)
     return Recommendations(customer_id=str(customer_id), known_customer=user >= 0, items=items, unknown_items=unknown)
+
+
+def _explain_one(blend: Blend, user: int, left: np.ndarray, picks: np.ndarray, parts: dict[str, np.ndarray],
+                 cart: np.ndarray) -> tuple[list[str], list[str]]:
+    w = blend.config.weights
+    share = np.zeros((len(picks), len(SOURCES)), np.float32)
+    n_factors = blend.als.item_factors_.shape[1]
+    share[:, 0] = w.als * (blend.als.item_factors_[picks] @ left[:n_factors])
+    category = blend.item_category_[picks]
+    has = category >= 0
+    share[has, 1] = w.category * left[n_factors + category[has]] * blend._category_pop[picks[has], category[has]]
+    share[:, 2] = w.popular * blend.popular.popularity_[picks]
+    for column, name in enumerate(SOURCES[3:], start=3):
+        if name in parts:
+            share[:, column] = parts[name][picks]
+    source = np.asarray(SOURCES)[np.argmax(share, axis=1)]
+    anchors = np.full(len(picks), -1, np.int64)
+    for name, model in (("copurchase", blend.copurchase), ("upsell", blend.upsell)):
+        pick = np.flatnonzero(source == name)
+        if len(pick) and user >= 0:
+            items, weights = _row(model.history_, user)
+            anchors[pick] = anchors_of(items, weights, model.normalised_, picks[pick], blend._keys[name])
+    pick = np.flatnonzero(source == "cart")
+    if len(pick):
+        anchors[pick] = anchors_of(cart, np.ones(len(cart), np.float32), blend.copurchase.normalised_, picks[pick],
+                                   blend._keys["copurchase"])
+    return source.tolist(), _texts(blend, source, picks, anchors)
+
+
+def _texts(blend: Blend, source: np.ndarray, items: np.ndarray, anchors: np.ndarray) -> list[str]:
+    names, categories, trending = blend.items_.external, blend.categories_, blend.popular.trending_
+    texts = []
+    for src, item, anchor in zip(source.tolist(), items.tolist(), anchors.tolist(), strict=True):
+        if src == "popular" and trending[item] >= TRENDING:
+            src = "trending"
+        code = int(blend.item_category_[item])
+        texts.append(phrase(src, categories[code] if code >= 0 else None, names[anchor] if anchor >= 0 else None))
+    return texts
+
+
+def rank_items(blend: Blend, users: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Return (items, scores, sparse parts) of the top ``k`` per dense customer index after every filter."""
+    scores, parts = blend.score_parts(users)
+    blend.mask(scores, users, parts)
+    best, values = top_k(scores, k)
+    return best, values, parts
 
 
 def recommend_batch(blend: Blend, customer_ids: Iterable[str], k: int = 10, batch_size: int = 1_000
@@ -70,7 +176,7 @@ def recommend_batch(blend: Blend, customer_ids: Iterable[str], k: int = 10, batc
     for start in range(0, len(users), batch_size):
         chunk = users[start:start + batch_size]
         best, values, parts = rank_items(blend, chunk, k)
-        _, texts = explain(blend, chunk, best, parts, None)
+        texts = explain(blend, chunk, best, parts)
         keep = best >= 0
         rows, _ = np.nonzero(keep)
         frames.append(pd.DataFrame({
@@ -83,84 +189,29 @@ def recommend_batch(blend: Blend, customer_ids: Iterable[str], k: int = 10, batc
     return pd.concat(frames, ignore_index=True)
 
 
-def contributions(blend: Blend, users: np.ndarray, rows: np.ndarray, items: np.ndarray, parts: dict,
-                  cart: np.ndarray | None) -> np.ndarray:
-    """Return each source's share of the score of pairs (row of ``users``, item), one column per ``SOURCES``."""
+def explain(blend: Blend, users: np.ndarray, best: np.ndarray, parts: dict) -> list[str]:
+    """Return the reason of every valid pick in ``best`` (row-major order) for a batch of customers."""
     w = blend.config.weights
-    out = np.zeros((len(rows), len(SOURCES)), np.float32)
+    rows, columns = np.nonzero(best >= 0)
+    items = best[rows, columns]
+    share = np.zeros((len(rows), len(SOURCES)), np.float32)
     user = users[rows]
     known = user >= 0
     als = blend.als
-    out[known, 0] = w.als * np.einsum("ij,ij->i", als.user_factors_[user[known]], als.item_factors_[items[known]])
+    share[known, 0] = w.als * np.einsum("ij,ij->i", als.user_factors_[user[known]], als.item_factors_[items[known]])
     category = blend.item_category_[items]
     has = known & (category >= 0)
-    out[has, 1] = (w.category * link_lookup(blend.affinity_, user[has], category[has])
-                   * blend._category_pop[items[has], category[has]])
-    out[:, 2] = w.popular * blend.popular.popularity_[items]
+    share[has, 1] = (w.category * link_lookup(blend.affinity_, user[has], category[has], blend._keys["affinity"])
+                     * blend._category_pop[items[has], category[has]])
+    share[:, 2] = w.popular * blend.popular.popularity_[items]
     for column, name in ((3, "copurchase"), (4, "upsell"), (5, "buy_again")):
         if name in parts:
-            out[:, column] = link_lookup(parts[name], rows, items)
-    if cart is not None and len(cart) and w.cart > 0:
-        out[:, 6] = w.cart * blend.copurchase.item_scores(cart, np.ones(len(cart), np.float32))[items]
-    return out
-
-
-def explain(blend: Blend, users: np.ndarray, best: np.ndarray, parts: dict, cart: np.ndarray | None
-            ) -> tuple[list[str], list[str]]:
-    """Return (source, reason) for every valid pick in ``best`` (row-major order)."""
-    rows, columns = np.nonzero(best >= 0)
-    items = best[rows, columns]
-    source = np.asarray(SOURCES)[np.argmax(contributions(blend, users, rows, items, parts, cart), axis=1)]
+            share[:, column] = link_lookup(parts[name], rows, items)
+    source = np.asarray(SOURCES)[np.argmax(share, axis=1)]
     anchors = np.full(len(items), -1, np.int64)
     for name, model in (("copurchase", blend.copurchase), ("upsell", blend.upsell)):
-        pick = np.flatnonzero((source == name) & (users[rows] >= 0))
+        pick = np.flatnonzero((source == name) & known)
         if len(pick):
-            anchors[pick] = strongest_anchor(model.history_[users[rows[pick]]], model.normalised_,
-                                             np.arange(len(pick)), items[pick])
-    pick = np.flatnonzero(source == "cart")
-    if len(pick) and cart is not None:
-        cart_row = np.zeros((1, len(blend.items_)), np.float32)
-        cart_row[0, cart] = 1.0
-        anchors[pick] = strongest_anchor(sp.csr_matrix(cart_row), blend.copurchase.normalised_,
-                                         np.zeros(len(pick), np.int64), items[pick])
-    names = blend.items_.external
-    categories = blend.categories_
-    trending = blend.popular.trending_
-    texts = []
-    for src, item, anchor in zip(source.tolist(), items.tolist(), anchors.tolist(), strict=True):
-        if src == "popular" and trending[item] >= TRENDING:
-            src = "trending"
-        code = int(blend.item_category_[item])
-        texts.append(phrase(src, categories[code] if code >= 0 else None, names[anchor] if anchor >= 0 else None))
-    return source.tolist(), texts
-
-
-def item_list(blend: Blend, item_ids: Iterable[str], k: int, kind: str) -> pd.DataFrame:
-    """Item-page lists: ``bought_together`` (co-purchase), ``similar`` (ALS factors + co-views), ``upsell``.
-
-    Out-of-stock items and the item itself are left out; unknown item ids get no rows.
-    """
-    blend.check_fitted()
-    rows = []
-    for external in item_ids:
-        item = blend.items_.index_of(external)
-        if item < 0:
-            continue
-        one = np.array([item])
-        if kind == "bought_together":
-            scores = blend.copurchase.item_scores(one).copy()
-        elif kind == "similar":
-            scores = 0.5 * np.maximum(blend.als.item_scores(one), 0) + 0.5 * blend.coview.normalised_[item].toarray()[0]
-        elif kind == "upsell":
-            scores = blend.upsell.item_scores(one).copy()
-        else:
-            raise ValueError(f"unknown list kind {kind!r}; expected bought_together, similar or upsell")
-        scores = np.where(blend.in_stock_ & (scores > 0), scores, -np.inf).astype(np.float32)
-        scores[item] = -np.inf
-        best, values = top_k(scores[None, :], k)
-        keep = best[0] >= 0
-        rows.append(pd.DataFrame({C.ITEM_ID: str(external), SIMILAR_ITEM_ID: blend.items_.to_external(best[0, keep]),
-                                  SCORE: values[0, keep].astype(np.float64), RANK: np.arange(1, keep.sum() + 1)}))
-    if not rows:
-        return pd.DataFrame(columns=[C.ITEM_ID, SIMILAR_ITEM_ID, SCORE, RANK])
-    return pd.concat(rows, ignore_index=True)
+            anchors[pick] = strongest_anchor(model.history_[user[pick]], model.normalised_, np.arange(len(pick)),
+                                             items[pick], blend._keys[name])
+    return _texts(blend, source, items, anchors)
