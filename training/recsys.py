@@ -84,7 +84,10 @@ class RecommenderRun:
 
 def holdout_truth(transactions: pd.DataFrame, data: Interactions, start: object, end: object,
                   max_customers: int | None = None, seed: int = 0) -> Holdout:
-    """Return who of ``data``'s buyers bought what in ``[start, end)`` (customers with no purchase before left out)."""
+    """Return who of ``data``'s buyers bought what in ``[start, end)`` (customers with no purchase before left out).
+
+    Items the fitted data never saw get columns after ``data.n_items``: they count in recall and NDCG's ideal.
+    """
     tx = transactions[transactions[C.ITEM_ID].notna()]
     ts = pd.to_datetime(tx[C.TIMESTAMP])
     window = tx[(ts >= pd.Timestamp(start)) & (ts < pd.Timestamp(end))]
@@ -92,8 +95,11 @@ def holdout_truth(transactions: pd.DataFrame, data: Interactions, start: object,
         window = window[pd.to_numeric(window[C.QUANTITY], errors="coerce").fillna(1.0) > 0]
     users = data.customers.to_internal(window[C.CUSTOMER_ID].astype(str).to_numpy())
     items = data.items.to_internal(window[C.ITEM_ID].astype(str).to_numpy())
+    unseen = items < 0  # items new to the shop count as relevant (no model can find them) after the known ones
+    items[unseen] = data.n_items + pd.factorize(window[C.ITEM_ID].astype(str).to_numpy()[unseen])[0]
+    width = int(items.max()) + 1 if len(items) else data.n_items
     buyers = np.asarray(data.bought.sum(axis=1)).ravel() > 0
-    ok = (users >= 0) & (items >= 0)
+    ok = users >= 0
     ok[ok] &= buyers[users[ok]]
     scored = np.unique(users[ok])
     if max_customers is not None and len(scored) > max_customers:
@@ -101,9 +107,9 @@ def holdout_truth(transactions: pd.DataFrame, data: Interactions, start: object,
     row = np.searchsorted(scored, users[ok])
     inside = (row < len(scored)) & (scored[np.minimum(row, len(scored) - 1)] == users[ok])
     truth = sp.csr_matrix((np.ones(int(inside.sum()), np.float32), (row[inside], items[ok][inside])),
-                          shape=(len(scored), data.n_items))
+                          shape=(len(scored), max(width, data.n_items)))
     truth.data[:] = 1.0
-    seen = data.bought[scored]
+    seen = sp.hstack([data.bought[scored], sp.csr_matrix((len(scored), truth.shape[1] - data.n_items))]).tocsr()
     new_truth = truth - truth.multiply(seen)
     new_truth.eliminate_zeros()
     return Holdout(users=scored, truth=truth, new_truth=sp.csr_matrix(new_truth))

@@ -29,7 +29,7 @@ from models.recommender.copurchase import CoPurchaseConfig, CoPurchaseRecommende
 from models.recommender.idmap import IdMap
 from models.recommender.interactions import Interactions
 from models.recommender.popular import PopularConfig, PopularRecommender
-from models.recommender.reasons import Recommendations, csr_keys
+from models.recommender.reasons import Recommendations, csr_keys, link_lookup
 from models.recommender.upsell import UpsellConfig, UpsellRecommender
 
 logger = logging.getLogger(__name__)
@@ -210,15 +210,20 @@ class Blend(ModelBase):
         return sp.csr_matrix(weight * (expand @ values), dtype=np.float32)
 
     def mask(self, scores: np.ndarray, users: np.ndarray, parts: dict[str, sp.csr_matrix]) -> None:
-        """Set items bought before (unless due to buy again) to -inf in place (stock is in the bias)."""
+        """Filter in place what customers bought before: -inf, or, when due to buy again, the buy-again score alone.
+
+        A bought item's ALS or co-purchase score mostly echoes the purchase itself, so only its due-ness ranks it.
+        Out-of-stock items stay at -inf (they are -inf in the bias).
+        """
         known = np.flatnonzero(users >= 0)
         seen = self.bought_[users[known]].tocoo()
         rows, cols = known[seen.row], seen.col
         rebuy = parts.get("buy_again")
-        if rebuy is not None and rebuy.nnz:
-            due = np.asarray(rebuy[rows, cols]).ravel() >= self.config.rebuy_threshold * self.config.weights.buy_again
-            rows, cols = rows[~due], cols[~due]
-        scores[rows, cols] = -np.inf
+        value = link_lookup(rebuy, rows, cols) if rebuy is not None and rebuy.nnz else np.zeros(len(rows), np.float32)
+        due = value >= self.config.rebuy_threshold * self.config.weights.buy_again
+        due &= value > 0
+        scores[rows[due], cols[due]] = value[due] + np.where(self.in_stock_[cols[due]], 0.0, -np.inf)
+        scores[rows[~due], cols[~due]] = -np.inf
 
     # persistence --------------------------------------------------------------------------------------------
     def _save_state(self, path: Path) -> dict[str, Any]:

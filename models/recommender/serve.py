@@ -100,12 +100,11 @@ def recommend_one(blend: Blend, customer_id: str, k: int = 10, cart: Iterable[st
     parts = _one_user_parts(blend, user, cart_index)
     for part in parts.values():
         scores += part
-    if user >= 0:
+    if user >= 0:  # bought before: out, or ranked by buy-again alone when due (as ``Blend.mask``)
         bought, _ = _row(blend.bought_, user)
-        if "buy_again" in parts:
-            threshold = blend.config.rebuy_threshold * blend.config.weights.buy_again
-            bought = bought[parts["buy_again"][bought] < threshold]
-        scores[bought] = -np.inf
+        rebuy = parts["buy_again"][bought] if "buy_again" in parts else np.zeros(len(bought), np.float32)
+        due = (rebuy >= blend.config.rebuy_threshold * blend.config.weights.buy_again) & (rebuy > 0)
+        scores[bought] = np.where(due & blend.in_stock_[bought], rebuy, -np.inf)
     scores[cart_index] = -np.inf
     scores[excluded] = -np.inf
     best, values = top_k(scores[None, :], k)
@@ -134,6 +133,7 @@ def _explain_one(blend: Blend, user: int, left: np.ndarray, picks: np.ndarray, p
         if name in parts:
             share[:, column] = parts[name][picks]
     source = np.asarray(SOURCES)[np.argmax(share, axis=1)]
+    source[share[:, 5] > 0] = "buy_again"  # only items bought before have a buy-again score; it alone ranks them
     anchors = np.full(len(picks), -1, np.int64)
     for name, model in (("copurchase", blend.copurchase), ("upsell", blend.upsell)):
         pick = np.flatnonzero(source == name)
@@ -208,6 +208,7 @@ def explain(blend: Blend, users: np.ndarray, best: np.ndarray, parts: dict) -> l
         if name in parts:
             share[:, column] = link_lookup(parts[name], rows, items)
     source = np.asarray(SOURCES)[np.argmax(share, axis=1)]
+    source[share[:, 5] > 0] = "buy_again"  # only items bought before have a buy-again score; it alone ranks them
     anchors = np.full(len(items), -1, np.int64)
     for name, model in (("copurchase", blend.copurchase), ("upsell", blend.upsell)):
         pick = np.flatnonzero((source == name) & known)

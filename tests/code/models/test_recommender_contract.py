@@ -1,0 +1,164 @@
+"""The shape every recommender shares: fit returns self, save/load keeps the answers, no pickles, refusals."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.base import NotFittedError
+from models.recommender import (
+    ALSRecommender,
+    Blend,
+    BlendConfig,
+    BuyAgainRecommender,
+    CoPurchaseRecommender,
+    EASERecommender,
+    IdMap,
+    PopularRecommender,
+    UpsellRecommender,
+    build_interactions,
+    recommend_batch,
+    top_k,
+)
+
+AS_OF = pd.Timestamp("2024-03-01")
+
+
+def random_shop(seed: int = 0, customers: int = 120, items: int = 40) -> dict[str, pd.DataFrame]:
+    """A seeded random shop: each customer prefers one of four item groups, some repeat purchases."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(customers):
+        group = c % 4
+        for o in range(rng.integers(1, 6)):
+            picks = rng.choice(np.arange(group * 10, group * 10 + 10), size=rng.integers(1, 4), replace=False)
+            when = AS_OF - pd.Timedelta(days=float(rng.uniform(1, 200)))
+            rows += [(f"C{c:03d}", f"O{c:03d}-{o}", when, f"I{i:02d}", 1) for i in picks]
+    tx = pd.DataFrame(rows, columns=["customer_id", "order_id", "timestamp", "item_id", "quantity"])
+    items_frame = pd.DataFrame({"item_id": [f"I{i:02d}" for i in range(items)],
+                                "category": [f"cat{i // 10}" for i in range(items)],
+                                "price": rng.uniform(5, 100, items).round(2), "in_stock": rng.random(items) > 0.1})
+    views = tx.sample(frac=0.5, random_state=seed).assign(event_type="view", session_id=lambda d: d.order_id)
+    return {"transactions": tx, "events": views.drop(columns=["order_id", "quantity"]), "items": items_frame}
+
+
+@pytest.fixture(scope="module")
+def data():
+    shop = random_shop()
+    return build_interactions(shop["transactions"], shop["events"], shop["items"], as_of=AS_OF)
+
+
+MODELS = [
+    lambda: PopularRecommender(), lambda: CoPurchaseRecommender(), lambda: UpsellRecommender(),
+    lambda: BuyAgainRecommender(), lambda: EASERecommender(regularization=10.0),
+    lambda: ALSRecommender(factors=8, iterations=5),
+]
+
+
+@pytest.mark.parametrize("make", MODELS)
+def test_fit_save_load_gives_identical_recommendations(make, data, tmp_path):
+    model = make()
+    assert model.fit(data) is model
+    customers = [*data.customers.external[:30].tolist(), "UNKNOWN"]
+    before = model.recommend(customers, k=5)
+    assert list(before.columns) == ["customer_id", "item_id", "score", "rank"]
+    model.save(tmp_path / "m")
+    loaded = type(model).load(tmp_path / "m")
+    pd.testing.assert_frame_equal(loaded.recommend(customers, k=5), before)
+    if model.has_similar_items:
+        pd.testing.assert_frame_equal(loaded.similar_items(["I03", "I15"], k=3), model.similar_items(["I03", "I15"], 3))
+    with zipfile.ZipFile(tmp_path / "m" / "state.npz") as archive:  # plain arrays: loadable without pickle
+        assert all(name.endswith(".npy") for name in archive.namelist())
+    np.load(tmp_path / "m" / "state.npz", allow_pickle=False).close()
+
+
+@pytest.mark.parametrize("make", MODELS)
+def test_unfitted_model_refuses_and_refit_replaces_state(make, data):
+    model = make()
+    with pytest.raises(NotFittedError):
+        model.recommend(["C000"])
+    small = build_interactions(random_shop(seed=1, customers=30)["transactions"], as_of=AS_OF)
+    model.fit(small)
+    assert len(model.customers_) == small.n_customers
+    model.fit(data)
+    assert len(model.customers_) == data.n_customers and model.bought_.shape == (data.n_customers, data.n_items)
+
+
+def test_blend_round_trip_single_and_batch_agree(data, tmp_path):
+    blend = Blend(BlendConfig.model_validate({"als": {"factors": 8, "iterations": 5}})).fit(data)
+    customers = data.customers.external[:40].tolist() + ["UNKNOWN"]
+    batch = recommend_batch(blend, customers, k=6)
+    assert list(batch.columns) == ["customer_id", "rank", "item_id", "score", "reason"]
+    blend.save(tmp_path / "blend")
+    manifest = json.loads((tmp_path / "blend" / "model.json").read_text())
+    assert manifest["class"] == "models.recommender.blend.Blend" and manifest["config"]["als"]["factors"] == 8
+    loaded = Blend.load(tmp_path / "blend")
+    pd.testing.assert_frame_equal(recommend_batch(loaded, customers, k=6), batch)
+    singles = pd.concat([loaded.recommend(c, k=6).to_frame() for c in customers], ignore_index=True)
+    pd.testing.assert_frame_equal(singles[["customer_id", "rank", "item_id", "reason"]],
+                                  batch[["customer_id", "rank", "item_id", "reason"]])
+    np.testing.assert_allclose(singles.score, batch.score, rtol=1e-5)
+    with pytest.raises(ValueError, match="holds a"):
+        ALSRecommender.load(tmp_path / "blend")
+
+
+def test_loaded_model_refuses_an_edited_config(data, tmp_path):
+    PopularRecommender().fit(data).save(tmp_path / "pop")
+    manifest = json.loads((tmp_path / "pop" / "model.json").read_text())
+    manifest["config"]["half_life_days"] = 1.0
+    (tmp_path / "pop" / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="hash"):
+        PopularRecommender.load(tmp_path / "pop")
+
+
+@pytest.mark.parametrize("n", [7, 100, 5_000])
+def test_top_k_matches_a_full_sort(n):
+    rng = np.random.default_rng(n)
+    scores = rng.standard_normal((6, n)).astype(np.float32)
+    scores[0, :] = -np.inf  # nothing to recommend
+    scores[1, 3:] = -np.inf  # fewer than k candidates
+    best, values = top_k(scores, 10)
+    for row in range(6):
+        finite = np.flatnonzero(np.isfinite(scores[row]))
+        expected = finite[np.argsort(-scores[row, finite], kind="stable")][:10]
+        got = best[row][best[row] >= 0]
+        assert got.tolist() == expected.tolist()
+        np.testing.assert_array_equal(values[row][: len(got)], scores[row, expected])
+
+
+def test_idmap_round_trip_and_unknowns(tmp_path):
+    ids = IdMap(["b", "a", "c"])
+    assert ids.to_internal(["c", "zz", "b"]).tolist() == [2, -1, 0]
+    assert ids.index_of("a") == 1 and ids.index_of("nope") == -1
+    assert ids.to_external([1, 2]).tolist() == ["a", "c"]
+    ids.save(tmp_path / "ids.npz")
+    assert IdMap.load(tmp_path / "ids.npz") == ids
+    with pytest.raises(ValueError, match="unique"):
+        IdMap(["a", "a"])
+
+
+def test_interactions_read_only_rows_before_the_cutoff():
+    shop = random_shop()
+    tx = shop["transactions"]
+    base = build_interactions(tx, shop["events"], shop["items"], as_of=AS_OF)
+    late = tx.assign(timestamp=AS_OF + pd.Timedelta(days=1), order_id="LATE", customer_id="NEWBIE")
+    changed = build_interactions(pd.concat([tx, late]), shop["events"], shop["items"], as_of=AS_OF)
+    assert changed.customers == base.customers
+    assert (changed.purchases != base.purchases).nnz == 0
+
+
+def test_returns_take_purchases_away():
+    when = AS_OF - pd.Timedelta(days=3)
+    tx = pd.DataFrame({"customer_id": ["A", "A", "A"], "order_id": ["1", "1", "2"], "timestamp": [when] * 3,
+                       "item_id": ["X", "Y", "X"], "quantity": [1, 1, -1]})
+    data = build_interactions(tx, as_of=AS_OF)
+    weights = data.weighted().toarray()
+    x, y = data.items.to_internal(["X", "Y"])
+    assert weights[0, x] == 0 and weights[0, y] == 1
+    assert data.bought.toarray()[0, x] == 1  # returned items are not recommended again
+    with pytest.raises(ValueError, match="missing column"):
+        build_interactions(tx.drop(columns="item_id"))

@@ -1,0 +1,109 @@
+"""Recommender evaluation: metrics worked by hand, the holdout split, tuning that never sees the holdout."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from models.recommender import Blend, build_interactions
+from training.recsys import RecsysConfig, holdout_truth, ranking_metrics, train_and_evaluate_recommender
+from training.recsys_tune import tune
+
+CUTOFF = pd.Timestamp("2024-07-01")
+FAST = {"als_trials": 2, "weight_trials": 3, "blend": {"als": {"factors": 8, "iterations": 5}}}
+
+
+def shop(seed: int = 0, customers: int = 150) -> dict[str, pd.DataFrame]:
+    """Customers of four taste groups order every ~3 weeks for a year; group items 0-2 are staples rebought."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(customers):
+        group, t = c % 4, float(rng.uniform(0, 30))
+        while t < 365:
+            picks = {group * 10 + int(rng.integers(0, 3))} | {group * 10 + int(i) for i in rng.integers(3, 10, 2)}
+            when = CUTOFF - pd.Timedelta(days=365 - t)
+            rows += [(f"C{c:03d}", f"O{c:03d}-{t:.0f}", when, f"I{i:02d}", 1) for i in picks]
+            t += float(rng.uniform(15, 30))
+    tx = pd.DataFrame(rows, columns=["customer_id", "order_id", "timestamp", "item_id", "quantity"])
+    items = pd.DataFrame({"item_id": [f"I{i:02d}" for i in range(40)], "category": [f"g{i // 10}" for i in range(40)],
+                          "price": np.linspace(5, 80, 40), "in_stock": True})
+    return {"transactions": tx, "items": items}
+
+
+def test_ranking_metrics_by_hand():
+    truth = sp.csr_matrix(np.array([[0, 0, 1, 0, 0, 1], [0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0]], np.float32))
+    best = np.array([[1, 2, 3], [0, 1, 2], [0, -1, -1]])
+    got = ranking_metrics(best, truth, k=3, n_items=6)
+    # row 0: one hit at rank 2 of two relevant; row 1 has no truth (left out); row 2: hit at rank 1
+    dcg0, idcg0 = 1 / math.log2(3), 1 + 1 / math.log2(3)
+    assert got["precision@3"] == pytest.approx((1 / 3 + 1 / 3) / 2)
+    assert got["recall@3"] == pytest.approx((0.5 + 1.0) / 2)
+    assert got["ndcg@3"] == pytest.approx((dcg0 / idcg0 + 1.0) / 2)
+    assert got["map@3"] == pytest.approx(((1 / 2) / 2 + 1.0) / 2)
+    assert got["coverage"] == pytest.approx(4 / 6)  # items 0, 1, 2, 3 recommended to someone
+
+
+def test_holdout_truth_scores_returning_buyers_and_marks_new_items():
+    day = pd.Timedelta(days=1)
+    tx = pd.DataFrame({
+        "customer_id": ["A", "A", "A", "B", "NEW", "A"], "order_id": ["1", "2", "2", "3", "4", "5"],
+        "timestamp": [CUTOFF - 40 * day, CUTOFF - 5 * day, CUTOFF - 5 * day, CUTOFF - 50 * day, CUTOFF - 2 * day,
+                      CUTOFF - 3 * day],
+        "item_id": ["X", "X", "Y", "Z", "X", "Z"], "quantity": [1, 1, 1, 1, 1, -1],
+    })
+    data = build_interactions(tx, as_of=CUTOFF - 30 * day)
+    holdout = holdout_truth(tx, data, CUTOFF - 30 * day, CUTOFF)
+    assert data.customers.to_external(holdout.users).tolist() == ["A"]  # B bought nothing, NEW nothing before
+    x, y, z = data.items.to_internal(["X", "Y", "Z"])
+    assert y == -1 and holdout.truth.shape[1] == data.n_items + 1  # Y is new to the shop: a column of its own
+    assert holdout.truth.toarray()[0].tolist() == [1, 0, 1]  # X, not Z (the return is no purchase), then Y
+    assert holdout.new_truth.toarray()[0].tolist() == [0, 0, 1]
+
+
+@pytest.fixture(scope="module")
+def run():
+    tables = shop()
+    return train_and_evaluate_recommender(tables["transactions"], None, tables["items"], CUTOFF, 30,
+                                          RecsysConfig.model_validate(FAST))
+
+
+def test_evaluation_table_has_every_model_side_by_side(run):
+    assert list(run.metrics.index) == ["popularity", "copurchase", "ease", "als", "buy_again", "blend"]
+    assert {"precision@10", "recall@10", "ndcg@10", "map@10", "coverage"} <= set(run.metrics.columns)
+    assert run.metrics["customers"].nunique() == 1 and run.metrics["customers"].iloc[0] > 100
+    assert ((run.metrics[["ndcg@10", "coverage"]] >= 0) & (run.metrics[["ndcg@10", "coverage"]] <= 1)).all().all()
+    # staples rebought on a cycle and group tastes: the blend must beat plain popularity clearly
+    assert run.metrics.loc["blend", "ndcg@10"] > 1.3 * run.metrics.loc["popularity", "ndcg@10"]
+    assert set(run.params) == {"blend", "ease"} and "weights" in run.params["blend"]
+
+
+def test_serving_blend_is_fitted_on_everything_before_the_cutoff(run, tmp_path):
+    assert isinstance(run.blend, Blend)
+    assert run.blend.customers_.index_of("C000") >= 0
+    assert pd.Timestamp(run.info["holdout_start"]) == CUTOFF - pd.Timedelta(days=30)
+    answer = run.blend.save(tmp_path / "blend")
+    assert Blend.load(answer).recommend("C000", k=3).items
+
+
+def test_tuning_never_reads_the_holdout():
+    tables = shop(seed=3, customers=80)
+    tx = tables["transactions"]
+    cfg = RecsysConfig.model_validate(FAST)
+    start = CUTOFF - pd.Timedelta(days=30)
+    tuned, _, _ = tune(tx, None, tables["items"], start, 30, cfg)
+    scrambled = tx.copy()
+    late = scrambled["timestamp"] >= start
+    scrambled.loc[late, "item_id"] = scrambled.loc[late, "item_id"].sample(frac=1.0, random_state=1).to_numpy()
+    again, _, _ = tune(scrambled, None, tables["items"], start, 30, cfg)
+    assert again == tuned
+
+
+def test_empty_holdout_is_refused():
+    tables = shop(customers=20)
+    with pytest.raises(ValueError, match="no customer bought"):
+        train_and_evaluate_recommender(tables["transactions"], None, None, CUTOFF + pd.Timedelta(days=400), 30,
+                                       RecsysConfig(tune=False))
