@@ -72,7 +72,7 @@ def bar_lines(evaluation: Evaluation) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/CDNOW_master.txt"),
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data" / "CDNOW_master.txt",
                         help="CDNOW_master.txt")
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "cdnow.yaml")
     parser.add_argument("--json", type=Path, default=None, help="Also write both evaluations as JSON here.")

@@ -1,8 +1,8 @@
 """Read the CDNOW purchase data (Fader, Hardie & Lee 2005) and convert it to the data contract.
 
 Two layouts exist: the master file (header line, CRLF line ends, four columns
-``customer_id date number_of_cds dollar_value``) and the 1/10 sample (no header, five columns, the first
-being the customer's id in the master file, the second their number in the sample). Several lines of one customer on one day are one order, so the
+``customer_id date number_of_cds dollar_value``) and the 1/10 sample (no header, five columns,
+the first being the customer's id in the master file, the second their number in the sample). Several lines of one customer on one day are one order, so the
 contract's ``order_id`` is ``<customer>-<YYYYMMDD>``.
 """
 

@@ -1,6 +1,6 @@
 """CDNOW, the real thing: the quality bar forward in time, behaviour of the trained models, the BG/NBD fallback.
 
-Reads the CDNOW master file (``RETENTION_CDNOW``, default /work/shared/data/CDNOW_master.txt). The models are
+Reads the CDNOW master file (``RETENTION_CDNOW``, default ../shared/data/CDNOW_master.txt beside the repository). The models are
 trained once on the orders before 1997-10-01 and scored at 1997-10-01 against the real next 91 days.
 """
 
@@ -26,7 +26,9 @@ from training.windows import WindowBuilder
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-MASTER = Path(os.environ.get("RETENTION_CDNOW", "/work/shared/data/CDNOW_master.txt"))
+# The project's shared data sits beside the repository (CI clones it the same way).
+_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "CDNOW_master.txt"
+MASTER = Path(os.environ.get("RETENTION_CDNOW", _SHARED if _SHARED.exists() else "/work/shared/data/CDNOW_master.txt"))
 CUTOFF = datetime(1997, 10, 1)
 
 
