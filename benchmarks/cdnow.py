@@ -42,6 +42,9 @@ CUTOFF = datetime(1997, 10, 1)
 GATES = {"churn": "roc_auc", "golden": "roc_auc", "value": "spearman"}
 
 
+SHARED_MASTER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "CDNOW_master.txt"
+
+
 def forward_evaluation(full_shop_tx: pd.DataFrame, pre_outcome: TrainOutcome, cfg: RetentionConfig) -> Evaluation:
     """Score at the cutoff with the registered models and same-data baselines; compare with the next 91 days."""
     full = shop_from_frames({"transactions": full_shop_tx}, label="CDNOW master")
@@ -72,7 +75,7 @@ def bar_lines(evaluation: Evaluation) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data" / "CDNOW_master.txt",
+    parser.add_argument("--data", type=Path, default=SHARED_MASTER,
                         help="CDNOW_master.txt")
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "cdnow.yaml")
     parser.add_argument("--json", type=Path, default=None, help="Also write both evaluations as JSON here.")

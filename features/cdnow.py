@@ -2,8 +2,8 @@
 
 Two layouts exist: the master file (header line, CRLF line ends, four columns
 ``customer_id date number_of_cds dollar_value``) and the 1/10 sample (no header, five columns,
-the first being the customer's id in the master file, the second their number in the sample). Several lines of one customer on one day are one order, so the
-contract's ``order_id`` is ``<customer>-<YYYYMMDD>``.
+the first being the customer's id in the master file, the second their number in the sample). Several
+lines of one customer on one day are one order, so the contract's ``order_id`` is ``<customer>-<YYYYMMDD>``.
 """
 
 from __future__ import annotations

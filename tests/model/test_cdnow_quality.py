@@ -1,7 +1,8 @@
 """CDNOW, the real thing: the quality bar forward in time, behaviour of the trained models, the BG/NBD fallback.
 
-Reads the CDNOW master file (``RETENTION_CDNOW``, default ../shared/data/CDNOW_master.txt beside the repository). The models are
-trained once on the orders before 1997-10-01 and scored at 1997-10-01 against the real next 91 days.
+Reads the CDNOW master file (``RETENTION_CDNOW``, default ../shared/data/CDNOW_master.txt beside the
+repository). The models are trained once on the orders before 1997-10-01 and scored at 1997-10-01 against
+the real next 91 days.
 """
 
 from __future__ import annotations
