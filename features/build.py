@@ -28,10 +28,10 @@ import pandas as pd
 from features import columns as C
 from features.basket import BASKET_DOC, CATEGORY_DOC, basket_features, category_features
 from features.cadence import BGNBD_DOC, CADENCE_DOC, bgnbd_features, cadence_features
-from features.channel import CHANNEL_COLUMNS, CHANNEL_DOC, channel_features, orders_with_channels
+from features.channel import CHANNEL_COLUMNS, CHANNEL_DOC, channel_features
 from features.config import FeaturesConfig
 from features.feature_catalogue import FEATURES, Feature, feature_catalogue
-from features.orders import AsOf, rows_before
+from features.orders import AsOf, orders_before, rows_before
 from features.profile import PROFILE_DOC, TEXT_COLUMNS, known_customers, profile_features
 from features.promotions import PROMOTIONS_DOC, promotion_features
 from features.reader import Shop
@@ -52,7 +52,7 @@ class Context:
     as_of: datetime
     cfg: FeaturesConfig
     lines: ir.Table  # transaction lines before the cutoff (materialised)
-    orders: ir.Table  # orders_before(lines), with per-order channel values (materialised)
+    orders: ir.Table  # orders_before(lines) (materialised)
     scratch: Scratch  # where the build keeps its temporary tables
     with_hour: bool = True  # some order before the cutoff has a time of day
 
@@ -82,7 +82,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
            lambda x: site_features(x.shop.table("events"), x.lines, x.as_of, x.cfg, orders=x.orders),
            observed_zero=True),
     Family("channel", CHANNEL_DOC, ("transactions.channel|transactions.device|transactions.source",),
-           lambda x: channel_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
+           lambda x: channel_features(x.lines, x.as_of, x.cfg)),
     Family("timing", TIMING_DOC, (),
            lambda x: timing_features(x.lines, x.as_of, x.cfg, with_hour=x.with_hour, orders=x.orders)),
     Family("profile", PROFILE_DOC, ("customers",),
@@ -141,7 +141,7 @@ def build_features(shop: Shop, as_of: AsOf, cfg: FeaturesConfig | None = None) -
     with duckdb_settings(shop, cfg), scratch(shop) as tmp:
         keep = [c for c in shop.transactions.columns if c not in (C.AMOUNT, C.PRICE)]  # revenue replaces them
         lines = tmp.table("lines", rows_before(shop.transactions, cutoff).select(*keep))
-        orders = tmp.table("orders", orders_with_channels(lines, cutoff))
+        orders = tmp.table("orders", orders_before(lines, cutoff))
         logger.debug("lines and orders before the cutoff materialised in %.1f s", time.perf_counter() - began)
         context = Context(shop, cutoff, cfg, lines, orders, tmp, with_hour=has_time_of_day(lines, cutoff))
         return _built(context)

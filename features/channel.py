@@ -14,19 +14,16 @@ import ibis.expr.types as ir
 from features import columns as C
 from features.config import FeaturesConfig
 from features.orders import AsOf, lines_before
-from features.rfm import orders_of, purchases_of
 
 CHANNEL_COLUMNS = (C.DEVICE, C.CHANNEL, C.SOURCE)
 CHANNEL_DOC = "main device, channel and source of orders, share of orders placed on mobile"
 
 
-def channel_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None, *,
-                     orders: ir.Table | None = None) -> ir.Table:
+def channel_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None) -> ir.Table:
     """Return main_device, main_channel, main_source (those present) and mobile_share, keyed by customer_id.
 
     ``mobile_share`` (needs ``device``) is the share of purchase orders whose device, lower-cased, is one
-    of ``cfg.mobile_devices``; orders without a device count in the denominator as not mobile. ``orders``:
-    ``orders_with_channels(transactions, as_of)`` (or plain ``orders_before``) if the caller has it.
+    of ``cfg.mobile_devices``; orders without a device count in the denominator as not mobile.
 
     Raises
     ------
@@ -37,9 +34,7 @@ def channel_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | 
     present = channel_columns(transactions)
     if not present:
         raise ValueError("transactions have no channel, device or source column")
-    if orders is None or not set(present) <= set(orders.columns):
-        orders = orders_with_channels(transactions, as_of, orders)
-    orders = purchases_of(transactions, as_of, orders)
+    orders = order_channels(transactions, as_of)
     result = orders.group_by(C.CUSTOMER_ID).aggregate(
         orders=orders.count(),
         **({"mobile_orders": orders.count(where=orders[C.DEVICE].lower().isin(cfg.mobile_devices))}
@@ -58,15 +53,20 @@ def channel_columns(transactions: ir.Table) -> list[str]:
     return [c for c in CHANNEL_COLUMNS if c in transactions.columns]
 
 
-def orders_with_channels(transactions: ir.Table, as_of: AsOf, orders: ir.Table | None = None) -> ir.Table:
-    """Return the orders before the cutoff (``orders_of``) with each present channel column's per-order value."""
+def order_channels(transactions: ir.Table, as_of: AsOf) -> ir.Table:
+    """Return purchase orders before the cutoff with customer_id, timestamp and each present channel column.
+
+    Its own roll-up of the lines rather than a join onto ``orders_before``: one pass instead of two plus a join.
+    """
     present = channel_columns(transactions)
-    placed = orders_of(transactions, as_of, orders)
-    if not present:
-        return placed
     lines = lines_before(transactions, as_of)
-    values = lines.group_by(C.ORDER_ID).aggregate(**{c: lines[c].min() for c in present})
-    return placed.left_join(values, C.ORDER_ID).drop(f"{C.ORDER_ID}_right")
+    orders = lines.group_by(C.ORDER_ID).aggregate(
+        customer_id=lines[C.CUSTOMER_ID].arbitrary(),
+        timestamp=lines[C.TIMESTAMP].min(),
+        is_purchase=(lines[C.QUANTITY] > 0).any(),
+        **{c: lines[c].min() for c in present},
+    )
+    return orders.filter(orders.is_purchase)
 
 
 def main_value(orders: ir.Table, column: str) -> ir.Table:
