@@ -3,9 +3,10 @@
 A pick's score is a weighted sum of the sources: ALS (customers like you), the customer's favourite categories'
 popular items, overall popularity, co-purchase with what they bought, up-sell from what they bought, buy-again
 due-ness and, when a cart is given, co-purchase with the cart. The dense part is one matrix product per batch
-(``[user factors | category affinity] @ [w x item factors | w x category popularity]'``); the sparse parts are
-added on top. Filters: already bought (unless due to buy again), in the cart, out of stock, explicitly excluded.
-Weights are tuned on a validation window (``training/recsys_tune.py``); ``recommend_batch`` serves the CLI.
+(``user factors @ (w x item factors)'``); the sparse parts (favourite categories' popular items, co-purchase,
+up-sell, buy-again) are added on top. Filters: already bought (unless due to buy again, then ranked by that
+alone), in the cart, out of stock, explicitly excluded. Weights are tuned on a validation window
+(``training/recsys_tune.py``); ``serve.recommend_batch`` serves the batch command.
 """
 
 from __future__ import annotations
@@ -23,13 +24,21 @@ from pydantic import Field
 
 from models.base import ModelBase, ModelConfig
 from models.recommender.als import ALSConfig, ALSRecommender, single_threaded_blas
-from models.recommender.base import CUSTOMERS_FILE, ITEMS_FILE, STATE_FILE, Recommender, load_sparse, save_sparse
+from models.recommender.base import (
+    BLOCK,
+    CUSTOMERS_FILE,
+    ITEMS_FILE,
+    STATE_FILE,
+    Recommender,
+    load_sparse,
+    save_sparse,
+)
 from models.recommender.buy_again import BuyAgainConfig, BuyAgainRecommender
-from models.recommender.copurchase import CoPurchaseConfig, CoPurchaseRecommender
+from models.recommender.copurchase import CoPurchaseConfig, CoPurchaseRecommender, top_per_row
 from models.recommender.idmap import IdMap
 from models.recommender.interactions import Interactions
 from models.recommender.popular import PopularConfig, PopularRecommender
-from models.recommender.reasons import Recommendations, csr_keys, link_lookup
+from models.recommender.reasons import Recommendations, csr_keys, sample
 from models.recommender.upsell import UpsellConfig, UpsellRecommender
 
 logger = logging.getLogger(__name__)
@@ -63,6 +72,8 @@ class BlendConfig(ModelConfig):
     buy_again: BuyAgainConfig = Field(default_factory=BuyAgainConfig)
     weights: BlendWeights = Field(default_factory=BlendWeights)
     category_half_life_days: float | None = Field(180.0, gt=0)
+    max_categories: int = Field(3, ge=1)  # a customer's favourite categories that get "popular in ..." picks
+    category_top_items: int = Field(100, ge=1)  # the most popular items of each category considered there
     rebuy_threshold: float = Field(0.05, ge=0)  # buy-again score from which a bought item may be shown again
 
 
@@ -113,26 +124,36 @@ class Blend(ModelBase):
         shape = (data.n_customers, max(len(data.categories), 1))
         matrix = sp.csr_matrix((weight.astype(np.float32), (data.line_customer[ok], category[ok])), shape=shape)
         total = np.asarray(matrix.sum(axis=1)).ravel()
-        return sp.csr_matrix(sp.diags(1.0 / np.maximum(total, 1e-12)) @ matrix, dtype=np.float32)
+        share = sp.csr_matrix(sp.diags(1.0 / np.maximum(total, 1e-12)) @ matrix, dtype=np.float32)
+        return top_per_row(share, self.config.max_categories)
 
     def _prepare(self) -> None:
-        """Build the dense item side of the score and the per-item bias from the fitted state and the weights."""
+        """Build the item side of the score from the fitted state and the weights.
+
+        The dense part is ``w_als x item factors`` with the items padded to a multiple of ``BLOCK`` (padding and
+        out-of-stock items get a -inf bias, so ``top_k`` never copies); the category term is sparse
+        (customers like a few categories), ``_category_items``: categories x items, the item's popularity
+        within its category (max 1).
+        """
         w = self.config.weights
-        als = self.als
+        n = len(self.items_)
+        n_padded = -(-n // BLOCK) * BLOCK
         popularity = self.popular.popularity_
-        n_categories = self.affinity_.shape[1]
-        category_pop = np.zeros((len(self.items_), n_categories), np.float32)
-        has = self.item_category_ >= 0
-        category_pop[np.flatnonzero(has), self.item_category_[has]] = popularity[has]
-        top = category_pop.max(axis=0)
-        category_pop /= np.where(top > 0, top, 1.0)
-        self._right = np.ascontiguousarray(np.hstack([w.als * als.item_factors_, w.category * category_pop]),
-                                           dtype=np.float32)
-        self._category_pop = category_pop
-        self._bias = np.where(self.in_stock_, w.popular * popularity, -np.inf).astype(np.float32)
+        has = np.flatnonzero(self.item_category_ >= 0)
+        codes = self.item_category_[has]
+        top = np.zeros(self.affinity_.shape[1], np.float32)
+        np.maximum.at(top, codes, popularity[has])
+        within = np.zeros(n, np.float32)
+        within[has] = popularity[has] / np.where(top[codes] > 0, top[codes], 1.0)
+        self._category_items = top_per_row(sp.csr_matrix((within[has], (codes, has)),
+                                                         shape=(self.affinity_.shape[1], n)),
+                                           self.config.category_top_items)
+        self._right = np.zeros((n_padded, self.als.item_factors_.shape[1]), np.float32)
+        self._right[:n] = w.als * self.als.item_factors_
+        self._bias = np.full(n_padded, -np.inf, np.float32)
+        self._bias[:n] = np.where(self.in_stock_, w.popular * popularity, -np.inf)
         self.affinity_.sort_indices()
-        self._keys = {"copurchase": csr_keys(self.copurchase.normalised_), "upsell": csr_keys(self.upsell.normalised_),
-                      "affinity": csr_keys(self.affinity_)}
+        self._keys = {"copurchase": csr_keys(self.copurchase.normalised_), "upsell": csr_keys(self.upsell.normalised_)}
 
     def with_weights(self, weights: BlendWeights, rebuy_threshold: float | None = None) -> Blend:
         """Return a copy that shares the fitted sources but blends them with other weights (for tuning)."""
@@ -172,23 +193,18 @@ class Blend(ModelBase):
 
     # scoring ----------------------------------------------------------------------------------------------------
     def score_parts(self, users: np.ndarray) -> tuple[np.ndarray, dict[str, sp.csr_matrix]]:
-        """Return dense blended scores (len(users) x items, before filters) and the sparse sources' parts."""
+        """Return blended scores (len(users) x padded items, before filters) and the sparse sources' parts."""
         self.check_fitted()
         w = self.config.weights
         known = np.flatnonzero(users >= 0)
-        n_factors = self.als.item_factors_.shape[1]
         left = np.zeros((len(users), self._right.shape[1]), np.float32)
-        left[known, :n_factors] = self.als.user_factors_[users[known]]
-        affinity = self.affinity_[users[known]]
-        if affinity.nnz:
-            rows = np.repeat(known, np.diff(affinity.indptr))
-            left[rows, n_factors + affinity.indices] = affinity.data
+        left[known] = self.als.user_factors_[users[known]]
         with single_threaded_blas():
             scores = left @ self._right.T
         scores += self._bias
-        parts = {name: self._sparse_part(name, users, known, weight)
-                 for name, weight in (("copurchase", w.copurchase), ("upsell", w.upsell), ("buy_again", w.buy_again))
-                 if weight > 0}
+        parts = {name: self._sparse_part(name, users, known, weight) for name, weight in (
+            ("category", w.category), ("copurchase", w.copurchase), ("upsell", w.upsell),
+            ("buy_again", w.buy_again)) if weight > 0}
         for part in parts.values():
             coo = part.tocoo()
             scores[coo.row, coo.col] += coo.data
@@ -200,6 +216,8 @@ class Blend(ModelBase):
             return sp.csr_matrix(shape, dtype=np.float32)
         if name == "buy_again":
             values = self.buy_again.scores_[users[known]]
+        elif name == "category":
+            values = self.affinity_[users[known]] @ self._category_items
         else:
             source = self.copurchase if name == "copurchase" else self.upsell
             history = source.history_[users[known]]
@@ -219,7 +237,7 @@ class Blend(ModelBase):
         seen = self.bought_[users[known]].tocoo()
         rows, cols = known[seen.row], seen.col
         rebuy = parts.get("buy_again")
-        value = link_lookup(rebuy, rows, cols) if rebuy is not None and rebuy.nnz else np.zeros(len(rows), np.float32)
+        value = sample(rebuy, rows, cols) if rebuy is not None else np.zeros(len(rows), np.float32)
         due = value >= self.config.rebuy_threshold * self.config.weights.buy_again
         due &= value > 0
         scores[rows[due], cols[due]] = value[due] + np.where(self.in_stock_[cols[due]], 0.0, -np.inf)

@@ -55,6 +55,17 @@ def cooccurrence(incidence: sp.csr_matrix, measure: str, min_support: int, neigh
     return matrix
 
 
+def top_per_row(matrix: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """Return ``matrix`` keeping each row's ``n`` largest entries (ties: lower column first), indices sorted."""
+    coo = sp.csr_matrix(matrix).tocoo()
+    order = np.lexsort((coo.col, -coo.data, coo.row))
+    row, col, value = coo.row[order], coo.col[order], coo.data[order]
+    keep = (np.arange(len(row)) - np.searchsorted(row, row)) < n
+    out = sp.csr_matrix((value[keep], (row[keep], col[keep])), shape=matrix.shape, dtype=np.float32)
+    out.sort_indices()
+    return out
+
+
 def row_normalised(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Return ``matrix`` with each row divided by its maximum (rows of zeros stay zero)."""
     matrix = sp.csr_matrix(matrix, dtype=np.float32, copy=True)

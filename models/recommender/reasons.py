@@ -75,6 +75,13 @@ def link_lookup(link: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, keys: n
     return np.where(keys[where] == wanted, link.data[where], 0.0).astype(np.float32)
 
 
+def sample(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Return ``matrix[rows[j], cols[j]]`` for every j (0 where absent); fine for unsorted, freshly built CSR."""
+    if matrix.nnz == 0 or len(rows) == 0:
+        return np.zeros(len(rows), np.float32)
+    return np.asarray(matrix[rows, cols], dtype=np.float32).ravel()
+
+
 def anchors_of(history_items: np.ndarray, history_weights: np.ndarray, link: sp.csr_matrix, items: np.ndarray,
                keys: np.ndarray | None = None) -> np.ndarray:
     """For one customer: for each item, the history item ``h`` maximising weight(h) x link[h, item], or -1."""

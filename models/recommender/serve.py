@@ -23,8 +23,8 @@ from models.recommender.reasons import (
     Recommendation,
     Recommendations,
     anchors_of,
-    link_lookup,
     phrase,
+    sample,
     strongest_anchor,
 )
 
@@ -63,6 +63,9 @@ def _one_user_parts(blend: Blend, user: int, cart: np.ndarray) -> dict[str, np.n
     w = blend.config.weights
     parts: dict[str, np.ndarray] = {}
     if user >= 0:
+        if w.category > 0:
+            categories, share = _row(blend.affinity_, user)
+            parts["category"] = w.category * _spread(categories, share, blend._category_items)
         for name, source, weight in (("copurchase", blend.copurchase, w.copurchase),
                                      ("upsell", blend.upsell, w.upsell)):
             if weight > 0:
@@ -89,17 +92,14 @@ def recommend_one(blend: Blend, customer_id: str, k: int = 10, cart: Iterable[st
     cart_index, unknown_cart = _known(blend, cart)
     excluded, unknown_excluded = _known(blend, exclude)
     scores = blend._bias.copy()
-    left = np.zeros(blend._right.shape[1], np.float32)
-    if user >= 0:
-        n_factors = blend.als.item_factors_.shape[1]
-        left[:n_factors] = blend.als.user_factors_[user]
-        categories, share = _row(blend.affinity_, user)
-        left[n_factors + categories] = share
+    n = len(blend.items_)
+    factors = blend.als.user_factors_[user] if user >= 0 else None
+    if factors is not None:
         with single_threaded_blas():
-            scores += blend._right @ left
+            scores += blend._right @ factors
     parts = _one_user_parts(blend, user, cart_index)
     for part in parts.values():
-        scores += part
+        scores[:n] += part
     if user >= 0:  # bought before: out, or ranked by buy-again alone when due (as ``Blend.mask``)
         bought, _ = _row(blend.bought_, user)
         rebuy = parts["buy_again"][bought] if "buy_again" in parts else np.zeros(len(bought), np.float32)
@@ -110,7 +110,7 @@ def recommend_one(blend: Blend, customer_id: str, k: int = 10, cart: Iterable[st
     best, values = top_k(scores[None, :], k)
     keep = best[0] >= 0
     picks, values = best[0, keep], values[0, keep]
-    sources, texts = _explain_one(blend, user, left, picks, parts, cart_index)
+    sources, texts = _explain_one(blend, user, factors, picks, parts, cart_index)
     items = [Recommendation(item_id=str(i), score=float(s), reason=t, source=src) for i, s, t, src in zip(
         blend.items_.to_external(picks), values, texts, sources, strict=True)]
     unknown = unknown_cart + unknown_excluded
@@ -119,17 +119,14 @@ def recommend_one(blend: Blend, customer_id: str, k: int = 10, cart: Iterable[st
     return Recommendations(customer_id=str(customer_id), known_customer=user >= 0, items=items, unknown_items=unknown)
 
 
-def _explain_one(blend: Blend, user: int, left: np.ndarray, picks: np.ndarray, parts: dict[str, np.ndarray],
-                 cart: np.ndarray) -> tuple[list[str], list[str]]:
+def _explain_one(blend: Blend, user: int, factors: np.ndarray | None, picks: np.ndarray,
+                 parts: dict[str, np.ndarray], cart: np.ndarray) -> tuple[list[str], list[str]]:
     w = blend.config.weights
     share = np.zeros((len(picks), len(SOURCES)), np.float32)
-    n_factors = blend.als.item_factors_.shape[1]
-    share[:, 0] = w.als * (blend.als.item_factors_[picks] @ left[:n_factors])
-    category = blend.item_category_[picks]
-    has = category >= 0
-    share[has, 1] = w.category * left[n_factors + category[has]] * blend._category_pop[picks[has], category[has]]
+    if factors is not None:
+        share[:, 0] = w.als * (blend.als.item_factors_[picks] @ factors)
     share[:, 2] = w.popular * blend.popular.popularity_[picks]
-    for column, name in enumerate(SOURCES[3:], start=3):
+    for column, name in enumerate(SOURCES):
         if name in parts:
             share[:, column] = parts[name][picks]
     source = np.asarray(SOURCES)[np.argmax(share, axis=1)]
@@ -199,14 +196,10 @@ def explain(blend: Blend, users: np.ndarray, best: np.ndarray, parts: dict) -> l
     known = user >= 0
     als = blend.als
     share[known, 0] = w.als * np.einsum("ij,ij->i", als.user_factors_[user[known]], als.item_factors_[items[known]])
-    category = blend.item_category_[items]
-    has = known & (category >= 0)
-    share[has, 1] = (w.category * link_lookup(blend.affinity_, user[has], category[has], blend._keys["affinity"])
-                     * blend._category_pop[items[has], category[has]])
     share[:, 2] = w.popular * blend.popular.popularity_[items]
-    for column, name in ((3, "copurchase"), (4, "upsell"), (5, "buy_again")):
+    for column, name in ((1, "category"), (3, "copurchase"), (4, "upsell"), (5, "buy_again")):
         if name in parts:
-            share[:, column] = link_lookup(parts[name], rows, items)
+            share[:, column] = sample(parts[name], rows, items)
     source = np.asarray(SOURCES)[np.argmax(share, axis=1)]
     source[share[:, 5] > 0] = "buy_again"  # only items bought before have a buy-again score; it alone ranks them
     anchors = np.full(len(items), -1, np.int64)
