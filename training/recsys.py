@@ -41,6 +41,7 @@ from models.recommender.serve import rank_items
 logger = logging.getLogger(__name__)
 
 BASELINES = ("popularity", "copurchase", "ease")
+BEST_FILTER = (*BASELINES, "als")  # scored with and without the already-bought filter, the better one kept
 
 
 class RecsysConfig(BaseModel):
@@ -157,11 +158,12 @@ def top_items(model: Recommender | Blend, users: np.ndarray, k: int, filter_boug
 
 
 def evaluate(models: dict[str, Recommender | Blend], holdout: Holdout, k: int, n_items: int,
-             best_filter: tuple[str, ...] = BASELINES) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, bool]]:
+             best_filter: tuple[str, ...] = BEST_FILTER) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, bool]]:
     """Return (metrics, metrics_new, filters): one row per model, scored on the same customers.
 
     Models named in ``best_filter`` are scored with and without the already-bought filter and keep the better
-    NDCG (so a baseline is never handicapped by a filter that hurts it on repeat-heavy shops); ``filters`` says
+    NDCG (so a baseline, or ALS alone, is never handicapped by a filter that hurts it on repeat-heavy shops);
+    the blend applies its own filters. ``filters`` says
     which setting each model's row used.
     """
     rows, rows_new, filters = {}, {}, {}

