@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from training import cli_data, cli_features, cli_models, cli_segments
+from training import cli_data, cli_features, cli_models, cli_recommend, cli_segments
 from training.cli_common import setup_logging
 
 app = typer.Typer(
@@ -22,5 +22,5 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug
     setup_logging(verbose)
 
 
-for module in (cli_data, cli_features, cli_segments, cli_models):
+for module in (cli_data, cli_features, cli_segments, cli_models, cli_recommend):
     module.register(app)

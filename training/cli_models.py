@@ -6,7 +6,7 @@ import logging
 import math
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -77,6 +77,8 @@ def train(
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     console.print(metrics_table(outcome.evaluation, f"Holdout {outcome.plan.holdout_cutoff:%Y-%m-%d}, "
                                 f"{outcome.evaluation.customers:,} customers: model against baselines"))
+    if result.recommender is not None:
+        console.print(recommender_table(result.recommender))
     decisions = Table(title="Registry")
     for column in ("model", "version", "alias", "why"):
         decisions.add_column(column)
@@ -87,6 +89,22 @@ def train(
     from training.tracking import tracking_uri
 
     console.print(f"MLflow run {result.run_id} at {tracking_uri()}", highlight=False, soft_wrap=True)
+
+
+def recommender_table(run: Any) -> Table:
+    """Return the recommender's holdout table: the blend next to each baseline, the best of each column in bold."""
+    frame = run.metrics
+    table = Table(title=f"Recommender holdout {run.info.get('holdout_start', '')[:10]} to "
+                  f"{run.info.get('cutoff', '')[:10]}, {run.info.get('holdout_customers', 0):,} customers")
+    table.add_column("model")
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    best = {c: frame[c].max() for c in frame.columns}
+    for model, row in frame.iterrows():
+        cells = [f"[bold]{v:.4f}[/]" if v == best[c] and c != "customers" else
+                 (f"{v:,.0f}" if c == "customers" else f"{v:.4f}") for c, v in row.items()]
+        table.add_row(str(model), *cells)
+    return table
 
 
 def metrics_table(evaluation: Evaluation, title: str) -> Table:

@@ -19,6 +19,7 @@ from features.segment_rules import SegmentsConfig
 from models.baselines import BaselineConfig
 from models.churn import ClassifierConfig
 from models.value import ValueConfig
+from training.recsys import RecsysConfig
 
 
 class _Section(BaseModel):
@@ -65,11 +66,13 @@ class RegistryConfig(_Section):
     churn_name: str = "churn"
     golden_name: str = "golden"
     value_name: str = "value"
+    recommender_name: str = "recommender"
     champion_alias: str = "champion"
     challenger_alias: str = "challenger"
     churn_metric: str = Field("roc_auc", description="Holdout metric of the churn gate (higher is better).")
     golden_metric: str = Field("roc_auc", description="Holdout metric of the golden gate (higher is better).")
     value_metric: str = Field("spearman", description="Holdout metric of the value gate (higher is better).")
+    recommender_metric: str = Field("ndcg@10", description="Holdout metric of the recommender gate.")
     require_beating_baseline: bool = Field(True, description="A candidate must also be at least as good as its best "
                                            "baseline on the gate metric to become champion.")
 
@@ -88,6 +91,13 @@ class ScoringConfig(_Section):
         return self
 
 
+class RecommenderSection(_Section):
+    """Whether ``train`` also trains the recommender (when transactions carry item_id), and how it is tuned."""
+
+    enabled: bool = True
+    tuning: RecsysConfig = RecsysConfig()
+
+
 class RetentionConfig(_Section):
     """The whole run: features, segments, models, training windows, registry and scoring."""
 
@@ -97,6 +107,7 @@ class RetentionConfig(_Section):
     training: TrainingConfig = TrainingConfig()
     registry: RegistryConfig = RegistryConfig()
     scoring: ScoringConfig = ScoringConfig()
+    recommender: RecommenderSection = RecommenderSection()
 
     def with_horizon(self, horizon_days: int | None) -> RetentionConfig:
         """Return a copy with another horizon (None: unchanged)."""

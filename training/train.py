@@ -202,22 +202,32 @@ class TrainResult:
     outcome: TrainOutcome
     run_id: str
     decisions: list[Any]
+    recommender: Any = None  # the RecommenderRun, when the data has item_id
 
 
 def train(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None = None, force_promote: bool = False,
           step: Step | None = None, on_plan: Callable[[WindowPlan], None] | None = None) -> TrainResult:
     """Run ``fit_and_evaluate`` inside an MLflow run, log everything, then register and gate the three models."""
     from training import tracking
+    from training.recommend import fit_recommender, log_recommender, recommender_candidate
     from training.register import register_all
 
     checked_data(shop, cfg, cutoff)  # refuse too little data before a run exists
     with tracking.run(cfg.registry.experiment, tags={"horizon_days": str(cfg.training.horizon_days)}) as run_id:
         outcome = fit_and_evaluate(shop, cfg, cutoff, step, on_plan)
+        recommender = fit_recommender(shop, cfg, outcome.plan.scoring_cutoff, outcome.plan.horizon_days)
         uris = log_outcome(outcome, cfg)
-        decisions = register_all(candidates_for(outcome, cfg, uris), force_promote,
-                                 cfg.registry.champion_alias, cfg.registry.challenger_alias)
+        candidates = candidates_for(outcome, cfg, uris)
+        if recommender is not None:
+            uri = log_recommender(recommender, cfg)
+            candidates.append(recommender_candidate(recommender, uri, cfg, {
+                "horizon_days": str(outcome.plan.horizon_days), "config_hash": cfg.hash(),
+                "scoring_cutoff": f"{outcome.plan.scoring_cutoff:%Y-%m-%d}",
+                "data_content_hash": outcome.fingerprint["content_hash"]}))
+        decisions = register_all(candidates, force_promote, cfg.registry.champion_alias,
+                                 cfg.registry.challenger_alias)
         tracking.set_tags({f"{d.name}_alias": d.alias for d in decisions})
-    return TrainResult(outcome, run_id, decisions)
+    return TrainResult(outcome, run_id, decisions, recommender)
 
 
 def log_outcome(outcome: TrainOutcome, cfg: RetentionConfig) -> dict[str, str]:
