@@ -30,7 +30,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     write_shop(generate_shop(DemoConfig(customers=1200, seed=9, years=1.5)), work / "data", "parquet")
     config = {"training": {"n_windows": 2, "window_spacing_days": 45, "min_customers": 200},
               "models": {"churn": SMALL, "golden": SMALL, "value": SMALL},
-              "registry": {"require_beating_baseline": False}}
+              "registry": {"require_beating_baseline": False},
+              "recommender": {"tuning": {"tune": False}}}
     (work / "small.yaml").write_text(yaml.safe_dump(config))
     yield work
     patch.undo()
@@ -84,3 +85,28 @@ def test_fallback_to_bgnbd_when_no_training_window_fits(workdir: Path) -> None:
     assert list(scores.columns) == list(SCORE_COLUMNS) and (scores["model_source"] == "bgnbd_fallback").all()
     assert scores[["churn_probability", "golden_probability", "expected_value", "expected_orders"]].notna().all().all()
     assert scores["reasons"].str.startswith("no order for").all()
+
+
+def test_train_registers_the_recommender_and_recommend_uses_it(workdir: Path) -> None:
+    if not (workdir / "mlflow.db").exists():  # run alone: train first
+        invoke("train", "--data", "data", "--config", "small.yaml")
+    known = pd.read_parquet(workdir / "data" / "transactions.parquet")["customer_id"].iloc[0]
+    pd.DataFrame({"customer_id": [known, "NOT-A-CUSTOMER"]}).to_csv(workdir / "who.csv", index=False)
+    out = invoke("recommend", "--data", "data", "--customers", "who.csv", "--k", "4", "--out", "recs.csv",
+                 "--config", "small.yaml")
+    assert "1 unknown to the model" in out
+    recs = pd.read_csv(workdir / "recs.csv", dtype={"customer_id": str, "item_id": str})
+    assert list(recs.columns) == ["customer_id", "rank", "item_id", "score", "reason"]
+    assert recs.groupby("customer_id")["rank"].apply(list).to_dict() == {known: [1, 2, 3, 4],
+                                                                      "NOT-A-CUSTOMER": [1, 2, 3, 4]}
+    assert recs["item_id"].str.startswith("I").all() and recs["reason"].str.len().gt(0).all()
+
+
+def test_recommend_without_a_champion_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
+    write_shop(generate_shop(DemoConfig(customers=150, seed=3, years=1.0)), tmp_path / "data", "csv")
+    pd.DataFrame({"customer_id": ["C000001"]}).to_csv(tmp_path / "who.csv", index=False)
+    result = runner.invoke(app, ["recommend", "--data", "data", "--customers", "who.csv", "--out", "r.csv"])
+    assert result.exit_code == 2 and "no champion recommender" in result.output
+    assert not (tmp_path / "r.csv").exists()

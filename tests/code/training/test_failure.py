@@ -17,7 +17,7 @@ from training import train as train_module
 from training.config import RetentionConfig
 from training.train import TrainOutcome, fit_and_evaluate, train
 
-NAMES = ("churn", "golden", "value")
+NAMES = ("churn", "golden", "value", "recommender")  # the demo shop has item_id: all four register together
 SMALL = {"n_estimators": 40, "num_threads": 1}
 
 
@@ -30,7 +30,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shop, Rete
     shop = shop_from_frames(generate_shop(DemoConfig(customers=900, seed=5, years=1.5)))
     cfg = RetentionConfig(training={"n_windows": 2, "window_spacing_days": 45, "min_customers": 200},
                           models={"churn": SMALL, "golden": SMALL, "value": SMALL},
-                          registry={"require_beating_baseline": False})  # a tiny shop: the registry is under test
+                          registry={"require_beating_baseline": False},  # a tiny shop: the registry is under test
+                          recommender={"tuning": {"tune": False}})  # registered with the others, untuned for speed
     outcome = fit_and_evaluate(shop, cfg)
     yield shop, cfg, outcome
     patch.undo()
@@ -61,7 +62,7 @@ def last_run_status() -> str:
 def test_failures_leave_the_registry_as_it_was(setup: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
     _, _, outcome = setup
     first = run_with(outcome, setup, monkeypatch)
-    assert [d.alias for d in first.decisions] == ["champion"] * 3
+    assert [d.alias for d in first.decisions] == ["champion"] * len(NAMES)
     before = state()
     assert before == {n: (["1"], "1", None) for n in NAMES}
 
@@ -75,7 +76,7 @@ def test_failures_leave_the_registry_as_it_was(setup: tuple, monkeypatch: pytest
     assert state() == before and last_run_status() == "FAILED"
     monkeypatch.undo()
 
-    # a failure in the middle of registering the three models
+    # a failure in the middle of registering the four models
     real, calls = tracking.register_version, []
 
     def third_fails(name: str, uri: str, tags: dict[str, str]) -> str:
