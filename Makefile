@@ -26,7 +26,8 @@ run: setup
 	$(BIN)/retention train --data $(DATA)
 	$(BIN)/retention score --data $(DATA) --out $(OUT)/scores.csv
 	$(BIN)/retention churn-list --data $(DATA) --limit 100 --out $(OUT)/churn_list.csv
-	@echo "Scores in $(OUT)/scores.csv, churn-risk list in $(OUT)/churn_list.csv."
+	$(BIN)/retention recommend --data $(DATA) --customers $(OUT)/scores.csv --k 10 --out $(OUT)/recommendations.csv
+	@echo "Scores in $(OUT)/scores.csv, churn-risk list in $(OUT)/churn_list.csv, picks in $(OUT)/recommendations.csv."
 	@echo "The HTTP service is the next milestone; until then run stops after training and scoring."
 
 lint: setup
