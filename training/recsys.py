@@ -220,5 +220,6 @@ def train_and_evaluate_recommender(transactions: pd.DataFrame, events: pd.DataFr
     serving = Blend(blend_cfg).fit(build_interactions(transactions, events, items, as_of=cutoff))
     params = {"blend": blend_cfg.model_dump(mode="json"), "ease": ease_cfg.model_dump(mode="json")}
     info = {"seconds": round(time.perf_counter() - began, 1), "holdout_customers": holdout.n_users,
-            "holdout_start": str(cutoff - horizon), "cutoff": str(cutoff), "filter_bought": filters, "trials": trials}
+            "holdout_start": str(cutoff - horizon), "cutoff": str(cutoff), "filter_bought": filters,
+            "notes": data.notes, "trials": trials}
     return RecommenderRun(blend=serving, metrics=metrics, metrics_new=metrics_new, params=params, info=info)

@@ -93,7 +93,7 @@ class Blend(ModelBase):
     items_: IdMap
     customers_: IdMap
     bought_: sp.csr_matrix
-    affinity_: sp.csr_matrix  # customers x categories, rows sum to 1
+    affinity_: sp.csr_matrix  # customers x categories: share of purchases in their top categories
     categories_: tuple[str, ...]
     item_category_: np.ndarray
     in_stock_: np.ndarray

@@ -51,7 +51,7 @@ class Interactions:
     categories: tuple[str, ...]
     item_price: np.ndarray  # float32, nan when unknown
     item_in_stock: np.ndarray  # bool, True when unknown
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was skipped for want of an optional table or column
 
     @property
     def n_customers(self) -> int:
@@ -188,17 +188,36 @@ def build_interactions(transactions: pd.DataFrame, events: pd.DataFrame | None =
     session = (pd.factorize(ev[C.SESSION_ID], use_na_sentinel=True)[0].astype(np.int32)
                if C.SESSION_ID in ev.columns else np.full(len(ev), -1, np.int32))
     category, categories, price, in_stock = _item_attributes(catalogue, item_ids)
+    notes = _skipped(ev, catalogue)
     data = Interactions(
         customers=customer_ids, items=item_ids, as_of=cutoff, **lines,
         return_customer=cust[back], return_item=item[back],
         event_customer=_codes(ev[C.CUSTOMER_ID], customer_ids), event_item=_codes(ev[C.ITEM_ID], item_ids),
         event_kind=kinds, event_age=_age_days(ev[C.TIMESTAMP], cutoff), event_session=session,
-        item_category=category, categories=categories, item_price=price, item_in_stock=in_stock,
+        item_category=category, categories=categories, item_price=price, item_in_stock=in_stock, notes=notes,
     )
+    for note in notes:
+        logger.info("recommender: %s", note)
     logger.info("interactions before %s: %s customers, %s items, %s purchase lines, %s item events",
                 cutoff, f"{data.n_customers:,}", f"{data.n_items:,}", f"{len(data.line_item):,}",
                 f"{len(data.event_item):,}")
     return data
+
+
+def _skipped(events: pd.DataFrame, catalogue: pd.DataFrame | None) -> list[str]:
+    """Say which signals are missing because an optional table or column is (they are skipped, never faked)."""
+    notes = []
+    if len(events) == 0:
+        notes.append("no item views, wish lists or cart adds before the cutoff: ALS learns from purchases alone, "
+                     "similar items from ALS alone")
+    columns = set(catalogue.columns) if catalogue is not None else set()
+    if C.CATEGORY not in columns:
+        notes.append("no item categories: no up-sell and no 'popular in <category>' picks")
+    elif C.PRICE not in columns:
+        notes.append("no item prices: no up-sell")
+    if C.IN_STOCK not in columns:
+        notes.append("no in_stock column: every item is taken as in stock")
+    return notes
 
 
 def _item_events(events: pd.DataFrame | None, cutoff: pd.Timestamp) -> pd.DataFrame:

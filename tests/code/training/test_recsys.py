@@ -79,6 +79,7 @@ def test_evaluation_table_has_every_model_side_by_side(run):
     # staples rebought on a cycle and group tastes: the blend must beat plain popularity clearly
     assert run.metrics.loc["blend", "ndcg@10"] > 1.3 * run.metrics.loc["popularity", "ndcg@10"]
     assert set(run.params) == {"blend", "ease"} and "weights" in run.params["blend"]
+    assert any("no item views" in note for note in run.info["notes"])  # the shop has no events table
 
 
 def test_serving_blend_is_fitted_on_everything_before_the_cutoff(run, tmp_path):
