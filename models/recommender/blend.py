@@ -202,6 +202,10 @@ class Blend(ModelBase):
         with single_threaded_blas():
             scores = left @ self._right.T
         scores += self._bias
+        unknown = np.flatnonzero(users < 0)
+        if len(unknown):  # cold start ranks by popularity even when the tuned blend weighs it at zero
+            popularity = self.popular.popularity_
+            scores[np.ix_(unknown, np.arange(len(popularity)))] += popularity.astype(np.float32)
         parts = {name: self._sparse_part(name, users, known, weight) for name, weight in (
             ("category", w.category), ("copurchase", w.copurchase), ("upsell", w.upsell),
             ("buy_again", w.buy_again)) if weight > 0}

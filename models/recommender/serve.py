@@ -98,6 +98,8 @@ def recommend_one(blend: Blend, customer_id: str, k: int = 10, cart: Iterable[st
     if factors is not None:
         with single_threaded_blas():
             scores += blend._right @ factors
+    else:  # cold start ranks by popularity even when the tuned blend weighs it at zero
+        scores[:n] += blend.popular.popularity_
     parts = _one_user_parts(blend, user, cart_index)
     for part in parts.values():
         scores[:n] += part
@@ -130,6 +132,8 @@ def _explain_one(blend: Blend, user: int, factors: np.ndarray | None, picks: np.
     for column, name in enumerate(SOURCES):
         if name in parts:
             share[:, column] = parts[name][picks]
+    if user < 0:  # an unknown customer's picks are the cart's where it adds to them, else the popular ones
+        share[:, 2] = np.maximum(share[:, 2], 1e-6 * blend.popular.popularity_[picks])
     source = np.asarray(SOURCES)[np.argmax(share, axis=1)]
     source[share[:, 5] > 0] = "buy_again"  # only items bought before have a buy-again score; it alone ranks them
     anchors = np.full(len(picks), -1, np.int64)
@@ -201,6 +205,8 @@ def explain(blend: Blend, users: np.ndarray, best: np.ndarray, parts: dict) -> l
     for column, name in ((1, "category"), (3, "copurchase"), (4, "upsell"), (5, "buy_again")):
         if name in parts:
             share[:, column] = sample(parts[name], rows, items)
+    share[~known] = 0.0
+    share[~known, 2] = 1.0  # an unknown customer's picks are the popular ones, whatever the weights
     source = np.asarray(SOURCES)[np.argmax(share, axis=1)]
     source[share[:, 5] > 0] = "buy_again"  # only items bought before have a buy-again score; it alone ranks them
     anchors = np.full(len(items), -1, np.int64)

@@ -11,6 +11,7 @@ from models.recommender import (
     ALSRecommender,
     Blend,
     BlendConfig,
+    BlendWeights,
     BuyAgainConfig,
     BuyAgainRecommender,
     CoPurchaseRecommender,
@@ -162,3 +163,16 @@ def test_similar_items_from_factors_and_coviews(blend):
     assert "SHOE_PLUS" in similar and "SHOE" not in similar
     with pytest.raises(ValueError, match="unknown list kind"):
         blend.similar_items(["SHOE"], kind="nonsense")
+
+
+def test_cold_start_is_popular_even_when_tuning_weighs_popularity_at_zero(data):
+    weights = BlendWeights(popular=0.0)
+    config = BlendConfig(als=ALSConfig(factors=8, iterations=10), buy_again=BuyAgainConfig(horizon_days=7),
+                         weights=weights)
+    blend = Blend(config).fit(data)
+    single = blend.recommend("NEVER_SEEN", k=2)
+    assert [r.item_id for r in single.items][0] in {"PHONE", "CASE"}
+    assert all(r.source == "popular" for r in single.items)
+    batch = recommend_batch(blend, ["NEVER_SEEN"], k=2)
+    assert batch["item_id"].iloc[0] in {"PHONE", "CASE"} and batch["score"].gt(0).all()
+    assert batch["reason"].str.startswith("popular").all()
