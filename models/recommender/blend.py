@@ -285,3 +285,10 @@ class Blend(ModelBase):
         from models.recommender.item_lists import item_list
 
         return item_list(self, item_ids, k, kind)
+
+    def pyfunc_predict(self, frame: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """MLflow pyfunc entry: top ``params["k"]`` (default 10) for each ``customer_id`` of ``frame``."""
+        from models.recommender.serve import recommend_batch  # serve imports this module
+
+        k = int((params or {}).get("k", 10))
+        return recommend_batch(self, frame["customer_id"].astype(str).tolist(), k=k)

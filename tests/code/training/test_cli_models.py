@@ -110,3 +110,16 @@ def test_recommend_without_a_champion_exits_2(tmp_path: Path, monkeypatch: pytes
     result = runner.invoke(app, ["recommend", "--data", "data", "--customers", "who.csv", "--out", "r.csv"])
     assert result.exit_code == 2 and "no champion recommender" in result.output
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_registered_recommender_answers_through_mlflow_pyfunc(workdir: Path) -> None:
+    import mlflow
+
+    from training import tracking
+
+    if not (workdir / "mlflow.db").exists():  # run alone: train first
+        invoke("train", "--data", "data", "--config", "small.yaml")
+    tracking.configure()  # another test may have pointed MLflow elsewhere
+    model = mlflow.pyfunc.load_model("models:/recommender@champion")
+    answer = model.predict(pd.DataFrame({"customer_id": ["NOT-A-CUSTOMER"]}), params={"k": 3})
+    assert answer["rank"].tolist() == [1, 2, 3] and answer["reason"].str.startswith("popular").all()
