@@ -13,8 +13,7 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.config import FeaturesConfig
-from features.orders import AsOf, lines_before
-from features.rfm import purchases_of
+from features.orders import AsOf, lines_before, purchases_of
 
 BASKET_DOC = "items per order and distinct items bought"
 CATEGORY_DOC = "distinct categories, top category and its share of spend, price level against the category average"

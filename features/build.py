@@ -31,11 +31,11 @@ from features.cadence import BGNBD_DOC, CADENCE_DOC, bgnbd_features, cadence_fea
 from features.channel import CHANNEL_COLUMNS, CHANNEL_DOC, channel_features
 from features.config import FeaturesConfig
 from features.feature_catalogue import FEATURES, Feature, feature_catalogue
-from features.orders import AsOf, orders_before, rows_before
+from features.orders import AsOf, cutoff_datetime, orders_before, rows_before
 from features.profile import PROFILE_DOC, TEXT_COLUMNS, known_customers, profile_features
 from features.promotions import PROMOTIONS_DOC, promotion_features
 from features.reader import Shop
-from features.rfm import RFM_DOC, cutoff_datetime, rfm_features
+from features.rfm import RFM_DOC, rfm_features
 from features.site import SITE_DOC, site_features
 from features.timing import HOUR_NOTE, TIMING_DOC, has_time_of_day, timing_features
 

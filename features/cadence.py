@@ -13,8 +13,8 @@ import pandas as pd
 
 from features import columns as C
 from features.config import FeaturesConfig
-from features.orders import AsOf, as_timestamp
-from features.rfm import SECONDS_PER_DAY, days_since, purchases_of
+from features.orders import AsOf, as_timestamp, purchases_of
+from features.rfm import SECONDS_PER_DAY, days_since
 
 BGNBD_DOC = "BG/NBD expected orders in the next 90 days and probability the customer is still active"
 CADENCE_DOC = "mean and spread of days between orders, overdue ratio, days until and date of the expected next order"

@@ -17,13 +17,44 @@ from features import columns as C
 AsOf = date | datetime | str
 
 
-def as_timestamp(as_of: AsOf) -> ir.TimestampScalar:
-    """Return the cutoff as an Ibis timestamp literal (a date means midnight at the start of that day)."""
+def cutoff_datetime(as_of: AsOf) -> datetime:
+    """Return the cutoff as a naive datetime (a date or date string means midnight at the start of that day).
+
+    Raises
+    ------
+    ValueError
+        When the string is not an ISO date or datetime, or the cutoff carries a time zone.
+    """
     if isinstance(as_of, str):
-        as_of = datetime.fromisoformat(as_of)
+        try:
+            as_of = datetime.fromisoformat(as_of.strip())
+        except ValueError:
+            raise ValueError(f"cutoff {as_of!r} is not an ISO date or datetime such as 2024-01-01 or "
+                             "2024-01-01T06:00") from None
     elif not isinstance(as_of, datetime):
         as_of = datetime(as_of.year, as_of.month, as_of.day)
-    return ibis.timestamp(as_of)
+    if as_of.tzinfo is not None:
+        raise ValueError(f"cutoff {as_of.isoformat()} has a time zone; give it in the shop's local time, without one")
+    return as_of
+
+
+def orders_of(transactions: ir.Table, as_of: AsOf, orders: ir.Table | None = None) -> ir.Table:
+    """Return the orders placed before the cutoff: ``orders_before(transactions, as_of)``, or ``orders`` when the
+    caller already has that table (``build_features`` materialises it once for every family)."""
+    if orders is None:
+        return orders_before(transactions, as_of)
+    return orders.filter(orders[C.TIMESTAMP] < as_timestamp(as_of))
+
+
+def purchases_of(transactions: ir.Table, as_of: AsOf, orders: ir.Table | None = None) -> ir.Table:
+    """Return the purchase orders (not return-only ones) placed before the cutoff; see ``orders_of``."""
+    placed = orders_of(transactions, as_of, orders)
+    return placed.filter(placed.is_purchase)
+
+
+def as_timestamp(as_of: AsOf) -> ir.TimestampScalar:
+    """Return the cutoff as an Ibis timestamp literal (a date means midnight at the start of that day)."""
+    return ibis.timestamp(cutoff_datetime(as_of))
 
 
 def rows_before(table: ir.Table, as_of: AsOf) -> ir.Table:

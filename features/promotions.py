@@ -12,8 +12,7 @@ import ibis.expr.types as ir
 from features import columns as C
 from features.basket import purchase_lines
 from features.config import FeaturesConfig
-from features.orders import AsOf
-from features.rfm import purchases_of
+from features.orders import AsOf, purchases_of
 
 PROMOTIONS_DOC = "share of orders and of revenue with a discount, and the 'buys only on sale' flag"
 

@@ -17,8 +17,8 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.config import FeaturesConfig
-from features.orders import AsOf, as_timestamp, rows_before
-from features.rfm import days_since, purchases_of, window_start
+from features.orders import AsOf, as_timestamp, purchases_of, rows_before
+from features.rfm import days_since, window_start
 
 SITE_DOC = "views, cart and wishlist adds, abandoned carts, orders per view, days since last visit, callbacks, chats"
 

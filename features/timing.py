@@ -10,8 +10,7 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.config import FeaturesConfig
-from features.orders import AsOf, lines_before
-from features.rfm import purchases_of
+from features.orders import AsOf, lines_before, purchases_of
 
 TIMING_DOC = "preferred weekday and hour of ordering, with the share of orders placed then"
 HOUR_NOTE = "hour of ordering left out: no order before the cutoff has a time of day"

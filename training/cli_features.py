@@ -27,7 +27,7 @@ def features(
     from features.build import build_features
     from features.config import FeaturesConfig
     from features.io import output_format, write_frame
-    from features.rfm import cutoff_datetime
+    from features.orders import cutoff_datetime
 
     with bad_input_exits():
         output_format(out)

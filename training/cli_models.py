@@ -34,7 +34,7 @@ def _quiet_steps() -> None:
 
 
 def _cutoff(value: str | None) -> datetime | None:
-    from features.rfm import cutoff_datetime
+    from features.orders import cutoff_datetime
 
     return cutoff_datetime(value) if value is not None else None
 

@@ -9,8 +9,9 @@ import pytest
 
 from features.cadence import cadence_features
 from features.config import FeaturesConfig
+from features.orders import cutoff_datetime
 from features.reader import shop_from_frames
-from features.rfm import cutoff_datetime, rfm_features
+from features.rfm import rfm_features
 
 CUTOFF = "2024-07-01"
 
