@@ -28,9 +28,9 @@ from pathlib import Path
 import pandas as pd
 
 from features import columns as C
-from features.cdnow import cdnow_transactions, read_cdnow
-from features.reader import shop_from_frames
-from models.baselines import BgNbdBaseline, LastPeriodBaseline, RecencyBaseline
+from features.data.cdnow import cdnow_transactions, read_cdnow
+from features.data.reader import shop_from_frames
+from models.customer.baselines import BgNbdBaseline, LastPeriodBaseline, RecencyBaseline
 from training.config import RetentionConfig, load_config
 from training.evaluate import MODEL, Evaluation, evaluate, markdown_table, model_predictor
 from training.metrics import LOWER_IS_BETTER

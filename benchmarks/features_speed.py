@@ -1,6 +1,6 @@
 """Time ``retention features`` against a bare DuckDB RFM group-by over the same Parquet shop, in one run.
 
-The shop is the demo generator's (``features.demo``), cached under ``--workdir`` so later runs reuse it. Both
+The shop is the demo generator's (``features.demo.shop``), cached under ``--workdir`` so later runs reuse it. Both
 sides run as subprocesses under ``/usr/bin/time -v`` (wall time and peak memory): the real CLI (read and
 validate every table, build every family, fit BG/NBD, write Parquet) and a bare query (customer_id: max
 timestamp, count distinct orders, sum revenue, written to Parquet with DuckDB's COPY). With ``--breakdown`` a
@@ -30,7 +30,7 @@ MAX_RATIO, MAX_PEAK_GB = 8.0, 4.0
 
 GENERATE = """
 import sys
-from features.demo import DemoConfig, generate_shop, write_shop
+from features.demo.shop import DemoConfig, generate_shop, write_shop
 customers, seed, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 write_shop(generate_shop(DemoConfig(customers=customers, seed=seed)), out, "parquet")
 """
@@ -50,10 +50,10 @@ con.execute(f'''COPY (SELECT customer_id, max(timestamp) AS last_order, count(DI
 
 BREAKDOWN = """
 import json, sys, time
-from features.build import build_features
-from features.config import FeaturesConfig
-from features.io import write_frame
-from features.reader import read_shop
+from features.families.build import build_features
+from features.families.config import FeaturesConfig
+from features.data.io import write_frame
+from features.data.reader import read_shop
 data, cutoff, out, threads = sys.argv[1:5]
 t0 = time.perf_counter(); shop = read_shop(data); t1 = time.perf_counter()
 cfg = FeaturesConfig(duckdb_threads=int(threads) or None)

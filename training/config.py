@@ -6,20 +6,20 @@ section forbids unknown keys, so a typo in a YAML file is an error naming the ke
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from features.config import FeaturesConfig
-from features.segment_rules import SegmentsConfig
-from models.baselines import BaselineConfig
-from models.churn import ClassifierConfig
-from models.value import ValueConfig
-from training.recsys import RecsysConfig
+from features.analytics.segment_rules import GOLDEN_SHARE, SegmentsConfig
+from features.families.config import FeaturesConfig
+from models.base import config_hash
+from models.customer.baselines import BaselineConfig
+from models.customer.churn import ClassifierConfig
+from models.customer.value import ValueConfig
+from models.inference.config import RegistryConfig, ScoringConfig
+from training.recsys.holdout import RecsysConfig
 
 
 class _Section(BaseModel):
@@ -50,7 +50,8 @@ class TrainingConfig(_Section):
     min_customers: int = Field(500, ge=1, description="Refuse to train with fewer customers with a purchase.")
     min_history_horizons: float = Field(2.0, gt=0, description="Refuse with less history than this many horizons.")
     min_window_customers: int = Field(100, ge=1, description="A training cutoff with fewer customers is skipped.")
-    golden_share: float = Field(0.2, gt=0, lt=1, description="Golden = this top share of customers by horizon revenue.")
+    golden_share: float = Field(GOLDEN_SHARE, gt=0, lt=1,
+                                description="Golden = this top share of customers by horizon revenue.")
     golden_among: Literal["all", "buyers"] = Field(
         "all", description="all: the share is of every customer at the cutoff; buyers: of those who bought in the "
         "horizon (as segments' is_golden_now). Either way golden needs revenue > 0.")
@@ -59,36 +60,6 @@ class TrainingConfig(_Section):
     reasons_k: int = Field(3, ge=1, le=10, description="Drivers per customer in the reasons column.")
 
 
-class RegistryConfig(_Section):
-    """MLflow experiment, registered model names, aliases and the metric each promotion is judged on."""
-
-    experiment: str = "retention"
-    churn_name: str = "churn"
-    golden_name: str = "golden"
-    value_name: str = "value"
-    recommender_name: str = "recommender"
-    champion_alias: str = "champion"
-    challenger_alias: str = "challenger"
-    churn_metric: str = Field("roc_auc", description="Holdout metric of the churn gate (higher is better).")
-    golden_metric: str = Field("roc_auc", description="Holdout metric of the golden gate (higher is better).")
-    value_metric: str = Field("spearman", description="Holdout metric of the value gate (higher is better).")
-    recommender_metric: str = Field("ndcg@10", description="Holdout metric of the recommender gate.")
-    require_beating_baseline: bool = Field(True, description="A candidate must also be at least as good as its best "
-                                           "baseline on the gate metric to become champion.")
-
-
-class ScoringConfig(_Section):
-    """How scores are turned into words and lists for marketers."""
-
-    risk_thresholds: tuple[float, float] = Field((0.4, 0.7), description="churn_risk is medium from the first "
-                                                 "probability, high from the second.")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ScoringConfig:
-        low, high = self.risk_thresholds
-        if not 0 < low <= high < 1:
-            raise ValueError(f"risk_thresholds must be 0 < medium <= high < 1, got {self.risk_thresholds}")
-        return self
 
 
 class RecommenderSection(_Section):
@@ -117,8 +88,7 @@ class RetentionConfig(_Section):
 
     def hash(self) -> str:
         """Return a short SHA-256 of the resolved config, logged with every run."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return config_hash(self)
 
 
 def load_config(path: str | Path | None = None) -> RetentionConfig:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.customer import (
+from models.customer.base import (
     CHURN,
     CHURN_PROBABILITY,
     EXPECTED_ORDERS,

@@ -18,13 +18,14 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-import ibis
 import pandas as pd
 
 from features import columns as C
-from features.orders import orders_before, purchases_before, rows_before
-from features.reader import Shop
-from models.customer import CHURN, GOLDEN, NEXT_ORDER_DATE, NEXT_ORDER_DAYS, ORDERS, VALUE
+from features.analytics.segment_rules import GOLDEN_SHARE
+from features.data.reader import Shop
+from features.orders import purchases_before
+from models.customer.base import CHURN, GOLDEN, NEXT_ORDER_DATE, NEXT_ORDER_DAYS, ORDERS, VALUE
+from models.inference.inputs import window_totals
 
 LABEL_COLUMNS = (C.CUSTOMER_ID, CHURN, GOLDEN, VALUE, ORDERS, NEXT_ORDER_DATE)
 
@@ -35,27 +36,8 @@ def population(shop: Shop, cutoff: datetime) -> pd.Series:
     return ids.astype(str).sort_values(ignore_index=True)
 
 
-def window_totals(shop: Shop, start: datetime, end: datetime) -> pd.DataFrame:
-    """Return per customer with activity in ``[start, end)``: ``value`` (net revenue), ``orders`` (purchase orders)
-    and ``first_order`` (first purchase order's timestamp); reads no row at or after ``end``."""
-    tx = shop.transactions
-    lines = rows_before(tx, end)
-    lines = lines.filter(lines[C.TIMESTAMP] >= ibis.timestamp(start))
-    revenue = lines.group_by(C.CUSTOMER_ID).aggregate(**{VALUE: lines[C.REVENUE].sum().cast("float64")})
-    orders = orders_before(tx, end)
-    orders = orders.filter(orders.is_purchase & (orders[C.TIMESTAMP] >= ibis.timestamp(start)))
-    counts = orders.group_by(C.CUSTOMER_ID).aggregate(**{ORDERS: orders.count().cast("float64"),
-                                                         "first_order": orders[C.TIMESTAMP].min()})
-    joined = revenue.outer_join(counts, revenue[C.CUSTOMER_ID] == counts[C.CUSTOMER_ID])
-    frame = joined.select(
-        ibis.coalesce(revenue[C.CUSTOMER_ID], counts[C.CUSTOMER_ID]).cast("string").name(C.CUSTOMER_ID),
-        revenue[VALUE].fill_null(0.0).name(VALUE), counts[ORDERS].fill_null(0.0).name(ORDERS),
-        counts.first_order.name("first_order"),
-    ).execute()
-    return frame.set_index(C.CUSTOMER_ID)
 
-
-def make_labels(shop: Shop, cutoff: datetime, horizon_days: int, golden_share: float = 0.2,
+def make_labels(shop: Shop, cutoff: datetime, horizon_days: int, golden_share: float = GOLDEN_SHARE,
                 golden_among: str = "all") -> pd.DataFrame:
     """Return the labels of every customer with a purchase order before ``cutoff``, sorted by customer_id.
 

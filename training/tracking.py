@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -22,33 +20,24 @@ from typing import Any
 
 import pandas as pd
 
+# the read side lives with inference (serving needs it too); re-exported so training has one tracking module
+from models.inference.registry import alias_version as alias_version
+from models.inference.registry import client as _client
+from models.inference.registry import configure as configure
+from models.inference.registry import tracking_uri as tracking_uri
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_DB = "mlflow.db"
 ARTIFACT_DIR = "mlruns"
 RUNTIME_PACKAGES = ("lightgbm", "numpy", "pandas", "scipy", "scikit-learn", "pydantic", "mlflow")
 
 
-def tracking_uri() -> str:
-    """Return MLFLOW_TRACKING_URI, or ``sqlite:///<cwd>/mlflow.db``."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(Path.cwd() / DEFAULT_DB).resolve()}"
 
 
 def _is_local(uri: str) -> bool:
     return uri.startswith(("sqlite:", "file:", "/")) or "://" not in uri
 
 
-def configure() -> str:
-    """Point MLflow (tracking and registry) at ``tracking_uri()`` and return it."""
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no tqdm bars inside our progress
-    import mlflow
-
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        logging.getLogger("mlflow").setLevel(logging.WARNING)  # its own INFO chatter, unless debugging
-    uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return uri
 
 
 def experiment_id(name: str) -> str:
@@ -133,11 +122,12 @@ def log_model_folder(name: str, folder: Path, input_example: pd.DataFrame, outpu
     import mlflow
     from mlflow.models import infer_signature
 
-    import models.pyfunc as pyfunc_module
+    import models.inference.pyfunc as pyfunc_module
 
     signature = infer_signature(input_example, output_example, params=params or {"reasons": False})
     info = mlflow.pyfunc.log_model(
-        name=name, python_model=pyfunc_module.__file__, artifacts={pyfunc_module.ARTIFACT_KEY: str(folder)},
+        name=name, python_model=str(Path(pyfunc_module.__file__).with_name("pyfunc_entry.py")),
+        artifacts={pyfunc_module.ARTIFACT_KEY: str(folder)},
         signature=signature, input_example=input_example, pip_requirements=pip_requirements(),
     )
     return str(info.model_uri)
@@ -146,22 +136,8 @@ def log_model_folder(name: str, folder: Path, input_example: pd.DataFrame, outpu
 # --- registry ---------------------------------------------------------------------------------------------------
 
 
-def _client() -> Any:
-    from mlflow import MlflowClient
-
-    configure()
-    return MlflowClient()
 
 
-def alias_version(name: str, alias: str) -> dict[str, Any] | None:
-    """Return the version holding ``alias`` of the registered model ``name`` (version, run_id, tags), or None."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        mv = _client().get_model_version_by_alias(name, alias)
-    except MlflowException:
-        return None
-    return {"version": str(mv.version), "run_id": mv.run_id, "tags": dict(mv.tags), "source": mv.source}
 
 
 def registered_versions(name: str) -> list[str]:
@@ -214,11 +190,3 @@ def run_metric(run_id: str | None, key: str) -> float | None:
     value = _client().get_run(run_id).data.metrics.get(key)
     return None if value is None else float(value)
 
-
-def download_model(uri: str, dst: Path | None = None) -> Path:
-    """Download a model (``models:/churn@champion``) and return the local folder."""
-    import mlflow
-
-    configure()
-    target = str(dst) if dst is not None else tempfile.mkdtemp(prefix="retention-model-")
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=target))

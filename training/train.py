@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from features import columns as C
-from features.reader import Shop
-from features.segments import default_cutoff
-from models.baselines import BgNbdBaseline, LastPeriodBaseline, RecencyBaseline
-from models.churn import ChurnModel
-from models.customer import CustomerModel
-from models.golden import GoldenModel
-from models.value import ValueModel
+from features.analytics.segment_rules import GOLDEN_SHARE
+from features.analytics.segments import default_cutoff
+from features.data.reader import Shop
+from models.customer.base import CustomerModel
+from models.customer.baselines import BgNbdBaseline, LastPeriodBaseline, RecencyBaseline
+from models.customer.churn import ChurnModel
+from models.customer.golden import GoldenModel
+from models.customer.value import ValueModel
 from training.config import RetentionConfig
 from training.evaluate import MODEL, Evaluation, evaluate, model_predictor, task_metric
 from training.metrics import LOWER_IS_BETTER
@@ -60,7 +61,7 @@ class TrainOutcome:
     fingerprint: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     importances: dict[str, pd.DataFrame] = field(default_factory=dict)
-    golden_share: float = 0.2  # the golden share the holdout labels used
+    golden_share: float = GOLDEN_SHARE  # the golden share the holdout labels used
 
     @property
     def fallback(self) -> bool:
@@ -126,9 +127,10 @@ def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None =
     meta = _metadata(cfg, plan)
     notes = [f"left out of the features: {k} ({v})" for k, v in holdout.features.left_out.items()]
     step("baselines")
-    baselines = {"bgnbd": BgNbdBaseline(cfg.models.baseline).fit(holdout.inputs, horizon_days=h, metadata=meta)}
+    bgnbd = BgNbdBaseline(cfg.models.baseline).fit(holdout.inputs, horizon_days=h, metadata=meta)
     if plan.fallback:
-        return _fallback(builder, plan, holdout, baselines["bgnbd"], fingerprint, notes, meta)
+        return _fallback(builder, plan, holdout, bgnbd, fingerprint, notes, meta)
+    baselines: dict[str, CustomerModel] = {"bgnbd": bgnbd}
     x, y = stacked(train_windows)
     for name, cls in (("recency", RecencyBaseline), ("last_period", LastPeriodBaseline)):
         baselines[name] = cls(cfg.models.baseline).fit(x, y, horizon_days=h, metadata=meta)
@@ -139,7 +141,7 @@ def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None =
     if t.refit_for_scoring:
         final = _windows(builder, plan.final_cutoffs, t.min_window_customers, step)
         models = _fit_models(cfg, *stacked(final), meta, step, "scoring fit")
-    importances = {task: m.importance_ for task, m in models.items()}
+    importances = {task: getattr(m, "importance_", None) for task, m in models.items()}
     return TrainOutcome(plan, evaluation, models, holdout, fingerprint, notes, importances, t.golden_share)
 
 
@@ -209,7 +211,7 @@ def train(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None = None, forc
           step: Step | None = None, on_plan: Callable[[WindowPlan], None] | None = None) -> TrainResult:
     """Run ``fit_and_evaluate`` inside an MLflow run, log everything, then register and gate the three models."""
     from training import tracking
-    from training.recommend import fit_recommender, log_recommender, recommender_candidate
+    from training.recsys.register import fit_recommender, log_recommender, recommender_candidate
     from training.register import register_all
 
     checked_data(shop, cfg, cutoff)  # refuse too little data before a run exists
@@ -288,7 +290,7 @@ def _champion_scorer(outcome: TrainOutcome, task: str, metric: str) -> Callable[
     """Return a function scoring a registered champion on this run's holdout (None when it cannot)."""
 
     def score(champion: dict[str, Any]) -> float | None:
-        from training.score import load_registered
+        from models.inference.score import load_registered
 
         model = load_registered(champion["source"])
         same_features = model.metadata_.get("features_config") == outcome.models[task].metadata_["features_config"]

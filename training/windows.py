@@ -20,15 +20,12 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from features import columns as C
-from features.btyd import rfm_summary
-from features.build import FeatureFrame, build_features
-from features.config import FeaturesConfig
-from features.orders import purchases_before
-from features.reader import Shop
-from models.baselines import BTYD_COLUMNS, LAST_PERIOD_ORDERS, LAST_PERIOD_REVENUE
-from models.customer import ORDERS, VALUE
+from features.data.reader import Shop
+from features.families.build import FeatureFrame, build_features
+from features.families.config import FeaturesConfig
+from models.inference.inputs import baseline_inputs
 from training.config import RetentionConfig, TrainingConfig
-from training.labels import make_labels, window_totals
+from training.labels import make_labels
 
 logger = logging.getLogger(__name__)
 
@@ -94,18 +91,6 @@ def features_config(cfg: RetentionConfig) -> FeaturesConfig:
     """Return the features config of a run: its BG/NBD feature looks one horizon ahead."""
     return cfg.features.model_copy(update={"bgnbd_horizon_days": cfg.training.horizon_days})
 
-
-def baseline_inputs(shop: Shop, cutoff: datetime, horizon_days: int, unit_days: float) -> pd.DataFrame:
-    """Return the baselines' inputs per customer: last period's revenue and orders, and the BG/NBD summary."""
-    last = window_totals(shop, cutoff - timedelta(days=horizon_days), cutoff)
-    orders = purchases_before(shop.transactions, cutoff).select(C.CUSTOMER_ID, C.TIMESTAMP, C.REVENUE).execute()
-    orders[C.CUSTOMER_ID] = orders[C.CUSTOMER_ID].astype(str)
-    summary = rfm_summary(orders, cutoff, unit_days)
-    summary.columns = list(BTYD_COLUMNS)
-    summary[LAST_PERIOD_REVENUE] = last[VALUE].reindex(summary.index).fillna(0.0).to_numpy()
-    summary[LAST_PERIOD_ORDERS] = last[ORDERS].reindex(summary.index).fillna(0.0).to_numpy()
-    summary.index = summary.index.astype(str)
-    return summary.rename_axis(C.CUSTOMER_ID).reset_index()
 
 
 @dataclass

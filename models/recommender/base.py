@@ -177,7 +177,7 @@ class Recommender(ModelBase):
     def _save_state(self, path: Path) -> dict[str, Any]:
         arrays = self._arrays()
         save_sparse(arrays, "bought", self.bought_)
-        np.savez(path / STATE_FILE, **arrays)
+        np.savez(path / STATE_FILE, **arrays)  # type: ignore[arg-type]
         self.items_.save(path / ITEMS_FILE)
         self.customers_.save(path / CUSTOMERS_FILE)
         return {"items": len(self.items_), "customers": len(self.customers_)}

@@ -98,7 +98,7 @@ class Blend(ModelBase):
     item_category_: np.ndarray
     in_stock_: np.ndarray
 
-    def fit(self, data: Interactions, fitted: dict[str, Recommender] | None = None) -> Blend:  # type: ignore[override]
+    def fit(self, data: Interactions, fitted: dict[str, Recommender] | None = None) -> Blend:
         """Fit every source on ``data`` (reusing any in ``fitted``, e.g. from tuning) and return self."""
         return super().fit(data, fitted)
 
@@ -255,7 +255,7 @@ class Blend(ModelBase):
                                          "categories": np.asarray(self.categories_, dtype=str)}
         save_sparse(arrays, "bought", self.bought_)
         save_sparse(arrays, "affinity", self.affinity_)
-        np.savez(path / STATE_FILE, **arrays)
+        np.savez(path / STATE_FILE, **arrays)  # type: ignore[arg-type]
         self.items_.save(path / ITEMS_FILE)
         self.customers_.save(path / CUSTOMERS_FILE)
         return {"components": sorted(self.components_), "items": len(self.items_), "customers": len(self.customers_)}

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from features import columns as C
 from models.recommender.base import RANK, SCORE, SIMILAR_ITEM_ID, top_k
-from models.recommender.blend import Blend
+
+if TYPE_CHECKING:  # the blend calls into this module, so only type checkers import it back
+    from models.recommender.blend import Blend
 
 KINDS = ("bought_together", "similar", "upsell")
 

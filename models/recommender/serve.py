@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,6 @@ import scipy.sparse as sp
 from features import columns as C
 from models.recommender.als import single_threaded_blas
 from models.recommender.base import RANK, REASON, SCORE, top_k
-from models.recommender.blend import Blend
 from models.recommender.reasons import (
     SOURCES,
     Recommendation,
@@ -27,6 +27,9 @@ from models.recommender.reasons import (
     sample,
     strongest_anchor,
 )
+
+if TYPE_CHECKING:  # the blend calls into this module, so only type checkers import it back
+    from models.recommender.blend import Blend
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from features import columns as C
-from features.cdnow import cdnow_transactions, read_cdnow
-from features.reader import shop_from_frames
+from features.data.cdnow import cdnow_transactions, read_cdnow
+from features.data.reader import shop_from_frames
 from training.config import load_config
 from training.train import TrainOutcome, fit_and_evaluate
 from training.windows import WindowBuilder

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from features.base_metrics import Period, base_metrics, period_bounds
-from features.cohorts import cohort_retention
-from features.reader import Shop, shop_from_frames
-from features.segment_rules import SegmentsConfig
-from training.cli import app
+from features.analytics.base_metrics import Period, base_metrics, period_bounds
+from features.analytics.cohorts import cohort_retention
+from features.analytics.segment_rules import SegmentsConfig
+from features.data.reader import Shop, shop_from_frames
+from training.cli.app import app
 
 # (customer, order, date, amount, quantity); b's February order is a refund only (not a purchase)
 LINES = [

@@ -20,8 +20,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, special
 
-from features.btyd import BetaGeoFitter, GammaGammaFitter, _BgData, _gg_log_likelihood, expected_value, rfm_summary
-from features.cdnow import cdnow_transactions, read_cdnow
+from features.btyd.fitters import (
+    BetaGeoFitter,
+    GammaGammaFitter,
+    _BgData,
+    _gg_log_likelihood,
+    expected_value,
+    rfm_summary,
+)
+from features.data.cdnow import cdnow_transactions, read_cdnow
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "cdnow_sample.txt"
 CUTOFF = pd.Timestamp("1997-10-01")  # calibration 1997-01-01 .. 1997-09-30 inclusive

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.contract import ShopDataError
-from features.reader import read_shop, shop_from_frames
+from features.data.contract import ShopDataError
+from features.data.reader import read_shop, shop_from_frames
 
 
 def good_transactions() -> pd.DataFrame:

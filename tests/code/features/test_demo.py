@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from features import columns as C
-from features.demo import DemoConfig, catalogue, generate_shop, write_shop
-from features.reader import read_shop, shop_from_frames
+from features.data.reader import read_shop, shop_from_frames
+from features.demo.shop import DemoConfig, catalogue, generate_shop, write_shop
 
 CFG = DemoConfig(customers=4_000, seed=7)
 END = pd.Timestamp(CFG.end_date) + pd.Timedelta(days=1)  # the last day of data is end_date

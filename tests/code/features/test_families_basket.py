@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.basket import basket_features, category_features
-from features.config import FeaturesConfig
-from features.promotions import promotion_features
-from features.reader import shop_from_frames
+from features.data.reader import shop_from_frames
+from features.families.basket import basket_features, category_features
+from features.families.config import FeaturesConfig
+from features.families.promotions import promotion_features
 
 CUTOFF = "2024-03-01"
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pydantic
 import pytest
 
-from features.build import FEATURES, build_features, feature_catalogue
-from features.cdnow import cdnow_transactions, read_cdnow
-from features.config import FeaturesConfig
-from features.reader import shop_from_frames
+from features.data.cdnow import cdnow_transactions, read_cdnow
+from features.data.reader import shop_from_frames
+from features.families.build import FEATURES, build_features, feature_catalogue
+from features.families.config import FeaturesConfig
 
 CDNOW_SAMPLE = Path(__file__).parents[2] / "data" / "cdnow_sample.txt"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.build import build_features
-from features.channel import channel_features
-from features.config import FeaturesConfig
-from features.reader import shop_from_frames
-from features.timing import has_time_of_day, timing_features
+from features.data.reader import shop_from_frames
+from features.families.build import build_features
+from features.families.channel import channel_features
+from features.families.config import FeaturesConfig
+from features.families.timing import has_time_of_day, timing_features
 
 CUTOFF = "2024-03-01"
 

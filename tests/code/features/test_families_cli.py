@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from features.cdnow import cdnow_transactions, read_cdnow
-from training.cli import app
+from features.data.cdnow import cdnow_transactions, read_cdnow
+from training.cli.app import app
 
 SAMPLE = Path(__file__).parents[2] / "data" / "cdnow_sample.txt"
 runner = CliRunner()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.build import build_features
-from features.config import FeaturesConfig
-from features.profile import profile_features
-from features.reader import shop_from_frames
+from features.data.reader import shop_from_frames
+from features.families.build import build_features
+from features.families.config import FeaturesConfig
+from features.families.profile import profile_features
 
 
 def shop():

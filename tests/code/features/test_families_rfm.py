@@ -7,11 +7,11 @@ import math
 import pandas as pd
 import pytest
 
-from features.cadence import cadence_features
-from features.config import FeaturesConfig
+from features.data.reader import shop_from_frames
+from features.families.cadence import cadence_features
+from features.families.config import FeaturesConfig
+from features.families.rfm import rfm_features
 from features.orders import cutoff_datetime
-from features.reader import shop_from_frames
-from features.rfm import rfm_features
 
 CUTOFF = "2024-07-01"
 
@@ -105,8 +105,8 @@ def test_cutoff_parsing() -> None:
 
 
 def test_bgnbd_summary_in_duckdb_matches_btyd_rfm_summary() -> None:
-    from features.btyd import rfm_summary
-    from features.cadence import bgnbd_summary
+    from features.btyd.fitters import rfm_summary
+    from features.families.cadence import bgnbd_summary
     from features.orders import purchases_before
 
     tx = pd.DataFrame({

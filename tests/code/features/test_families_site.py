@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.build import build_features
-from features.config import FeaturesConfig
-from features.reader import shop_from_frames
-from features.site import abandoned_carts, site_features
+from features.data.reader import shop_from_frames
+from features.families.build import build_features
+from features.families.config import FeaturesConfig
+from features.families.site import abandoned_carts, site_features
 
 CUTOFF = "2024-03-01"
 

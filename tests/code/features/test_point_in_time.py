@@ -17,9 +17,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.build import build_features
 from features.columns import EVENT_TYPES
-from features.reader import shop_from_frames
+from features.data.reader import shop_from_frames
+from features.families.build import build_features
 
 CUTOFF = datetime(2024, 6, 1)
 CUSTOMERS = [f"c{i}" for i in range(5)]

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from features.products import ProductsConfig, product_classes
-from features.reader import Shop, shop_from_frames
-from training.cli import app
+from features.analytics.products import ProductsConfig, product_classes
+from features.data.reader import Shop, shop_from_frames
+from training.cli.app import app
 
 CUTOFF = datetime(2024, 7, 1)
 runner = CliRunner()

@@ -10,10 +10,10 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from features.reader import Shop, shop_from_frames
-from features.segment_rules import CELL_SEGMENTS, NEW, SEGMENTS, SegmentsConfig, segment_table_markdown
-from features.segments import NOT_A_CUSTOMER, default_cutoff, migration_matrix, segment_customers
-from training.cli import app
+from features.analytics.segment_rules import CELL_SEGMENTS, NEW, SEGMENTS, SegmentsConfig, segment_table_markdown
+from features.analytics.segments import NOT_A_CUSTOMER, default_cutoff, migration_matrix, segment_customers
+from features.data.reader import Shop, shop_from_frames
+from training.cli.app import app
 
 CUTOFF = datetime(2024, 7, 1)
 runner = CliRunner()

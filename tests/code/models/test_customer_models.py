@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from models.base import NotFittedError
-from models.baselines import BgNbdBaseline, LastPeriodBaseline, RecencyBaseline
-from models.churn import ChurnModel
-from models.customer import Calibrator, CustomerModel, FeatureSpec, next_order_days
-from models.golden import GoldenModel
-from models.pyfunc import folder_in, load_model_folder, model_source
-from models.reasons import describe, top_reasons
-from models.value import ValueModel
+from models.customer.base import Calibrator, CustomerModel, FeatureSpec, next_order_days
+from models.customer.baselines import BgNbdBaseline, LastPeriodBaseline, RecencyBaseline
+from models.customer.churn import ChurnModel
+from models.customer.golden import GoldenModel
+from models.customer.reasons import describe, top_reasons
+from models.customer.value import ValueModel
+from models.inference.pyfunc import folder_in, load_model_folder, model_source
 
 SMALL = {"n_estimators": 60, "num_threads": 1}
 MODELS: list[tuple[type[CustomerModel], dict]] = [
@@ -145,7 +145,7 @@ def test_describe_singular_flags_and_strings() -> None:
 
 
 def test_feature_spec_codes_and_unknown_levels(data: tuple) -> None:
-    from features.build import FEATURES
+    from features.families.build import FEATURES
 
     x, _ = data
     spec = FeatureSpec.from_frame(x, FEATURES)

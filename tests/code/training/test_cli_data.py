@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from training.cli import app
+from training.cli.app import app
 
 SAMPLE = Path(__file__).parents[2] / "data" / "cdnow_sample.txt"
 runner = CliRunner()

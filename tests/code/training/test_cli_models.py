@@ -10,9 +10,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from features.demo import DemoConfig, generate_shop, write_shop
-from training.cli import app
-from training.score import SCORE_COLUMNS
+from features.demo.shop import DemoConfig, generate_shop, write_shop
+from models.inference.score import SCORE_COLUMNS
+from tests.shared import demo_tables, small_config, use_registry
+from training.cli.app import app
 
 pytestmark = pytest.mark.integration  # runs the CLI and MLflow for real (~25 s)
 
@@ -21,20 +22,12 @@ SMALL = {"n_estimators": 40, "num_threads": 1}
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def workdir(module_registry: Path) -> Iterator[Path]:
     """A working directory with a demo shop in data/, a small config, and MLflow in sqlite there."""
-    work = tmp_path_factory.mktemp("work")
-    patch = pytest.MonkeyPatch()
-    patch.chdir(work)
-    patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{work / 'mlflow.db'}")
-    write_shop(generate_shop(DemoConfig(customers=1200, seed=9, years=1.5)), work / "data", "parquet")
-    config = {"training": {"n_windows": 2, "window_spacing_days": 45, "min_customers": 200},
-              "models": {"churn": SMALL, "golden": SMALL, "value": SMALL},
-              "registry": {"require_beating_baseline": False},
-              "recommender": {"tuning": {"tune": False}}}
-    (work / "small.yaml").write_text(yaml.safe_dump(config))
+    work = module_registry
+    write_shop(demo_tables(1200, seed=9), work / "data", "parquet")
+    (work / "small.yaml").write_text(yaml.safe_dump(small_config()))
     yield work
-    patch.undo()
 
 
 def invoke(*args: str) -> str:
@@ -104,7 +97,7 @@ def test_train_registers_the_recommender_and_recommend_uses_it(workdir: Path) ->
 
 def test_recommend_without_a_champion_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
+    use_registry(monkeypatch, tmp_path)
     write_shop(generate_shop(DemoConfig(customers=150, seed=3, years=1.0)), tmp_path / "data", "csv")
     pd.DataFrame({"customer_id": ["C000001"]}).to_csv(tmp_path / "who.csv", index=False)
     result = runner.invoke(app, ["recommend", "--data", "data", "--customers", "who.csv", "--out", "r.csv"])

@@ -6,12 +6,12 @@ The modelling half is fitted once on a small demo shop and reused: these tests a
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from features.demo import DemoConfig, generate_shop
-from features.reader import Shop, shop_from_frames
+from features.data.reader import Shop, shop_from_frames
+from tests.shared import demo_tables, small_config
 from training import tracking
 from training import train as train_module
 from training.config import RetentionConfig
@@ -22,19 +22,11 @@ SMALL = {"n_estimators": 40, "num_threads": 1}
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shop, RetentionConfig, TrainOutcome]]:
-    work = tmp_path_factory.mktemp("mlflow")
-    patch = pytest.MonkeyPatch()
-    patch.chdir(work)
-    patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{work / 'mlflow.db'}")
-    shop = shop_from_frames(generate_shop(DemoConfig(customers=900, seed=5, years=1.5)))
-    cfg = RetentionConfig(training={"n_windows": 2, "window_spacing_days": 45, "min_customers": 200},
-                          models={"churn": SMALL, "golden": SMALL, "value": SMALL},
-                          registry={"require_beating_baseline": False},  # a tiny shop: the registry is under test
-                          recommender={"tuning": {"tune": False}})  # registered with the others, untuned for speed
-    outcome = fit_and_evaluate(shop, cfg)
-    yield shop, cfg, outcome
-    patch.undo()
+def setup(module_registry: Path) -> tuple[Shop, RetentionConfig, TrainOutcome]:
+    shop = shop_from_frames(demo_tables(900, seed=5))
+    # a tiny shop: the registry is under test (no baseline bar); the recommender registers with the others, untuned
+    cfg = RetentionConfig(**small_config())
+    return shop, cfg, fit_and_evaluate(shop, cfg)
 
 
 def state() -> dict[str, tuple[list[str], str | None, str | None]]:

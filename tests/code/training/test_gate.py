@@ -6,33 +6,30 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from models.baselines import RecencyBaseline
+from models.customer.baselines import RecencyBaseline
 from training import tracking
 from training.register import Candidate, register_all, register_candidate
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def registry(module_registry: Path) -> Iterator[str]:
     """A sqlite registry in a temp dir (never the repo's mlflow.db) holding one logged model; yields its URI."""
-    work = tmp_path_factory.mktemp("mlflow")
-    patch = pytest.MonkeyPatch()
-    patch.chdir(work)
-    patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{work / 'mlflow.db'}")
     rng = np.random.default_rng(0)
     x = pd.DataFrame({"customer_id": [f"c{i}" for i in range(200)], "days_since_last_order": rng.uniform(0, 300, 200)})
     y = pd.DataFrame({"churn": (x["days_since_last_order"] > 150).astype(int), "golden": 0, "value": 1.0,
                       "orders": 1.0})
     model = RecencyBaseline().fit(x, y, horizon_days=90)
-    folder = model.save(work / "model")
+    folder = model.save(module_registry / "model")
     with tracking.run("gate-test"):
         uri = tracking.log_model_folder("m", folder, x.head(3), model.predict(x.head(3)))
     yield uri
-    patch.undo()
+
 
 
 def champion(name: str) -> str | None:

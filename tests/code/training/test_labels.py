@@ -7,7 +7,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from features.reader import Shop, shop_from_frames
+from features.data.reader import Shop, shop_from_frames
 from training.labels import golden_flags, make_labels, window_totals
 
 CUTOFF = datetime(2024, 1, 1)

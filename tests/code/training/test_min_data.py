@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from training.cli import app
+from training.cli.app import app
 from training.config import TrainingConfig
 from training.windows import NotEnoughDataError, check_enough_data
 
@@ -33,9 +33,8 @@ def test_enough_data_passes_and_thresholds_are_configurable() -> None:
                                                                    horizon_days=30))
 
 
-def test_cli_refuses_with_exit_2_and_writes_no_mlflow_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+def test_cli_refuses_with_exit_2_and_writes_no_mlflow_run(temp_registry: Path) -> None:
+    tmp_path = temp_registry
     days = pd.date_range("2024-01-01", periods=60, freq="D")
     frame = pd.DataFrame({"customer_id": [f"c{i % 40}" for i in range(60)], "order_id": [f"o{i}" for i in range(60)],
                           "timestamp": days, "amount": 10.0})

@@ -10,8 +10,9 @@ import pytest
 import scipy.sparse as sp
 
 from models.recommender import Blend, build_interactions
-from training.recsys import RecsysConfig, holdout_truth, ranking_metrics, train_and_evaluate_recommender
-from training.recsys_tune import tune
+from training.recsys.holdout import RecsysConfig, holdout_truth, ranking_metrics
+from training.recsys.pipeline import train_and_evaluate_recommender
+from training.recsys.tune import tune
 
 CUTOFF = pd.Timestamp("2024-07-01")
 FAST = {"als_trials": 2, "weight_trials": 3, "blend": {"als": {"factors": 8, "iterations": 5}}}

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.demo import DemoConfig, generate_shop
-from features.reader import shop_from_frames
+from features.data.reader import shop_from_frames
+from features.demo.shop import DemoConfig, generate_shop
 from training.config import RetentionConfig, TrainingConfig
 from training.windows import Window, WindowBuilder, plan_windows
 

@@ -1,0 +1,158 @@
+"""Column checks and parsing as DuckDB SQL: each column kind gives a parse expression and a 'bad value' test.
+
+All checks of one table run as one scan (``count(*) FILTER (WHERE bad)`` per check); example rows are fetched
+only for checks that failed, so a clean 10M-line file costs one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from features import columns as C
+from features.data.contract import BOOL_FALSE, BOOL_TRUE, MAX_SHOWN_ROWS, Kind, Problem, TableSpec
+
+# An offset only counts after a time of day, so the "-01" of "2024-03-01" is not read as a zone.
+_OFFSET = r"[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$"
+_STRIP_OFFSET = r"([T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+_TEMPORAL = ("TIMESTAMP", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT")
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One 'bad value' condition on a raw table, with the message parts for a Problem."""
+
+    column: str | None
+    condition: str
+    what: str
+    expected: str
+    value: str  # SQL expression shown for each offending row
+
+
+def text_of(column: str) -> str:
+    return f"trim(CAST({quote(column)} AS VARCHAR))"
+
+
+def parsed(column: str, kind: Kind, duck_type: str) -> str:
+    """SQL for the column's normalised value, NULL where the raw value cannot be read as ``kind``."""
+    col, text = quote(column), text_of(column)
+    is_numeric = duck_type.startswith("DECIMAL") or duck_type in _NUMERIC
+    if kind is Kind.ID:
+        return f"nullif({text}, '')"
+    if kind is Kind.TIMESTAMP:
+        if duck_type in _TEMPORAL:
+            return f"CAST({col} AS TIMESTAMP)"
+        if duck_type.startswith("TIMESTAMP WITH TIME ZONE"):
+            return f"CAST(timezone('UTC', {col}) AS TIMESTAMP)"  # one zone per column: keep its wall time in UTC
+        return f"TRY_CAST(regexp_replace({text}, '{_STRIP_OFFSET}', '\\1') AS TIMESTAMP)"
+    if kind in (Kind.MONEY, Kind.NUMBER):
+        return f"CAST({col} AS DOUBLE)" if is_numeric else f"TRY_CAST(nullif({text}, '') AS DOUBLE)"
+    if kind is Kind.BOOL:
+        if duck_type == "BOOLEAN":
+            return col
+        low = f"lower({text})"
+        yes, no = sql_list(BOOL_TRUE), sql_list(BOOL_FALSE)
+        return f"CASE WHEN {low} IN ({yes}) THEN TRUE WHEN {low} IN ({no}) THEN FALSE END"
+    if kind is Kind.EVENT_TYPE:
+        return f"lower({text})"
+    return f"nullif({text}, '')"
+
+
+def is_typed(kind: Kind, duck_type: str) -> bool:
+    """True when the column's storage type already is the kind's type, so no value can be unreadable."""
+    if kind is Kind.TIMESTAMP:
+        return duck_type in _TEMPORAL or duck_type.startswith("TIMESTAMP WITH TIME ZONE")
+    if kind in (Kind.MONEY, Kind.NUMBER):
+        return duck_type.startswith("DECIMAL") or duck_type in _NUMERIC
+    return kind is Kind.BOOL and duck_type == "BOOLEAN"
+
+
+def column_checks(spec: TableSpec, present: dict[str, str]) -> list[Check]:
+    """Return the value checks for every present column of ``spec`` (``present`` maps column -> DuckDB type)."""
+    checks: list[Check] = []
+    for column, duck_type in present.items():
+        kind = spec.kinds.get(column)
+        if kind is None:
+            continue
+        raw, value, text = quote(column), parsed(column, kind, duck_type), text_of(column)
+        typed = is_typed(kind, duck_type)
+        if column in spec.required:
+            empty = f"{raw} IS NULL" if typed else f"{raw} IS NULL OR {text} = ''"
+            checks.append(Check(column, empty, "empty value", "a value on every row", text))
+        # A typed column (Parquet timestamps, numbers, booleans) is readable by construction: only text is parsed.
+        unreadable = "FALSE" if typed else f"{raw} IS NOT NULL AND {text} <> '' AND ({value}) IS NULL"
+        if kind is Kind.TIMESTAMP:
+            checks.append(Check(column, unreadable, "unparseable timestamp",
+                                "an ISO 8601 date or datetime such as 2024-03-01 or 2024-03-01T14:05:00", text))
+        elif kind in (Kind.MONEY, Kind.NUMBER):
+            checks.append(Check(column, unreadable, "non-numeric value", "a plain decimal number such as 12.50", text))
+            if kind is Kind.MONEY:
+                checks.append(Check(column, f"({value}) < 0", "negative value", "a number >= 0", text))
+        elif kind is Kind.BOOL:
+            checks.append(Check(column, unreadable, "unreadable yes/no value",
+                                f"one of {', '.join(BOOL_TRUE + BOOL_FALSE)}", text))
+        elif kind is Kind.EVENT_TYPE:
+            checks.append(Check(column, f"{raw} IS NOT NULL AND ({value}) NOT IN ({sql_list(C.EVENT_TYPES)})",
+                                "unknown event_type", f"one of {', '.join(C.EVENT_TYPES)}", text))
+    if spec.name == "transactions" and C.AMOUNT in present:
+        amount = parsed(C.AMOUNT, Kind.NUMBER, present[C.AMOUNT])
+        quantity = parsed(C.QUANTITY, Kind.NUMBER, present[C.QUANTITY]) if C.QUANTITY in present else "1"
+        quantity_text = text_of(C.QUANTITY) if C.QUANTITY in present else "NULL"
+        checks.append(Check(C.AMOUNT, f"({amount}) < 0 AND coalesce(({quantity}) >= 0, TRUE)",
+                            "negative amount on a line that is not a return",
+                            "amount >= 0, or a negative quantity marking the line as a return",
+                            f"{text_of(C.AMOUNT)} || ' (quantity ' || coalesce({quantity_text}, 'none') || ')'"))
+    return checks
+
+
+def failed_checks(con: duckdb.DuckDBPyConnection, relation: str, checks: list[Check], file: str,
+                  row_label: str) -> list[Problem]:
+    """Run every check in one scan of ``relation``; return a Problem with example rows for each that failed."""
+    checks = [c for c in checks if c.condition != "FALSE"]
+    if not checks:
+        return []
+    counts_sql = ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in checks)
+    counts = con.execute(f"SELECT {counts_sql} FROM {relation}").fetchone() or ()
+    problems = []
+    for check, count in zip(checks, counts, strict=True):
+        if not count:
+            continue
+        rows = con.execute(
+            f"SELECT __row, {check.value} FROM {relation} WHERE {check.condition} ORDER BY __row LIMIT {MAX_SHOWN_ROWS}"
+        ).fetchall()
+        problems.append(Problem(file, check.column, check.what, check.expected,
+                                tuple((int(r), str(v)) for r, v in rows), int(count), row_label))
+    return problems
+
+
+def mixed_zone_problem(con: duckdb.DuckDBPyConnection, relation: str, column: str, duck_type: str, file: str,
+                       row_label: str) -> Problem | None:
+    """Return a Problem when a text timestamp column mixes zones (naive with offsets, or several offsets)."""
+    if duck_type != "VARCHAR":
+        return None
+    zone = f"coalesce(nullif(regexp_extract({text_of(column)}, '{_OFFSET}', 1), ''), 'no zone')"
+    rows = con.execute(
+        f"SELECT zone, min(__row) AS first_row FROM (SELECT {zone} AS zone, __row FROM {relation} "
+        f"WHERE {quote(column)} IS NOT NULL) GROUP BY zone ORDER BY first_row LIMIT 6"
+    ).fetchall()
+    if len(rows) < 2:
+        return None
+    zones = ", ".join(z for z, _ in rows)
+    examples = con.execute(
+        f"SELECT __row, {text_of(column)} FROM {relation} WHERE __row IN ({', '.join(str(r) for _, r in rows)}) "
+        f"ORDER BY __row LIMIT {MAX_SHOWN_ROWS}"
+    ).fetchall()
+    return Problem(file, column, f"mixed time zones ({zones})",
+                   "every timestamp in one zone: all without an offset (shop local time) or all with the same offset",
+                   tuple((int(r), str(v)) for r, v in examples), len(examples), row_label)

@@ -1,0 +1,196 @@
+"""Read a shop (a folder of CSV/Parquet files, a DuckDB database, or DataFrames), check it, and expose Ibis tables.
+
+Raw files are opened as DuckDB views with a 1-based ``__row`` (CSV is loaded as text first so ids keep their
+leading zeros); every contract check runs; the normalised tables (string ids, naive timestamps, numeric money,
+``revenue`` per line) are views over the raw ones, queried through Ibis. Nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import ibis
+import pandas as pd
+
+from features import columns as C
+from features.data.checks import column_checks, failed_checks, mixed_zone_problem, parsed, quote
+from features.data.contract import SPECS, Findings, Problem, ShopDataError, TableSpec
+from features.data.duck import scalar
+from features.data.integrity import integrity_problems, reference_warnings
+
+logger = logging.getLogger(__name__)
+
+SUFFIXES = (".parquet", ".csv", ".csv.gz")
+
+
+@dataclass
+class Shop:
+    """A checked shop: Ibis tables over embedded DuckDB, plus what is present and what was warned about."""
+
+    con: ibis.BaseBackend
+    source: str
+    files: dict[str, str]
+    columns: dict[str, tuple[str, ...]]
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def sql(self) -> duckdb.DuckDBPyConnection:
+        return self.con.con  # the raw DuckDB connection, for the few checks written in SQL
+
+    @property
+    def transactions(self) -> ibis.Table:
+        return self.con.table("transactions")
+
+    def table(self, name: str) -> ibis.Table | None:
+        return self.con.table(name) if name in self.columns else None
+
+    def has(self, table: str, column: str | None = None) -> bool:
+        return table in self.columns and (column is None or column in self.columns[table])
+
+    def to_pandas(self, name: str) -> pd.DataFrame:
+        return self.sql.execute(f"SELECT * FROM {quote(name)}").df()
+
+
+def read_shop(path: str | Path) -> Shop:
+    """Read and check the shop at ``path``: a folder with ``transactions.{csv,parquet}`` etc., or a DuckDB file.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the path or the transactions table does not exist.
+    ShopDataError
+        When any table breaks the contract; the message lists every problem with file, column and rows.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such folder or DuckDB file")
+    con = duckdb.connect()
+    sources = _folder_sources(con, path) if path.is_dir() else _database_sources(con, path)
+    return _checked_shop(con, sources, str(path))
+
+
+def shop_from_frames(tables: dict[str, pd.DataFrame], label: str = "memory") -> Shop:
+    """Check and expose DataFrames (tests, the demo shop) exactly as files would be."""
+    con = duckdb.connect()
+    sources = {}
+    for name, frame in tables.items():
+        if name not in SPECS:
+            raise ValueError(f"unknown table {name!r}; expected some of {', '.join(SPECS)}")
+        con.register(f"frame_{name}", frame)
+        con.execute(f"CREATE VIEW raw_{name} AS SELECT *, row_number() OVER () AS __row FROM frame_{name}")
+        sources[name] = (f"{name} ({label})", "row")
+    return _checked_shop(con, sources, label)
+
+
+def _folder_sources(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, tuple[str, str]]:
+    sources = {}
+    for name in SPECS:
+        found = [folder / f"{name}{s}" for s in SUFFIXES if (folder / f"{name}{s}").exists()]
+        if len(found) > 1:
+            raise ShopDataError([Problem(str(found[0]), None, f"{name} is given twice ({', '.join(map(str, found))})",
+                                         "one file per table")])
+        if not found:
+            continue
+        file = found[0]
+        if file.stat().st_size == 0:
+            raise ShopDataError([Problem(str(file), None, "empty file", "a header line and at least one data row")])
+        if file.suffix == ".parquet":
+            con.execute(f"CREATE VIEW raw_{name} AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row "
+                        f"FROM read_parquet('{file}', file_row_number = true)")
+            sources[name] = (str(file), "row")
+        else:
+            # Text columns keep "00001" intact; insertion order is the file's, so rowid + 2 is the line number.
+            con.execute(f"CREATE TABLE text_{name} AS SELECT * FROM read_csv('{file}', all_varchar = true, "
+                        "header = true)")
+            con.execute(f"CREATE VIEW raw_{name} AS SELECT *, rowid + 2 AS __row FROM text_{name}")
+            sources[name] = (str(file), "line")
+    if "transactions" not in sources:
+        raise FileNotFoundError(f"{folder}: no transactions file; expected transactions.parquet or transactions.csv")
+    return sources
+
+
+def _database_sources(con: duckdb.DuckDBPyConnection, file: Path) -> dict[str, tuple[str, str]]:
+    try:
+        con.execute(f"ATTACH '{file}' AS src (READ_ONLY)")
+    except duckdb.Error as exc:
+        raise ShopDataError([Problem(str(file), None, f"not a folder or a DuckDB database ({exc})",
+                                     "a folder of CSV/Parquet files or a DuckDB database file")]) from exc
+    listed = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'src'").fetchall()
+    tables = {row[0] for row in listed}
+    if "transactions" not in tables:
+        raise FileNotFoundError(f"{file}: no table 'transactions' (found: {', '.join(sorted(tables)) or 'none'})")
+    sources = {}
+    for name in SPECS:
+        if name in tables:
+            con.execute(f"CREATE VIEW raw_{name} AS SELECT *, rowid + 1 AS __row FROM src.{name}")
+            sources[name] = (f"{file}:{name}", "row")
+    return sources
+
+
+def _checked_shop(con: duckdb.DuckDBPyConnection, sources: dict[str, tuple[str, str]], label: str) -> Shop:
+    findings = Findings()
+    present: dict[str, dict[str, str]] = {}
+    for name, (file, row_label) in sources.items():
+        types = _column_types(con, f"raw_{name}")
+        present[name] = {c: t for c, t in types.items() if c in SPECS[name].kinds}
+        findings.errors += _table_problems(con, SPECS[name], present[name], file, row_label)
+    findings.raise_if_any()
+    for name in sources:
+        con.execute(f"CREATE VIEW norm_{name} AS {_normalised_select(SPECS[name], present[name])}")
+        con.execute(f"CREATE VIEW {name} AS SELECT * EXCLUDE (__row) FROM norm_{name}")
+    files = {name: file for name, (file, _) in sources.items()}
+    findings.errors += integrity_problems(con, files, sources)
+    findings.raise_if_any()
+    findings.warnings += reference_warnings(con, files, present)
+    for warning in findings.warnings:
+        logger.warning("%s", warning)
+    columns = {name: tuple(_column_types(con, name)) for name in present}
+    return Shop(ibis.duckdb.from_connection(con), label, files, columns, findings.warnings)
+
+
+def _column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    rows = con.execute(f"DESCRIBE {relation}").fetchall()
+    return {r[0]: r[1] for r in rows if r[0] != "__row"}
+
+
+def _table_problems(con: duckdb.DuckDBPyConnection, spec: TableSpec, present: dict[str, str], file: str,
+                    row_label: str) -> list[Problem]:
+    missing = [c for c in spec.required if c not in present]
+    if spec.name == "transactions" and C.AMOUNT not in present and C.PRICE not in present:
+        missing.append("amount or price")
+    if missing:
+        found = ", ".join(_column_types(con, f"raw_{spec.name}")) or "none"
+        return [Problem(file, name, "missing required column", f"columns {', '.join(spec.required)} "
+                        f"(found: {found})") for name in missing]
+    relation = f"raw_{spec.name}"
+    if not scalar(con, f"SELECT count(*) FROM {relation}"):
+        return [Problem(file, None, "empty file: a header but no data rows", "at least one data row")]
+    problems = failed_checks(con, relation, column_checks(spec, present), file, row_label)
+    for column, duck_type in present.items():
+        if spec.kinds[column].value == "timestamp":
+            mixed = mixed_zone_problem(con, relation, column, duck_type, file, row_label)
+            problems += [mixed] if mixed else []
+    return problems
+
+
+def _normalised_select(spec: TableSpec, present: dict[str, str]) -> str:
+    cols = [f"{parsed(c, spec.kinds[c], t)} AS {quote(c)}" for c, t in present.items()]
+    if spec.name == "transactions":
+        if C.QUANTITY not in present:
+            cols.append(f"CAST(1 AS DOUBLE) AS {C.QUANTITY}")
+        cols.append(f"{_revenue(present)} AS {C.REVENUE}")
+    return f"SELECT {', '.join(cols)}, __row FROM raw_{spec.name}"
+
+
+def _revenue(present: dict[str, str]) -> str:
+    """Net line revenue: amount, or price x quantity; return lines (negative quantity) count against revenue."""
+    quantity = parsed(C.QUANTITY, SPECS["transactions"].kinds[C.QUANTITY], present[C.QUANTITY]) \
+        if C.QUANTITY in present else "CAST(1 AS DOUBLE)"
+    if C.AMOUNT in present:
+        amount = parsed(C.AMOUNT, SPECS["transactions"].kinds[C.AMOUNT], present[C.AMOUNT])
+        return f"CASE WHEN coalesce({quantity}, 1) < 0 THEN -abs({amount}) ELSE {amount} END"
+    price = parsed(C.PRICE, SPECS["transactions"].kinds[C.PRICE], present[C.PRICE])
+    return f"{price} * coalesce({quantity}, 1)"

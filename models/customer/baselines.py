@@ -1,0 +1,205 @@
+"""Baselines behind the CustomerModel interface: BG/NBD x Gamma-Gamma, recency alone, last period's revenue.
+
+Every baseline returns the same outputs as the models together (churn and golden probabilities, expected
+value and orders, days to the next order), so one evaluation table puts each metric next to each baseline.
+
+- ``BgNbdBaseline``: BG/NBD expected orders and P(alive), times Gamma-Gamma mean spend, fitted on the
+  orders before the cutoff (no labels). It is also the fallback when history is too short for LightGBM.
+- ``RecencyBaseline``: days since the last order, mapped to each target by isotonic regression fitted on
+  the training windows (the best a model can do with recency alone).
+- ``LastPeriodBaseline``: "the next horizon repeats the last one": revenue and orders of the previous
+  ``horizon`` days as they are; churn and golden probabilities mapped by isotonic regression.
+
+Inputs are the columns named below (``training.windows.baseline_inputs`` builds them) next to the features.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from features.analytics.segment_rules import GOLDEN_SHARE
+from features.btyd.fitters import BetaGeoFitter, GammaGammaFitter
+from models.base import ModelConfig
+from models.customer.base import (
+    CHURN,
+    CHURN_PROBABILITY,
+    EXPECTED_ORDERS,
+    EXPECTED_VALUE,
+    GOLDEN,
+    GOLDEN_PROBABILITY,
+    NEXT_ORDER_DAYS,
+    ORDERS,
+    VALUE,
+    CustomerModel,
+    next_order_days,
+)
+
+DAYS_SINCE_LAST = "days_since_last_order"
+LAST_PERIOD_REVENUE = "last_period_revenue"
+LAST_PERIOD_ORDERS = "last_period_orders"
+BTYD_COLUMNS = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
+BASELINE_OUTPUTS = (CHURN_PROBABILITY, GOLDEN_PROBABILITY, EXPECTED_VALUE, EXPECTED_ORDERS, NEXT_ORDER_DAYS)
+STATE_FILE = "baseline.json"
+
+logger = logging.getLogger(__name__)
+
+
+class BaselineConfig(ModelConfig):
+    """Settings of the baselines."""
+
+    unit_days: float = Field(7.0, gt=0, description="Time unit of the BG/NBD summary columns (7 = weeks).")
+    penalizer: float = Field(0.0, ge=0, description="L2 penalty of the BG/NBD and Gamma-Gamma fits.")
+    golden_share: float = Field(GOLDEN_SHARE, gt=0, lt=1,
+                                description="Share of customers the golden heuristic ranks top.")
+
+
+class _Baseline(CustomerModel):
+    """Shared plumbing: all outputs, state as one JSON file."""
+
+    Config = BaselineConfig
+    config: BaselineConfig
+    outputs = BASELINE_OUTPUTS
+    state_: dict[str, Any]
+
+    def _save_state(self, path: Path) -> dict[str, Any]:
+        (path / STATE_FILE).write_text(json.dumps(self.state_, indent=1))
+        return self._common_state()
+
+    def _load_state(self, path: Path, state: dict[str, Any]) -> None:
+        self._load_common(state)
+        self.state_ = json.loads((path / STATE_FILE).read_text())
+
+
+class BgNbdBaseline(_Baseline):
+    """BG/NBD (expected orders, P(alive)) x Gamma-Gamma (spend per order), fitted at the cutoff without labels.
+
+    ``churn_probability`` is 1 - P(at least one order in the horizon), taken as P(alive) x (1 - E[exp(-lambda t)])
+    with the customer's posterior purchase rate; it ignores dropout inside the horizon, so it slightly
+    understates churn. ``golden_probability`` is a heuristic, not a calibrated probability: P(order) scaled by
+    the expected value over the value at the golden rank (capped at 1).
+    """
+
+    model_source = "bgnbd_fallback"
+    needs_labels = False
+
+    def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame | None) -> None:
+        x, t_x, big_t, m = _summary(inputs)
+        bg = BetaGeoFitter(penalizer=self.config.penalizer).fit(x, t_x, big_t)
+        gg = GammaGammaFitter(penalizer=self.config.penalizer).fit(x, m)
+        self.state_ = {"bgnbd": bg.to_dict(), "gamma_gamma": gg.to_dict()}
+
+    def _predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        bg = BetaGeoFitter.from_dict(self.state_["bgnbd"])
+        gg = GammaGammaFitter.from_dict(self.state_["gamma_gamma"])
+        x, t_x, big_t, m = _summary(inputs)
+        t = self.horizon_days_ / self.config.unit_days
+        alive = bg.probability_alive(x, t_x, big_t)
+        r, alpha = bg.params_["r"], bg.params_["alpha"]
+        with np.errstate(invalid="ignore"):
+            orders = bg.expected_orders(t, x, t_x, big_t)
+        broken = ~np.isfinite(orders)
+        if broken.any():  # hyp2f1 fails when a and b run into the millions (near-constant dropout)
+            logger.warning("BG/NBD expected orders undefined for %d customers (a=%.3g, b=%.3g); using P(alive) x "
+                           "rate x t, which ignores dropout within the horizon", broken.sum(), bg.params_["a"],
+                           bg.params_["b"])
+            orders = np.where(broken, alive * (r + x) / (alpha + big_t) * t, orders)
+        buys = alive * (1.0 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x))
+        value = orders * gg.expected_average_value(x, m)
+        k = max(1, math.ceil(self.config.golden_share * len(value)))
+        bar = float(np.sort(value)[::-1][k - 1]) if len(value) else 1.0
+        golden = buys * np.clip(value / bar if bar > 0 else 1.0, 0.0, 1.0)
+        return pd.DataFrame({CHURN_PROBABILITY: 1.0 - buys, GOLDEN_PROBABILITY: golden, EXPECTED_VALUE: value,
+                             EXPECTED_ORDERS: orders, NEXT_ORDER_DAYS: next_order_days(orders, self.horizon_days_)})
+
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
+        x, t_x, big_t, _ = _summary(inputs)
+        alive = BetaGeoFitter.from_dict(self.state_["bgnbd"]).probability_alive(x, t_x, big_t)
+        since = (big_t - t_x) * self.config.unit_days
+        # BG/NBD deems a one-time buyer alive for sure (no repeat, no evidence of dropout): not worth saying
+        parts = [[f"no order for {d:.0f} days", _plural(f + 1, "purchase day"),
+                  f"{a:.0%} likely to still be active" if f > 0 else "never came back after the first purchase"]
+                 for d, f, a in zip(since, x, alive, strict=True)]
+        return ["; ".join(p[:k]) for p in parts]
+
+
+class RecencyBaseline(_Baseline):
+    """Days since the last order alone, mapped to each target by isotonic regression on the training windows."""
+
+    model_source = "recency_baseline"
+
+    def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame) -> None:
+        signal = _column(inputs, DAYS_SINCE_LAST)
+        self.state_ = {
+            CHURN_PROBABILITY: _isotonic(signal, labels[CHURN], increasing=True),
+            GOLDEN_PROBABILITY: _isotonic(signal, labels[GOLDEN], increasing=False),
+            EXPECTED_VALUE: _isotonic(signal, labels[VALUE], increasing=False),
+            EXPECTED_ORDERS: _isotonic(signal, labels[ORDERS], increasing=False),
+        }
+
+    def _predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        signal = _column(inputs, DAYS_SINCE_LAST)
+        out = pd.DataFrame({name: np.interp(signal, *self.state_[name]) for name in BASELINE_OUTPUTS[:4]})
+        out[NEXT_ORDER_DAYS] = next_order_days(out[EXPECTED_ORDERS].to_numpy(), self.horizon_days_)
+        return out
+
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
+        return [f"no order for {d:.0f} days" for d in _column(inputs, DAYS_SINCE_LAST)]
+
+
+class LastPeriodBaseline(_Baseline):
+    """The next horizon repeats the last: its revenue and orders as they were; probabilities by isotonic maps."""
+
+    model_source = "last_period_baseline"
+
+    def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame) -> None:
+        self.state_ = {
+            CHURN_PROBABILITY: _isotonic(_column(inputs, LAST_PERIOD_ORDERS), labels[CHURN], increasing=False),
+            GOLDEN_PROBABILITY: _isotonic(_column(inputs, LAST_PERIOD_REVENUE), labels[GOLDEN], increasing=True),
+        }
+
+    def _predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        revenue, orders = _column(inputs, LAST_PERIOD_REVENUE), _column(inputs, LAST_PERIOD_ORDERS)
+        return pd.DataFrame({
+            CHURN_PROBABILITY: np.interp(orders, *self.state_[CHURN_PROBABILITY]),
+            GOLDEN_PROBABILITY: np.interp(revenue, *self.state_[GOLDEN_PROBABILITY]),
+            EXPECTED_VALUE: revenue, EXPECTED_ORDERS: orders,
+            NEXT_ORDER_DAYS: next_order_days(orders, self.horizon_days_),
+        })
+
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
+        h = self.horizon_days_
+        return [f"spent {r:,.2f} and placed {_plural(o, 'order')} in the last {h} days"
+                for r, o in zip(_column(inputs, LAST_PERIOD_REVENUE), _column(inputs, LAST_PERIOD_ORDERS), strict=True)]
+
+
+def _column(inputs: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in inputs.columns:
+        raise ValueError(f"baseline input column {name!r} is missing; build inputs with training.windows")
+    return inputs[name].to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _summary(inputs: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    x, t_x, big_t, m = (_column(inputs, c) for c in BTYD_COLUMNS)
+    return x, t_x, big_t, np.clip(m, 0.0, None)  # net spend can dip below zero with returns
+
+
+def _isotonic(signal: np.ndarray, target: pd.Series, increasing: bool) -> tuple[list[float], list[float]]:
+    """Fit isotonic regression of ``target`` on ``signal``; return its knots (x, y) for ``np.interp``."""
+    from sklearn.isotonic import IsotonicRegression
+
+    y = target.to_numpy(dtype="float64")
+    keep = np.isfinite(signal)
+    iso = IsotonicRegression(increasing=increasing, out_of_bounds="clip").fit(signal[keep], y[keep])
+    return iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist()
+
+
+def _plural(n: float, word: str) -> str:
+    return f"{n:.0f} {word}" + ("" if round(n) == 1 else "s")

@@ -1,0 +1,108 @@
+"""ChurnModel: probability that a customer places no purchase order in the horizon (LightGBM, calibrated).
+
+The calibrated classifier shape lives here too (``LgbmClassifier``), since GoldenModel is the same model
+with another target. Training rows are (customer, cutoff) pairs from several backtest windows. A share of
+customers (all their windows) is held out: LightGBM early-stops on it, and the calibrator (isotonic with
+enough rows, Platt otherwise) is fitted on its predictions, never on the holdout window the pipeline scores.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from features import columns as C
+from models.customer.base import (
+    CHURN,
+    CHURN_PROBABILITY,
+    Calibrator,
+    CustomerModel,
+    FeatureSpec,
+    LgbmConfig,
+    catalogue_for,
+    group_split,
+    importance_frame,
+    load_booster,
+    train_booster,
+)
+from models.customer.reasons import top_reasons
+
+BOOSTER_FILE = "booster.txt"
+CALIBRATOR_FILE = "calibrator.json"
+
+
+class ClassifierConfig(LgbmConfig):
+    """LightGBM settings plus how the probabilities are calibrated."""
+
+    calibration: Literal["auto", "isotonic", "platt", "none"] = Field(
+        "auto", description="auto: isotonic with enough validation rows (min_isotonic_rows), else Platt.")
+    min_isotonic_rows: int = Field(2000, ge=10)
+
+
+class LgbmClassifier(CustomerModel):
+    """A calibrated LightGBM binary classifier of one label column; subclasses set ``target`` and ``outputs``."""
+
+    Config = ClassifierConfig
+    config: ClassifierConfig
+    target: ClassVar[str] = ""
+
+    spec_: FeatureSpec
+    booster_: Any
+    calibrator_: Calibrator
+    importance_: pd.DataFrame
+
+    def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame) -> None:
+        cfg = self.config
+        self.spec_ = FeatureSpec.from_frame(inputs, catalogue_for(self.metadata_))
+        x = self.spec_.matrix(inputs)
+        y = labels[self.target].to_numpy(dtype="float64")
+        if len(np.unique(y)) < 2:
+            raise ValueError(f"every training row has {self.target} = {y[0] if len(y) else '?'}; a classifier needs "
+                             "both outcomes (use more or longer windows)")
+        valid = group_split(inputs[C.CUSTOMER_ID], cfg.validation_share, cfg.seed)
+        self.booster_ = train_booster(cfg, {"objective": "binary"}, x, y, valid, self.spec_.categorical,
+                                      self.spec_.columns)
+        raw = self.booster_.predict(x[valid])
+        self.calibrator_ = (Calibrator() if cfg.calibration == "none"
+                            else Calibrator.fit(raw, y[valid], cfg.calibration, cfg.min_isotonic_rows))
+        self.importance_ = importance_frame(self.booster_, self.spec_.columns)
+
+    def _predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        raw = self.booster_.predict(self.spec_.matrix(inputs))
+        return pd.DataFrame({self.outputs[0]: self.calibrator_.apply(raw)})
+
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
+        contributions = self.booster_.predict(self.spec_.matrix(inputs), pred_contrib=True)
+        return top_reasons(contributions, inputs, self.spec_.columns, self.spec_.phrases, k, direction)
+
+    def _save_state(self, path: Path) -> dict[str, Any]:
+        self.booster_.save_model(str(path / BOOSTER_FILE))
+        self.spec_.save(path)
+        (path / CALIBRATOR_FILE).write_text(json.dumps(self.calibrator_.to_dict()))
+        return {**self._common_state(), "target": self.target}
+
+    def _load_state(self, path: Path, state: dict[str, Any]) -> None:
+        self._load_common(state)
+        self.booster_ = load_booster(path / BOOSTER_FILE)
+        self.spec_ = FeatureSpec.load(path)
+        self.calibrator_ = Calibrator.from_dict(json.loads((path / CALIBRATOR_FILE).read_text()))
+        self.importance_ = importance_frame(self.booster_, self.spec_.columns)
+
+
+class ChurnModel(LgbmClassifier):
+    """P(no purchase order in ``[cutoff, cutoff + horizon)``), calibrated; reasons explain the risk.
+
+    Examples
+    --------
+    >>> model = ChurnModel(n_estimators=200).fit(features, labels, horizon_days=90)  # doctest: +SKIP
+    >>> model.predict(features_now).columns.tolist()  # doctest: +SKIP
+    ['customer_id', 'churn_probability']
+    """
+
+    target = CHURN
+    outputs = (CHURN_PROBABILITY,)

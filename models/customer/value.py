@@ -1,0 +1,99 @@
+"""ValueModel: net revenue and purchase orders expected in the horizon, and the days to the next order.
+
+Two LightGBM regressors on the same features: revenue with a Tweedie loss (most customers spend nothing in a
+horizon, a few spend a lot: a point mass at zero plus a skewed tail, which Tweedie with power in (1, 2) models)
+and orders with a Poisson loss (counts). Tweedie needs non-negative targets, so a horizon whose net revenue is
+negative (returns exceed purchases) trains as 0. The days to the next order are the median wait of a Poisson
+process at the expected order rate (``models.customer.base.next_order_days``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from features import columns as C
+from models.customer.base import (
+    EXPECTED_ORDERS,
+    EXPECTED_VALUE,
+    NEXT_ORDER_DAYS,
+    ORDERS,
+    VALUE,
+    CustomerModel,
+    FeatureSpec,
+    LgbmConfig,
+    catalogue_for,
+    group_split,
+    importance_frame,
+    load_booster,
+    next_order_days,
+    train_booster,
+)
+from models.customer.reasons import top_reasons
+
+REVENUE_FILE = "revenue_booster.txt"
+ORDERS_FILE = "orders_booster.txt"
+
+
+class ValueConfig(LgbmConfig):
+    """LightGBM settings plus the Tweedie variance power of the revenue model."""
+
+    tweedie_variance_power: float = Field(1.5, gt=1, lt=2, description="Near 1: Poisson-like; near 2: gamma-like.")
+
+
+class ValueModel(CustomerModel):
+    """Expected net revenue (Tweedie) and orders (Poisson) in ``[cutoff, cutoff + horizon)``.
+
+    Reasons explain the revenue estimate: what raised or lowered it against the average customer.
+    """
+
+    Config = ValueConfig
+    config: ValueConfig
+    outputs = (EXPECTED_VALUE, EXPECTED_ORDERS, NEXT_ORDER_DAYS)
+
+    spec_: FeatureSpec
+    revenue_: Any
+    orders_: Any
+    importance_: pd.DataFrame
+
+    def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame) -> None:
+        cfg = self.config
+        self.spec_ = FeatureSpec.from_frame(inputs, catalogue_for(self.metadata_))
+        x = self.spec_.matrix(inputs)
+        valid = group_split(inputs[C.CUSTOMER_ID], cfg.validation_share, cfg.seed)
+        revenue = np.clip(labels[VALUE].to_numpy(dtype="float64"), 0.0, None)
+        orders = labels[ORDERS].to_numpy(dtype="float64")
+        if not (revenue > 0).any():
+            raise ValueError("no training row has revenue in its horizon; use more or longer windows")
+        tweedie = {"objective": "tweedie", "tweedie_variance_power": cfg.tweedie_variance_power}
+        self.revenue_ = train_booster(cfg, tweedie, x, revenue, valid, self.spec_.categorical, self.spec_.columns)
+        self.orders_ = train_booster(cfg, {"objective": "poisson"}, x, orders, valid, self.spec_.categorical,
+                                     self.spec_.columns)
+        self.importance_ = importance_frame(self.revenue_, self.spec_.columns)
+
+    def _predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        x = self.spec_.matrix(inputs)
+        orders = self.orders_.predict(x)
+        return pd.DataFrame({EXPECTED_VALUE: self.revenue_.predict(x), EXPECTED_ORDERS: orders,
+                             NEXT_ORDER_DAYS: next_order_days(orders, self.horizon_days_)})
+
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
+        contributions = self.revenue_.predict(self.spec_.matrix(inputs), pred_contrib=True)
+        return top_reasons(contributions, inputs, self.spec_.columns, self.spec_.phrases, k, direction)
+
+    def _save_state(self, path: Path) -> dict[str, Any]:
+        self.revenue_.save_model(str(path / REVENUE_FILE))
+        self.orders_.save_model(str(path / ORDERS_FILE))
+        self.spec_.save(path)
+        return self._common_state()
+
+    def _load_state(self, path: Path, state: dict[str, Any]) -> None:
+        self._load_common(state)
+        self.revenue_ = load_booster(path / REVENUE_FILE)
+        self.orders_ = load_booster(path / ORDERS_FILE)
+        self.spec_ = FeatureSpec.load(path)
+        self.importance_ = importance_frame(self.revenue_, self.spec_.columns)

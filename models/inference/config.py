@@ -1,0 +1,41 @@
+"""Settings scoring needs, shared by training (which writes the registry) and serving (which reads it)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegistryConfig(_Section):
+    """MLflow experiment, registered model names, aliases and the metric each promotion is judged on."""
+
+    experiment: str = "retention"
+    churn_name: str = "churn"
+    golden_name: str = "golden"
+    value_name: str = "value"
+    recommender_name: str = "recommender"
+    champion_alias: str = "champion"
+    challenger_alias: str = "challenger"
+    churn_metric: str = Field("roc_auc", description="Holdout metric of the churn gate (higher is better).")
+    golden_metric: str = Field("roc_auc", description="Holdout metric of the golden gate (higher is better).")
+    value_metric: str = Field("spearman", description="Holdout metric of the value gate (higher is better).")
+    recommender_metric: str = Field("ndcg@10", description="Holdout metric of the recommender gate.")
+    require_beating_baseline: bool = Field(True, description="A candidate must also be at least as good as its best "
+                                           "baseline on the gate metric to become champion.")
+
+
+class ScoringConfig(_Section):
+    """How scores are turned into words and lists for marketers."""
+
+    risk_thresholds: tuple[float, float] = Field((0.4, 0.7), description="churn_risk is medium from the first "
+                                                 "probability, high from the second.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScoringConfig:
+        low, high = self.risk_thresholds
+        if not 0 < low <= high < 1:
+            raise ValueError(f"risk_thresholds must be 0 < medium <= high < 1, got {self.risk_thresholds}")
+        return self

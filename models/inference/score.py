@@ -1,0 +1,185 @@
+"""Scores for every customer from the champion models, and the churn-risk list marketers work from.
+
+``score`` loads the champions of churn, golden and value from the registry (refusing when their horizon is not
+the one asked for), builds each model's inputs as of the cutoff with the features config it was trained with,
+and writes one row per customer with a purchase before the cutoff. ``churn_list`` ranks them by expected lost
+value (churn probability x expected value) with what a marketer needs to act.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from features import columns as C
+from features.analytics.segment_rules import SegmentsConfig
+from features.analytics.segments import default_cutoff, segment_customers
+from features.data.reader import Shop
+from models.customer.base import (
+    CHURN_PROBABILITY,
+    EXPECTED_ORDERS,
+    EXPECTED_VALUE,
+    GOLDEN_PROBABILITY,
+    NEXT_ORDER_DAYS,
+    REASONS,
+    CustomerModel,
+)
+from models.inference import registry
+from models.inference.config import RegistryConfig, ScoringConfig
+from models.inference.inputs import model_inputs
+
+logger = logging.getLogger(__name__)
+
+TASKS = ("churn", "golden", "value")
+SCORE_COLUMNS = (C.CUSTOMER_ID, CHURN_PROBABILITY, "churn_risk", "churn_percentile", GOLDEN_PROBABILITY,
+                 EXPECTED_VALUE, EXPECTED_ORDERS, "next_order_date", "segment", "rfm_cell", "is_golden_now", REASONS,
+                 "model_source")
+LIST_COLUMNS = (C.CUSTOMER_ID, "expected_lost_value", CHURN_PROBABILITY, "churn_risk", EXPECTED_VALUE, "segment",
+                "last_order", "top_category", "preferred_weekday", "preferred_hour", C.EMAIL_OPT_IN, REASONS)
+
+
+def load_registered(uri: str) -> CustomerModel:
+    """Load a registered customer model (``models:/churn@champion``, ``models:/churn/3``, ``models:/m-...``)."""
+    model = registry.load_registered(uri)
+    if not isinstance(model, CustomerModel):
+        raise ValueError(f"{uri} is a {type(model).__name__}, not a customer model")
+    return model
+
+
+@dataclass
+class Champions:
+    """The champion model of each task, with its registry version."""
+
+    models: dict[str, CustomerModel]
+    versions: dict[str, str]
+
+    @property
+    def horizon_days(self) -> int:
+        return self.models["churn"].horizon_days_
+
+
+def load_champions(r: RegistryConfig, horizon_days: int | None = None) -> Champions:
+    """Load the three champions; refuse when one is missing or a horizon differs from the one asked for.
+
+    Raises
+    ------
+    ValueError
+        When a champion is missing (train first) or horizons disagree (the message says what to run).
+    """
+    names = {"churn": r.churn_name, "golden": r.golden_name, "value": r.value_name}
+    models, versions = {}, {}
+    for task, name in names.items():
+        found = registry.alias_version(name, r.champion_alias)
+        if found is None:
+            raise ValueError(f"no registered model {name!r} with alias {r.champion_alias!r} at "
+                             f"{registry.tracking_uri()}; run `retention train --data DIR` first (or set "
+                             "MLFLOW_TRACKING_URI to the registry you trained into)")
+        models[task] = load_registered(f"models:/{name}@{r.champion_alias}")
+        versions[task] = found["version"]
+    horizons = {task: m.horizon_days_ for task, m in models.items()}
+    asked = horizon_days if horizon_days is not None else horizons["churn"]
+    wrong = {task: h for task, h in horizons.items() if h != asked}
+    if wrong:
+        which = ", ".join(f"{names[t]} v{versions[t]} ({h} days)" for t, h in wrong.items())
+        raise ValueError(f"the champion(s) {which} were trained for another horizon than the {asked} days asked "
+                         f"for; train with `retention train --horizon-days {asked}` or score with "
+                         f"--horizon-days {next(iter(wrong.values()))}")
+    return Champions(models, versions)
+
+
+@dataclass
+class ScoreResult:
+    """Scores of every customer, the inputs they came from, and notes for the person running it."""
+
+    cutoff: datetime
+    scores: pd.DataFrame
+    inputs: pd.DataFrame
+    champions: Champions
+    notes: list[str] = field(default_factory=list)
+    reasons_k: int = 3
+
+
+
+def score(shop: Shop, champions: Champions, cutoff: datetime | None = None, *,
+          scoring: ScoringConfig | None = None, segments_cfg: SegmentsConfig | None = None,
+          reasons_k: int = 3) -> ScoreResult:
+    """Return every customer's scores as of ``cutoff`` (default: the day after the last order)."""
+    scoring = scoring or ScoringConfig()
+    cutoff = cutoff or default_cutoff(shop.transactions)
+    cache: dict[str, pd.DataFrame] = {}
+    models = champions.models
+    inputs = {task: model_inputs(shop, m, cutoff, cache) for task, m in models.items()}
+    base = inputs["churn"]
+    out = base[[C.CUSTOMER_ID]].copy()
+    for task, m in models.items():
+        pred = m.predict(inputs[task]).set_index(C.CUSTOMER_ID).reindex(out[C.CUSTOMER_ID])
+        for column in m.outputs:
+            if (task, column) in _TAKES:
+                out[column] = pred[column].to_numpy()
+    out[REASONS] = models["churn"].reasons(base, reasons_k)[REASONS].to_numpy()
+    p = out[CHURN_PROBABILITY]
+    low, high = scoring.risk_thresholds
+    out["churn_risk"] = np.select([p >= high, p >= low], ["high", "medium"], "low")
+    out["churn_percentile"] = (p.rank(pct=True, method="average") * 100).round(1)
+    days = out.pop(NEXT_ORDER_DAYS).to_numpy(dtype="float64")
+    out["next_order_date"] = [(cutoff + timedelta(days=float(d))).date().isoformat() if d < 3650 else None
+                              for d in days]
+    sources = {m.model_source for m in models.values()}
+    out["model_source"] = "+".join(sorted(sources))
+    segments = segment_customers(shop, cutoff, segments_cfg or SegmentsConfig()).customers
+    segments = segments.assign(**{C.CUSTOMER_ID: segments[C.CUSTOMER_ID].astype(str)}).set_index(C.CUSTOMER_ID)
+    for column in ("segment", "rfm_cell", "is_golden_now"):
+        out[column] = segments[column].reindex(out[C.CUSTOMER_ID]).to_numpy()
+    out["last_order"] = pd.to_datetime(segments["last_purchase"].reindex(out[C.CUSTOMER_ID])).dt.date.to_numpy()
+    notes = []
+    if "bgnbd_fallback" in sources:
+        notes.append("scores come from the statistical fallback (BG/NBD x Gamma-Gamma): the history was too short "
+                     "for a complete training window at this horizon")
+    logger.info("scored %d customers as of %s", len(out), cutoff)
+    return ScoreResult(cutoff, out, base, champions, notes, reasons_k)
+
+
+# which champion provides which column
+_TAKES = {("churn", CHURN_PROBABILITY), ("golden", GOLDEN_PROBABILITY), ("value", EXPECTED_VALUE),
+          ("value", EXPECTED_ORDERS), ("value", NEXT_ORDER_DAYS)}
+
+
+def score_table(result: ScoreResult) -> pd.DataFrame:
+    """Return the scores file: the documented columns in order."""
+    return result.scores[list(SCORE_COLUMNS)]
+
+
+def churn_list(result: ScoreResult, min_probability: float = 0.0, segment: str | None = None,
+               min_value: float = 0.0, limit: int | None = None) -> pd.DataFrame:
+    """Return the customers worth saving first: by expected lost value (churn probability x expected value).
+
+    Filters: churn probability at least ``min_probability``, in ``segment`` (when given), expected value at least
+    ``min_value``; at most ``limit`` rows. Contact columns absent from the data (no items table, no customers
+    table) are left empty.
+    """
+    s = result.scores.copy()
+    s["expected_lost_value"] = s[CHURN_PROBABILITY] * s[EXPECTED_VALUE].clip(lower=0)
+    extra = result.inputs.set_index(C.CUSTOMER_ID)
+    for column in ("top_category", "preferred_weekday", "preferred_hour", C.EMAIL_OPT_IN):
+        s[column] = extra[column].reindex(s[C.CUSTOMER_ID]).to_numpy() if column in extra.columns else None
+    if C.EMAIL_OPT_IN in extra.columns:
+        s[C.EMAIL_OPT_IN] = s[C.EMAIL_OPT_IN].map({1.0: "yes", 0.0: "no"})
+    keep = (s[CHURN_PROBABILITY] >= min_probability) & (s[EXPECTED_VALUE] >= min_value)
+    if segment is not None:
+        known = sorted(s["segment"].dropna().unique())
+        if segment not in known:
+            raise ValueError(f"--segment {segment!r} matches no customer; segments present: {', '.join(known)}")
+        keep &= s["segment"] == segment
+    if "preferred_hour" in extra.columns:
+        s["preferred_hour"] = pd.to_numeric(s["preferred_hour"]).round().astype("Int64")
+    ranked = s[keep].sort_values(["expected_lost_value", C.CUSTOMER_ID], ascending=[False, True], ignore_index=True)
+    ranked = ranked.head(limit) if limit else ranked
+    # on the list, the reasons are what puts each customer at risk (the scores explain either way)
+    rows = result.inputs.set_index(C.CUSTOMER_ID).loc[ranked[C.CUSTOMER_ID]].reset_index()
+    churn = result.champions.models["churn"]
+    ranked[REASONS] = churn.reasons(rows, result.reasons_k, direction="up")[REASONS].to_numpy()
+    return ranked[list(LIST_COLUMNS)]

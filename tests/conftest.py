@@ -1,0 +1,27 @@
+"""Fixtures every test folder shares: a throwaway MLflow registry, small demo shops, and the small model settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.shared import use_registry
+
+
+@pytest.fixture(scope="module")
+def module_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A working folder with its own sqlite MLflow registry, shared by one test module; yields the folder."""
+    work = tmp_path_factory.mktemp("mlflow")
+    patch = pytest.MonkeyPatch()
+    use_registry(patch, work)
+    yield work
+    patch.undo()
+
+
+@pytest.fixture
+def temp_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder with its own sqlite MLflow registry, for one test; returns the folder."""
+    use_registry(monkeypatch, tmp_path)
+    return tmp_path

@@ -1,0 +1,26 @@
+"""The ``retention`` command line: one app, each life-cycle step a command registered from its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from training.cli import data, features, models, recommend, segments
+from training.cli.common import setup_logging
+
+app = typer.Typer(
+    name="retention",
+    help="Golden customers, churn risk, customer value and recommendations from a shop's order history.\n\n"
+    "Example: retention demo-data --out data/demo && retention validate --data data/demo",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logging.")) -> None:
+    setup_logging(verbose)
+
+
+for module in (data, features, segments, models, recommend):
+    module.register(app)

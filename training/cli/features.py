@@ -1,0 +1,60 @@
+"""The ``features`` command: point-in-time customer features as of a cutoff, written to one file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from training.cli.common import DataOption, bad_input_exits, console, load_shop
+
+
+def features(
+    data: Path = DataOption,
+    cutoff: str = typer.Option(..., "--cutoff", help="Only rows before this date (or ISO datetime) are read, "
+                               "e.g. 2024-01-01."),
+    out: Path = typer.Option(..., "--out", help="Output file, .parquet or .csv: one row per customer."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="DuckDB threads (default: all cores)."),
+) -> None:
+    """Write one row of behavioural features per customer with an order before the cutoff.
+
+    Families: RFM, cadence and BG/NBD, basket, categories, promotions, site behaviour, channel, timing and
+    profile. A family whose table or column is missing is left out, and the command says so.
+
+    Example: retention features --data data/demo --cutoff 2024-01-01 --out features.parquet
+    """
+    from features.data.io import output_format, write_frame
+    from features.families.build import build_features
+    from features.families.config import FeaturesConfig
+    from features.orders import cutoff_datetime
+
+    with bad_input_exits():
+        output_format(out)
+        as_of = cutoff_datetime(cutoff)
+        cfg = FeaturesConfig(duckdb_threads=threads)
+        shop = load_shop(data)
+        with console.status(f"Building features as of {as_of:%Y-%m-%d %H:%M} ..."):
+            result = build_features(shop, as_of, cfg)
+            path = write_frame(result.frame, out)
+    console.print(families_table(result.included, result.left_out))
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {path}: {len(result.frame):,} customers x {result.frame.shape[1] - 1} features "
+                  f"as of {as_of:%Y-%m-%d %H:%M}", highlight=False)
+
+
+def families_table(included: dict[str, str], left_out: dict[str, str]) -> Table:
+    table = Table(title="Feature families")
+    table.add_column("family")
+    table.add_column("status")
+    table.add_column("what / why")
+    for name, doc in included.items():
+        table.add_row(name, "[green]included[/]", doc)
+    for name, why in left_out.items():
+        table.add_row(name, "[yellow]left out[/]", why)
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(features)

@@ -1,0 +1,148 @@
+"""Scoring recommenders on a window: who bought what (the holdout), ranking metrics, and every model side by side.
+
+Tuning (``tune.py``) and the pipeline (``pipeline.py``) both score here, so a weight tried on validation and a
+model reported on the holdout are measured the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+
+from features import columns as C
+from models.recommender import Blend, BlendConfig, EASEConfig, Interactions, Recommender
+from models.recommender.reasons import link_lookup
+from models.recommender.serve import rank_items
+
+BASELINES = ("popularity", "copurchase", "ease")
+BEST_FILTER = (*BASELINES, "als")  # scored with and without the already-bought filter, the better one kept
+
+
+class RecsysConfig(BaseModel):
+    """How the recommender is tuned and evaluated (the blend's own hyperparameters are its starting point)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(10, ge=1)
+    blend: BlendConfig = Field(default_factory=BlendConfig)
+    ease: EASEConfig = Field(default_factory=EASEConfig)
+    tune: bool = True
+    als_trials: int = Field(12, ge=1)
+    weight_trials: int = Field(40, ge=1)
+    max_eval_customers: int = Field(20_000, ge=1)  # a seeded sample keeps evaluation time flat on big shops
+    seed: int = 0
+
+
+@dataclass
+class Holdout:
+    """The customers scored on a window and what they bought in it (dense indices of the fitted data)."""
+
+    users: np.ndarray
+    truth: sp.csr_matrix  # users x items, 1 = bought in the window
+    new_truth: sp.csr_matrix  # the same, without items the customer had bought before
+
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+
+def holdout_truth(transactions: pd.DataFrame, data: Interactions, start: object, end: object,
+                  max_customers: int | None = None, seed: int = 0) -> Holdout:
+    """Return who of ``data``'s buyers bought what in ``[start, end)`` (customers with no purchase before left out).
+
+    Items the fitted data never saw get columns after ``data.n_items``: they count in recall and NDCG's ideal.
+    """
+    tx = transactions[transactions[C.ITEM_ID].notna()]
+    ts = pd.to_datetime(tx[C.TIMESTAMP])
+    window = tx[(ts >= pd.Timestamp(start)) & (ts < pd.Timestamp(end))]
+    if C.QUANTITY in window.columns:
+        window = window[pd.to_numeric(window[C.QUANTITY], errors="coerce").fillna(1.0) > 0]
+    users = data.customers.to_internal(window[C.CUSTOMER_ID].astype(str).to_numpy())
+    items = data.items.to_internal(window[C.ITEM_ID].astype(str).to_numpy())
+    unseen = items < 0  # items new to the shop count as relevant (no model can find them) after the known ones
+    items[unseen] = data.n_items + pd.factorize(window[C.ITEM_ID].astype(str).to_numpy()[unseen])[0]
+    width = int(items.max()) + 1 if len(items) else data.n_items
+    buyers = np.asarray(data.bought.sum(axis=1)).ravel() > 0
+    ok = users >= 0
+    ok[ok] &= buyers[users[ok]]
+    scored = np.unique(users[ok])
+    if max_customers is not None and len(scored) > max_customers:
+        scored = np.sort(np.random.default_rng(seed).choice(scored, max_customers, replace=False))
+    row = np.searchsorted(scored, users[ok])
+    inside = (row < len(scored)) & (scored[np.minimum(row, len(scored) - 1)] == users[ok])
+    truth = sp.csr_matrix((np.ones(int(inside.sum()), np.float32), (row[inside], items[ok][inside])),
+                          shape=(len(scored), max(width, data.n_items)))
+    truth.data[:] = 1.0
+    seen = sp.hstack([data.bought[scored], sp.csr_matrix((len(scored), truth.shape[1] - data.n_items))]).tocsr()
+    new_truth = truth - truth.multiply(seen)
+    new_truth.eliminate_zeros()
+    return Holdout(users=scored, truth=truth, new_truth=sp.csr_matrix(new_truth))
+
+
+def ranking_metrics(best: np.ndarray, truth: sp.csr_matrix, k: int, n_items: int) -> dict[str, float]:
+    """Return precision@k, recall@k, ndcg@k, map@k (means over rows with a non-empty truth) and coverage.
+
+    ``best`` holds each row's recommended item indices, best first (-1 = no pick).
+    """
+    best = best[:, :k]
+    size = np.diff(truth.indptr)
+    rows = np.repeat(np.arange(best.shape[0]), best.shape[1])
+    hit = (link_lookup(truth, rows, np.maximum(best.ravel(), 0)).reshape(best.shape) > 0) & (best >= 0)
+    use = size > 0
+    hit, size = hit[use], size[use]
+    if not len(size):
+        return {f"precision@{k}": np.nan, f"recall@{k}": np.nan, f"ndcg@{k}": np.nan, f"map@{k}": np.nan,
+                "coverage": np.nan}
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.cumsum(discount)[np.minimum(size, k) - 1]
+    cumulative = np.cumsum(hit, axis=1)
+    precision_at = cumulative / np.arange(1, k + 1)
+    picked = best[best >= 0]
+    return {
+        f"precision@{k}": float(hit.sum(axis=1).mean() / k),
+        f"recall@{k}": float((hit.sum(axis=1) / size).mean()),
+        f"ndcg@{k}": float(((hit * discount).sum(axis=1) / ideal).mean()),
+        f"map@{k}": float(((precision_at * hit).sum(axis=1) / np.minimum(size, k)).mean()),
+        "coverage": float(len(np.unique(picked)) / n_items) if n_items else np.nan,
+    }
+
+
+def top_items(model: Recommender | Blend, users: np.ndarray, k: int, filter_bought: bool = True,
+              batch_size: int = 2_000) -> np.ndarray:
+    """Return each customer's top ``k`` item indices as the model would serve them (-1 pads)."""
+    parts = []
+    for start in range(0, len(users), batch_size):
+        chunk = users[start:start + batch_size]
+        if isinstance(model, Blend):
+            parts.append(rank_items(model, chunk, k)[0])
+        else:
+            parts.append(model.rank_items(chunk, k, filter_bought=filter_bought)[0])
+    return np.vstack(parts) if parts else np.zeros((0, k), np.int64)
+
+
+def evaluate(models: dict[str, Recommender | Blend], holdout: Holdout, k: int, n_items: int,
+             best_filter: tuple[str, ...] = BEST_FILTER) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, bool]]:
+    """Return (metrics, metrics_new, filters): one row per model, scored on the same customers.
+
+    Models named in ``best_filter`` are scored with and without the already-bought filter and keep the better
+    NDCG (so a baseline, or ALS alone, is never handicapped by a filter that hurts it on repeat-heavy shops);
+    the blend applies its own filters. ``filters`` says
+    which setting each model's row used.
+    """
+    rows, rows_new, filters = {}, {}, {}
+    for name, model in models.items():
+        options = (True, False) if name in best_filter else (True,)
+        results = []
+        for filter_bought in options:
+            best = top_items(model, holdout.users, k, filter_bought)
+            results.append((ranking_metrics(best, holdout.truth, k, n_items), filter_bought, best))
+        scored, filter_bought, best = max(results, key=lambda r: np.nan_to_num(r[0][f"ndcg@{k}"], nan=-1.0))
+        rows[name] = {**scored, "customers": holdout.n_users}
+        filters[name] = filter_bought
+        new = ranking_metrics(top_items(model, holdout.users, k, True), holdout.new_truth, k, n_items)
+        rows_new[name] = {**new, "customers": int((np.diff(holdout.new_truth.indptr) > 0).sum())}
+    return pd.DataFrame.from_dict(rows, orient="index"), pd.DataFrame.from_dict(rows_new, orient="index"), filters

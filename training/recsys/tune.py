@@ -1,0 +1,193 @@
+"""Recommender tuning on a validation window carved from the training data (never the holdout).
+
+Models are fitted on everything before ``holdout_start - horizon`` and scored on what customers bought in
+``[holdout_start - horizon, holdout_start)``. In order: ALS (a seeded random search over factors,
+regularisation, alpha, iterations, event weights and decay, scored on items new to the customer, which is ALS's
+job in the blend), small grids for co-purchase, popularity, buy-again and the EASE baseline, then the blend
+weights (random search, then one pass of coordinate moves), scored on everything bought. The first trial of
+every search is the starting configuration, so tuning never returns something worse on validation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.recommender import (
+    ALSConfig,
+    ALSRecommender,
+    Blend,
+    BlendConfig,
+    BlendWeights,
+    BuyAgainRecommender,
+    CoPurchaseRecommender,
+    EASEConfig,
+    EASERecommender,
+    Interactions,
+    PopularRecommender,
+    Recommender,
+    build_interactions,
+)
+from training.recsys.holdout import Holdout, RecsysConfig, holdout_truth, ranking_metrics, top_items
+
+logger = logging.getLogger(__name__)
+
+ALS_SPACE: dict[str, list[Any]] = {
+    "factors": [32, 64, 128],
+    "regularization": [0.01, 0.1, 1.0, 5.0],
+    "alpha": [1.0, 5.0, 10.0, 20.0, 40.0],
+    "iterations": [10, 15, 25],
+    "view_weight": [0.0, 0.05, 0.2],
+    "wishlist_weight": [0.0, 0.3],
+    "cart_weight": [0.0, 0.3, 1.0],
+    "half_life_days": [None, 90.0, 180.0, 365.0],
+}
+WEIGHT_RANGE: dict[str, tuple[float, float]] = {  # log-uniform ranges of the blend weights
+    "als": (0.2, 3.0), "category": (0.02, 2.0), "popular": (0.005, 1.0), "copurchase": (0.02, 2.0),
+    "upsell": (0.005, 0.5), "buy_again": (0.1, 5.0),
+}
+REBUY_THRESHOLDS = (0.02, 0.05, 0.1, 0.2)
+
+
+def ndcg(model: Recommender | Blend, holdout: Holdout, k: int, new: bool = False, filter_bought: bool = True
+         ) -> float:
+    """Return NDCG@k of ``model`` on ``holdout`` (``new``: only items new to the customer count)."""
+
+    best = top_items(model, holdout.users, k, filter_bought)
+    truth = holdout.new_truth if new else holdout.truth
+    return float(np.nan_to_num(ranking_metrics(best, truth, k, truth.shape[1])[f"ndcg@{k}"], nan=0.0))
+
+
+def best_of(candidates: list[Any], score: Callable[[Any], float], what: str) -> tuple[Any, float, list[dict]]:
+    """Return (best candidate, its score, the trial log); ties keep the earlier candidate."""
+    trials, best, best_score = [], None, -np.inf
+    for candidate in candidates:
+        value = score(candidate)
+        trials.append({"params": _params(candidate), "ndcg": round(value, 5)})
+        if value > best_score:
+            best, best_score = candidate, value
+    logger.info("tuned %s: ndcg %.4f with %s (%d trials)", what, best_score, _params(best), len(candidates))
+    return best, best_score, trials
+
+
+def _params(candidate: Any) -> Any:
+    return candidate.model_dump(mode="json") if hasattr(candidate, "model_dump") else candidate
+
+
+def als_candidates(start: ALSConfig, trials: int, rng: np.random.Generator) -> list[ALSConfig]:
+    """Return ``start`` and ``trials - 1`` distinct random draws from ``ALS_SPACE``."""
+    out, seen = [start], {start.model_dump_json()}
+    for _ in range(50 * trials):
+        if len(out) >= trials:
+            break
+        draw = start.model_copy(update={name: values[rng.integers(len(values))] for name, values in ALS_SPACE.items()})
+        if draw.model_dump_json() not in seen:
+            seen.add(draw.model_dump_json())
+            out.append(draw)
+    return out
+
+
+def weight_candidates(start: BlendWeights, trials: int, rng: np.random.Generator) -> list[BlendWeights]:
+    """Return ``start`` and random log-uniform weights (the cart weight is kept: the holdout has no carts)."""
+    out = [start]
+    for _ in range(trials - 1):
+        draw = {name: float(np.exp(rng.uniform(np.log(low), np.log(high))))
+                for name, (low, high) in WEIGHT_RANGE.items()}
+        out.append(start.model_copy(update=draw))
+    return out
+
+
+def tune_weights(blend: Blend, valid: Holdout, k: int, trials: int, rng: np.random.Generator
+                 ) -> tuple[BlendWeights, float, list[dict]]:
+    """Random search over the blend weights, then coordinate moves (x0.5, x2, off) from the best."""
+    def score(weights: BlendWeights) -> float:
+        return ndcg(blend.with_weights(weights), valid, k)
+
+    best, best_score, log = best_of(weight_candidates(blend.config.weights, trials, rng), score, "blend weights")
+    for name in WEIGHT_RANGE:
+        current = getattr(best, name)
+        for value in (current * 0.5, current * 2.0, 0.0):
+            candidate = best.model_copy(update={name: value})
+            value_score = score(candidate)
+            log.append({"params": candidate.model_dump(mode="json"), "ndcg": round(value_score, 5)})
+            if value_score > best_score:
+                best, best_score = candidate, value_score
+    logger.info("blend weights after coordinate moves: ndcg %.4f with %s", best_score, best.model_dump())
+    return best, best_score, log
+
+
+def tune_sources(data: Interactions, valid: Holdout, start: BlendConfig, cfg: RecsysConfig,
+                 rng: np.random.Generator) -> tuple[BlendConfig, dict[str, Recommender], dict[str, Any]]:
+    """Tune each source alone on validation; return the config, the fitted sources and the trial logs."""
+    k, fitted, logs = cfg.k, {}, {}
+
+    def fit_score(cls: type[Recommender], new: bool, filter_bought: bool = True) -> Callable[[Any], float]:
+        def score(config: Any) -> float:
+            model = cls(config).fit(data)
+            fitted[(cls.__name__, config.model_dump_json())] = model
+            return ndcg(model, valid, k, new=new, filter_bought=filter_bought)
+        return score
+
+    als, _, logs["als"] = best_of(als_candidates(start.als, cfg.als_trials, rng), fit_score(ALSRecommender, True),
+                                  "ALS")
+    copurchase_grid = [start.copurchase] + [start.copurchase.model_copy(update={"measure": m, "min_support": s})
+                                 for m in ("confidence", "lift") for s in (1, 2, 3)]
+    copurchase, _, logs["copurchase"] = best_of(copurchase_grid, fit_score(CoPurchaseRecommender, True), "co-purchase")
+    popular_grid = [start.popular] + [start.popular.model_copy(update={"half_life_days": h})
+                                      for h in (None, 14.0, 30.0, 90.0)]
+    popular, _, logs["popular"] = best_of(popular_grid, fit_score(PopularRecommender, False), "popularity")
+    buy_again_grid = [start.buy_again] + [start.buy_again.model_copy(update={"spread": s, "overdue_after": o})
+                                for s in (0.25, 0.5) for o in (1.5, 3.0)]
+    buy_again, _, logs["buy_again"] = best_of(buy_again_grid, fit_score(BuyAgainRecommender, False, False), "buy-again")
+    tuned = start.model_copy(update={"als": als, "copurchase": copurchase, "popular": popular,
+                                     "buy_again": buy_again})
+    models = {name: fitted[(cls.__name__, getattr(tuned, name).model_dump_json())] for name, cls in (
+        ("als", ALSRecommender), ("copurchase", CoPurchaseRecommender), ("popular", PopularRecommender),
+        ("buy_again", BuyAgainRecommender))}
+    return tuned, models, logs
+
+
+def tune_ease(data: Interactions, valid: Holdout, start: EASEConfig, k: int) -> tuple[EASEConfig, list[dict]]:
+    """Return the EASE regularisation that scores best on validation (with its better filter setting)."""
+    def score(config: EASEConfig) -> float:
+        model = EASERecommender(config).fit(data)
+        return max(ndcg(model, valid, k, filter_bought=True), ndcg(model, valid, k, filter_bought=False))
+
+    grid = [start] + [start.model_copy(update={"regularization": r}) for r in (10.0, 50.0, 200.0, 500.0, 2000.0)]
+    best, _, log = best_of(grid, score, "EASE")
+    return best, log
+
+
+def tune(transactions: pd.DataFrame, events: pd.DataFrame | None, items: pd.DataFrame | None,
+         holdout_start: pd.Timestamp, horizon_days: int, cfg: RecsysConfig
+         ) -> tuple[BlendConfig, EASEConfig, dict[str, Any]]:
+    """Return the tuned blend and EASE configs and the trial logs (starting configs when validation is empty)."""
+
+    began = time.perf_counter()
+    valid_start = holdout_start - pd.Timedelta(days=horizon_days)
+    start = cfg.blend.model_copy(update={
+        "buy_again": cfg.blend.buy_again.model_copy(update={"horizon_days": float(horizon_days)})})
+    data = build_interactions(transactions, events, items, as_of=valid_start)
+    valid = holdout_truth(transactions, data, valid_start, holdout_start, cfg.max_eval_customers, cfg.seed)
+    if valid.n_users == 0:
+        logger.warning("no customer bought in the validation window [%s, %s): recommender left untuned",
+                       valid_start, holdout_start)
+        return start, cfg.ease, {"skipped": "empty validation window"}
+    rng = np.random.default_rng(cfg.seed)
+    tuned, models, logs = tune_sources(data, valid, start, cfg, rng)
+    ease, logs["ease"] = tune_ease(data, valid, cfg.ease, cfg.k)
+    blend = Blend(tuned).fit(data, fitted=models)
+    weights, _, logs["weights"] = tune_weights(blend, valid, cfg.k, cfg.weight_trials, rng)
+    tuned_blend = blend.with_weights(weights)
+    threshold, _, logs["rebuy_threshold"] = best_of(
+        [tuned.rebuy_threshold, *REBUY_THRESHOLDS],
+        lambda t: ndcg(tuned_blend.with_weights(weights, rebuy_threshold=t), valid, cfg.k), "rebuy threshold")
+    tuned = tuned.model_copy(update={"weights": weights, "rebuy_threshold": threshold})
+    logs["validation"] = {"start": str(valid_start), "end": str(holdout_start), "customers": valid.n_users,
+                          "seconds": round(time.perf_counter() - began, 1)}
+    return tuned, ease, logs
