@@ -128,4 +128,4 @@ def test_cli_writes_the_product_table(tmp_path: Path) -> None:
     assert written["item_id"].tolist() == ["mid", "i1"] and written["abc"].tolist() == ["A", "C"]
     assert sorted(p.name for p in out.parent.iterdir()) == ["products.csv"]
     result = runner.invoke(app, ["products", "--data", str(tmp_path), "--out", str(out), "--cutoff", "July"])
-    assert result.exit_code == 2 and "expected YYYY-MM-DD" in result.output
+    assert result.exit_code == 2 and "is not an ISO date" in result.output
