@@ -7,8 +7,11 @@ OUT ?= out
 PORT ?= 3000
 export BENTOML_DO_NOT_TRACK := true
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
+export RETENTION_API_KEY ?= demo-api-key
+export RETENTION_ADMIN_KEY ?= demo-admin-key
+PID := $(OUT)/serve.pid
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run serve stop wrk bench-serve bento test lint bench clean browser
 
 setup: $(BIN)/retention
 
@@ -28,18 +31,57 @@ run: setup
 	$(BIN)/retention churn-list --data $(DATA) --limit 100 --out $(OUT)/churn_list.csv
 	$(BIN)/retention recommend --data $(DATA) --customers $(OUT)/scores.csv --k 10 --out $(OUT)/recommendations.csv
 	@echo "Scores in $(OUT)/scores.csv, churn-risk list in $(OUT)/churn_list.csv, picks in $(OUT)/recommendations.csv."
-	@echo "The HTTP service is the next milestone; until then run stops after training and scoring."
+	@$(MAKE) --no-print-directory serve
+
+# The service in the background on the demo shop (pid in $(PID), log in $(OUT)/serve.log); `make stop` ends it.
+serve: setup stop
+	@mkdir -p $(OUT)
+	@$(BIN)/retention serve --data $(DATA) --port $(PORT) > $(OUT)/serve.log 2>&1 & echo $$! > $(PID)
+	@echo "Waiting for the service on port $(PORT) (it loads the champions and scores every customer) ..."
+	@for i in $$(seq 600); do curl -sf localhost:$(PORT)/readyz > /dev/null && break; \
+		kill -0 $$(cat $(PID)) 2>/dev/null || { tail -20 $(OUT)/serve.log; exit 1; }; sleep 1; done
+	@curl -sf localhost:$(PORT)/readyz > /dev/null || { echo "not ready; see $(OUT)/serve.log"; exit 1; }
+	@C=$$(curl -s -XPOST localhost:$(PORT)/churn_list -H "X-API-Key: $(RETENTION_API_KEY)" -d '{"limit": 1}' \
+		| $(BIN)/python -c "import json,sys; print(json.load(sys.stdin)['customers'][0]['customer_id'])"); \
+	echo "The service is up: http://localhost:$(PORT) (docs at /, stop it with make stop). Try:"; \
+	echo "  curl -s -XPOST localhost:$(PORT)/recommend -d '{\"customer_id\": \"$$C\", \"k\": 3}'"; \
+	echo "  curl -s -XPOST localhost:$(PORT)/customer -d '{\"customer_id\": \"$$C\"}'"; \
+	echo "  curl -s -XPOST localhost:$(PORT)/events -d '{\"customer_id\": \"$$C\", \"event_type\": \"cart_add\", \"item_id\": \"I00001\"}'"; \
+	echo "  curl -s -XPOST localhost:$(PORT)/churn_list -H 'X-API-Key: $(RETENTION_API_KEY)' -d '{\"limit\": 3, \"format\": \"csv\"}'"; \
+	echo "  curl -s localhost:$(PORT)/segments -H 'Authorization: Bearer $(RETENTION_API_KEY)'"; \
+	echo "  curl -s -XPOST localhost:$(PORT)/admin/reload -H 'Authorization: Bearer $(RETENTION_ADMIN_KEY)'"
+
+stop:
+	@if [ -f $(PID) ] && kill -TERM $$(cat $(PID)) 2>/dev/null; then \
+		for i in $$(seq 60); do kill -0 $$(cat $(PID)) 2>/dev/null || break; sleep 0.5; done; \
+		echo "stopped the service (pid $$(cat $(PID)))"; fi; rm -f $(PID)
+
+wrk:
+	@command -v wrk > /dev/null || apt-get install -y wrk
+
+bench-serve: setup wrk
+	$(BIN)/python benchmarks/serve_speed.py --data $(DATA)
+
+# A Bento that carries the champions (copied from MLflow into BentoML's model store first); works offline.
+bento: setup
+	$(BIN)/retention export-models
+	RETENTION_MODELS=bento $(BIN)/bentoml build -f serving/bentofile.yaml .
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: setup lint
+# Debian's chromium for the browser tests (Playwright drives it; Playwright's own browser download is never used).
+CHROMIUM := /usr/lib/chromium/chromium
+browser:
+	test -x $(CHROMIUM) || (apt-get update -q && apt-get install -y -q chromium)
+
+test: setup lint browser
 	$(BIN)/python -m pytest -q --durations=15
 
 bench: setup
 	$(BIN)/python benchmarks/cdnow.py
 
-clean:
+clean: stop
 	rm -rf $(VENV) mlflow.db mlruns $(OUT)

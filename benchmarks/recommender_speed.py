@@ -27,7 +27,16 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from models.recommender import ALSConfig, ALSRecommender, Blend, BlendConfig, IdMap, Interactions, recommend_batch
+from models.recommender import (
+    ALSConfig,
+    ALSRecommender,
+    Blend,
+    BlendConfig,
+    IdMap,
+    Interactions,
+    recommend_batch,
+    recommend_one,
+)
 from models.recommender.als import confidence, single_threaded_blas
 from models.recommender.interactions import _purchase_lines
 
@@ -127,8 +136,8 @@ def main() -> None:
 
     singles = rng.choice(data.n_customers, args.single_calls, replace=False)
     single_ids = data.customers.to_external(singles)
-    blend.recommend(single_ids[0], args.k)  # first call builds the id lookup
-    wall, cpu = latencies(lambda c: blend.recommend(c, args.k), single_ids)
+    recommend_one(blend, single_ids[0], args.k)  # first call builds the id lookup
+    wall, cpu = latencies(lambda c: recommend_one(blend, c, args.k), single_ids)
     with single_threaded_blas():
         raw_wall, raw_cpu = latencies(lambda u: raw.recommend(u, user_items[u], N=args.k), singles)
     for name, ours, base in (("single call p50 (wall)", wall, raw_wall), ("single call p99 (wall)", wall, raw_wall),

@@ -7,6 +7,7 @@ line has a positive quantity (a return-only order is not a visit to buy, but its
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import ibis
@@ -15,6 +16,7 @@ import ibis.expr.types as ir
 from features import columns as C
 
 AsOf = date | datetime | str
+_ZONE = re.compile(r"[+\-zZ]|UTC", re.IGNORECASE)
 
 
 def cutoff_datetime(as_of: AsOf) -> datetime:
@@ -26,8 +28,13 @@ def cutoff_datetime(as_of: AsOf) -> datetime:
         When the string is not an ISO date or datetime, or the cutoff carries a time zone.
     """
     if isinstance(as_of, str):
+        text = as_of.strip()
+        # Python reads "2025-06-01+05:00" as 05:00 local time: any zone after the date part is refused here
+        if _ZONE.search(text[10:]):
+            raise ValueError(f"cutoff {text!r} has a time zone; give it in the shop's local time, without one "
+                             "(e.g. 2025-06-01 or 2025-06-01T12:00)")
         try:
-            as_of = datetime.fromisoformat(as_of.strip())
+            as_of = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError(f"cutoff {as_of!r} is not an ISO date or datetime such as 2024-01-01 or "
                              "2024-01-01T06:00") from None
@@ -90,3 +97,18 @@ def purchases_before(transactions: ir.Table, as_of: AsOf) -> ir.Table:
     """Return purchase orders (not return-only ones) placed before the cutoff."""
     orders = orders_before(transactions, as_of)
     return orders.filter(orders.is_purchase)
+
+
+def require_purchase_before(transactions: ir.Table, as_of: AsOf) -> None:
+    """Refuse a cutoff before every purchase: features, segments, metrics and scores would all be empty.
+
+    Raises
+    ------
+    ValueError
+        Naming the cutoff and the first order's time.
+    """
+    if int(purchases_before(transactions, as_of).count().execute()):
+        return
+    first = transactions[C.TIMESTAMP].min().execute()
+    raise ValueError(f"no purchase order before the cutoff {cutoff_datetime(as_of):%Y-%m-%d %H:%M} "
+                     f"(the first order is at {first}); choose a later --cutoff")

@@ -12,11 +12,13 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from features.analytics.products import ProductsConfig
 from features.analytics.segment_rules import GOLDEN_SHARE, SegmentsConfig
+from features.campaigns.config import CampaignsConfig
 from features.families.config import FeaturesConfig
 from models.base import config_hash
 from models.customer.baselines import BaselineConfig
-from models.customer.churn import ClassifierConfig
+from models.customer.churn import ChurnConfig, GoldenConfig
 from models.customer.value import ValueConfig
 from models.inference.config import RegistryConfig, ScoringConfig
 from training.recsys.holdout import RecsysConfig
@@ -29,8 +31,8 @@ class _Section(BaseModel):
 class ModelsConfig(_Section):
     """Hyperparameters of each model; each section is that model's own config."""
 
-    churn: ClassifierConfig = ClassifierConfig()
-    golden: ClassifierConfig = ClassifierConfig()
+    churn: ChurnConfig = ChurnConfig()
+    golden: GoldenConfig = GoldenConfig()
     value: ValueConfig = ValueConfig()
     baseline: BaselineConfig = BaselineConfig()
 
@@ -50,11 +52,17 @@ class TrainingConfig(_Section):
     min_customers: int = Field(500, ge=1, description="Refuse to train with fewer customers with a purchase.")
     min_history_horizons: float = Field(2.0, gt=0, description="Refuse with less history than this many horizons.")
     min_window_customers: int = Field(100, ge=1, description="A training cutoff with fewer customers is skipped.")
+    min_window_population_share: float = Field(
+        0.5, ge=0, le=1, description="A training cutoff with fewer customers than this share of the holdout's (or, "
+        "for the scoring fit, the scoring cutoff's) is skipped: early windows of a young shop are nearly all new "
+        "customers. The latest cutoff is kept if it has min_window_customers.")
     golden_share: float = Field(GOLDEN_SHARE, gt=0, lt=1,
                                 description="Golden = this top share of customers by horizon revenue.")
     golden_among: Literal["all", "buyers"] = Field(
-        "all", description="all: the share is of every customer at the cutoff; buyers: of those who bought in the "
-        "horizon (as segments' is_golden_now). Either way golden needs revenue > 0.")
+        "buyers", description="buyers: golden = the top share of the customers who bought in the horizon (as "
+        "segments' is_golden_now), the few who bring most of the revenue whatever the shop's rhythm; all: the top "
+        "share of every customer at the cutoff, which collapses into 'buys at all' (churn) when fewer than that "
+        "share buy in a horizon. Either way golden needs revenue > 0.")
     refit_for_scoring: bool = Field(True, description="Refit on the windows ending at the scoring cutoff (True) or "
                                     "register the models evaluated on the holdout as they are (False).")
     reasons_k: int = Field(3, ge=1, le=10, description="Drivers per customer in the reasons column.")
@@ -74,11 +82,13 @@ class RetentionConfig(_Section):
 
     features: FeaturesConfig = FeaturesConfig()
     segments: SegmentsConfig = SegmentsConfig()
+    products: ProductsConfig = ProductsConfig()
     models: ModelsConfig = ModelsConfig()
     training: TrainingConfig = TrainingConfig()
     registry: RegistryConfig = RegistryConfig()
     scoring: ScoringConfig = ScoringConfig()
     recommender: RecommenderSection = RecommenderSection()
+    campaigns: CampaignsConfig = CampaignsConfig()
 
     def with_horizon(self, horizon_days: int | None) -> RetentionConfig:
         """Return a copy with another horizon (None: unchanged)."""

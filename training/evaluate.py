@@ -33,6 +33,7 @@ from training.metrics import (
     churn_metrics,
     gains_curve,
     golden_metrics,
+    revenue_capture,
     value_metrics,
 )
 
@@ -62,7 +63,7 @@ class Evaluation:
 
     def best_baseline(self, task: str, metric: str) -> tuple[str, float]:
         """Return the best baseline on one metric (name, value); NaNs are ignored."""
-        column = self.tables[task][metric].drop(MODEL, errors="ignore").dropna()
+        column = self.tables[task][metric].drop([MODEL, "lightgbm"], errors="ignore").dropna()  # candidates
         if column.empty:
             return "", float("nan")
         name = column.idxmin() if metric in LOWER_IS_BETTER else column.idxmax()
@@ -102,6 +103,9 @@ def evaluate(predictors: dict[str, pd.DataFrame], labels: pd.DataFrame, cutoff: 
         churn = p[CHURN_PROBABILITY].to_numpy(dtype="float64")
         rows["churn"][name] = churn_metrics(churn, y_churn)
         rows["golden"][name] = golden_metrics(p[GOLDEN_PROBABILITY].to_numpy(), y_golden, y_value, golden_share)
+        # the same top share ranked by expected value: the bar BG/NBD x Gamma-Gamma sets for golden
+        rows["golden"][name]["revenue_capture_by_value"] = revenue_capture(y_value, p[EXPECTED_VALUE].to_numpy(),
+                                                                           golden_share)
         rows["value"][name] = value_metrics(p[EXPECTED_VALUE].to_numpy(), p[EXPECTED_ORDERS].to_numpy(), y_value,
                                             y_orders, p[NEXT_ORDER_DAYS].to_numpy(), y_next)
         evaluation.calibration[name] = calibration_table(churn, y_churn)
@@ -139,7 +143,7 @@ def comparison_rows(evaluation: Evaluation, metrics: dict[str, tuple[str, ...]])
 
 SUMMARY_METRICS = {
     "churn": ("roc_auc", "pr_auc", "brier", "lift_top_decile"),
-    "golden": ("roc_auc", "pr_auc", "revenue_capture"),
+    "golden": ("roc_auc", "pr_auc", "revenue_capture", "revenue_capture_by_value"),
     "value": ("spearman", "spearman_tied", "gini", "mae", "revenue_capture_top_decile", "orders_spearman", "orders_mae",
               "next_order_mae_days"),
 }

@@ -8,9 +8,12 @@ window never sees data a later cutoff would not have had.
 - ``value``: net revenue in the horizon (return lines count against it).
 - ``orders``: purchase orders in the horizon.
 - ``golden``: 1 when among the top ``golden_share`` of customers by ``value``, with ``value > 0``; the share is of
-  every customer at the cutoff (``golden_among="all"``) or of those who bought in the horizon (``"buyers"``).
+  those who bought in the horizon (``golden_among="buyers"``, the default) or of every customer at the cutoff
+  (``"all"``). "Buyers" keeps golden the Pareto few whatever the shop's rhythm: when fewer than 20% of customers
+  buy in a horizon, "the top 20% of all" is every buyer, and the golden model becomes the churn model reversed.
   Ties are broken by customer_id, so exactly ``ceil(share x n)`` customers can be golden.
-- ``next_order_date``: the first purchase order in the horizon (NaT when none).
+- ``next_order_date``: the first purchase order in the horizon (NaT when none); ``next_order_days``: days from
+  the cutoff to it (NaN when none), what the value model's next-order booster learns.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from features.orders import purchases_before
 from models.customer.base import CHURN, GOLDEN, NEXT_ORDER_DATE, NEXT_ORDER_DAYS, ORDERS, VALUE
 from models.inference.inputs import window_totals
 
-LABEL_COLUMNS = (C.CUSTOMER_ID, CHURN, GOLDEN, VALUE, ORDERS, NEXT_ORDER_DATE)
+LABEL_COLUMNS = (C.CUSTOMER_ID, CHURN, GOLDEN, VALUE, ORDERS, NEXT_ORDER_DATE, NEXT_ORDER_DAYS)
 
 
 def population(shop: Shop, cutoff: datetime) -> pd.Series:
@@ -57,7 +60,7 @@ def make_labels(shop: Shop, cutoff: datetime, horizon_days: int, golden_share: f
     Returns
     -------
     pandas.DataFrame
-        customer_id, churn (0/1), golden (0/1), value, orders, next_order_date.
+        customer_id, churn (0/1), golden (0/1), value, orders, next_order_date, next_order_days.
     """
     ids = population(shop, cutoff)
     totals = window_totals(shop, cutoff, cutoff + timedelta(days=horizon_days)).reindex(ids)
@@ -66,6 +69,7 @@ def make_labels(shop: Shop, cutoff: datetime, horizon_days: int, golden_share: f
     frame = pd.DataFrame({C.CUSTOMER_ID: ids, CHURN: (orders == 0).astype("int64"), VALUE: value, ORDERS: orders,
                           NEXT_ORDER_DATE: pd.to_datetime(totals["first_order"]).to_numpy()})
     frame.insert(2, GOLDEN, golden_flags(frame, golden_share, golden_among))
+    frame[NEXT_ORDER_DAYS] = days_to_next_order(frame, cutoff).to_numpy()
     return frame[list(LABEL_COLUMNS)]
 
 

@@ -6,15 +6,18 @@ training read days of this holdout cannot be), else against the champion's logge
 at registration). Optionally it must also be at least as good as its best baseline.
 Otherwise it gets ``challenger`` and the decision says why; ``force`` promotes regardless.
 
-``register_all`` registers several candidates as one unit: every version is created first, and only when all
-exist are aliases moved; an error in between deletes the versions just created and puts the aliases back,
-so a failed run leaves the registry as it was.
+``register_all`` registers several candidates as one unit: every version is created first, then one release
+record names the version of every alias (the commit point readers go by), then the aliases follow it. An error
+before the commit deletes the versions just created, so a failed run leaves the registry as it was; a kill
+at any moment leaves the old release or the new one, which the next command tidies (``tracking.recover``).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +27,7 @@ from training import tracking
 logger = logging.getLogger(__name__)
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+KILL_AT_ENV = "RETENTION_KILL_AT"
 METRIC_TAG, VALUE_TAG, REASON_TAG = "gate_metric", "gate_value", "promotion_reason"
 
 
@@ -105,48 +109,70 @@ def decide(c: Candidate, champion: dict[str, Any] | None, force: bool) -> tuple[
 
 def register_all(candidates: list[Candidate], force: bool = False, champion_alias: str = CHAMPION,
                  challenger_alias: str = CHALLENGER) -> list[PromotionDecision]:
-    """Register every candidate, then move aliases; on any error undo both and re-raise."""
+    """Register every candidate and move the aliases as one unit: all old champions or all new, even under kill -9.
+
+    1. every new version is registered, marked pending (an error here deletes them again and re-raises);
+    2. the release record naming the version of every alias is written in one step: the commit point, after
+       which every reader (``alias_version``) sees the new set whole;
+    3. the aliases are moved one by one to match it, the pending marks cleared, the release marked done.
+    A process killed in 1 leaves pending versions the next command deletes; killed in 3, a release the next
+    command completes (``tracking.recover``).
+    """
+    for note in tracking.recover():
+        logger.warning("%s", note)
     created: list[tuple[str, str]] = []
-    previous: dict[tuple[str, str], str | None] = {}
     try:
         champions = {c.name: tracking.alias_version(c.name, champion_alias) for c in candidates}
         plans = [(c, *decide(c, champions[c.name], force)) for c in candidates]
         versions = []
         for c, _, reason, _ in plans:
-            tags = {**c.tags, METRIC_TAG: c.metric_name, VALUE_TAG: repr(float(c.metric_value)), REASON_TAG: reason}
+            tags = {**c.tags, METRIC_TAG: c.metric_name, VALUE_TAG: repr(float(c.metric_value)), REASON_TAG: reason,
+                    tracking.PENDING_TAG: "true"}
             version = tracking.register_version(c.name, c.model_uri, tags)
             created.append((c.name, version))
             versions.append(version)
-        decisions = []
-        for (c, promote, reason, old), version in zip(plans, versions, strict=True):
-            alias = champion_alias if promote else challenger_alias
-            old_version = tracking.alias_version(c.name, alias)
-            previous[(c.name, alias)] = old_version["version"] if old_version else None
-            tracking.set_alias(c.name, alias, version)
-            champion = champions[c.name]
-            decisions.append(PromotionDecision(c.name, version, alias, promote, reason, c.metric_name,
-                                               float(c.metric_value), champion["version"] if champion else None, old))
-            logger.info("%s v%s -> %s: %s", c.name, version, alias, reason)
-        return decisions
+            _checkpoint(f"version:{len(created)}")
+        targets: dict[str, dict[str, str | None]] = {}
+        for (c, promote, _, _), version in zip(plans, versions, strict=True):
+            targets.setdefault(c.name, {})[champion_alias if promote else challenger_alias] = version
+        record = tracking.write_release(targets, _active_run_id())
     except BaseException:
-        _undo(created, previous)
+        _undo(created)
         raise
+    _checkpoint("release")
+    tracking.complete_release(record, after_move=lambda moved: _checkpoint(f"alias:{moved}"))
+    decisions = []
+    for (c, promote, reason, old), version in zip(plans, versions, strict=True):
+        alias = champion_alias if promote else challenger_alias
+        champion = champions[c.name]
+        decisions.append(PromotionDecision(c.name, version, alias, promote, reason, c.metric_name,
+                                           float(c.metric_value), champion["version"] if champion else None, old))
+        logger.info("%s v%s -> %s: %s", c.name, version, alias, reason)
+    return decisions
 
 
-def _undo(created: list[tuple[str, str]], previous: dict[tuple[str, str], str | None]) -> None:
-    for (name, alias), version in previous.items():
-        try:
-            if version is not None or tracking.alias_version(name, alias) is not None:
-                tracking.set_alias(name, alias, version)
-        except Exception:  # best effort: report, keep undoing the rest
-            logger.exception("could not restore alias %s of %s", alias, name)
+def _active_run_id() -> str | None:
+    import mlflow
+
+    active = mlflow.active_run()
+    return active.info.run_id if active else None
+
+
+def _checkpoint(point: str) -> None:
+    """Die here, as ``kill -9`` would, when RETENTION_KILL_AT names this point: how the kill test reaches moments
+    between two registry writes that no timing could hit reliably."""
+    if os.environ.get(KILL_AT_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _undo(created: list[tuple[str, str]]) -> None:
     for name, version in reversed(created):
         try:
             tracking.delete_version(name, version)
         except Exception:
             logger.exception("could not delete %s v%s after a failed registration", name, version)
     if created:
-        logger.warning("registration failed: removed %d new version(s) and restored aliases", len(created))
+        logger.warning("registration failed: removed %d new version(s); no alias was moved", len(created))
 
 
 def register_candidate(name: str, model_uri: str, metric_name: str, metric_value: float,

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -24,11 +26,15 @@ import pandas as pd
 from models.inference.registry import alias_version as alias_version
 from models.inference.registry import client as _client
 from models.inference.registry import configure as configure
+from models.inference.registry import current_release as current_release
+from models.inference.registry import store_exists as store_exists
 from models.inference.registry import tracking_uri as tracking_uri
 
 logger = logging.getLogger(__name__)
 
 ARTIFACT_DIR = "mlruns"
+PID_TAG, HOST_TAG = "retention.pid", "retention.host"
+PENDING_TAG = "release_pending"  # on versions registered by a run whose release is not complete yet
 RUNTIME_PACKAGES = ("lightgbm", "numpy", "pandas", "scipy", "scikit-learn", "pydantic", "mlflow")
 
 
@@ -54,11 +60,17 @@ def experiment_id(name: str) -> str:
 
 @contextmanager
 def run(experiment: str, run_name: str | None = None, tags: dict[str, str] | None = None) -> Iterator[str]:
-    """Start a run and yield its id; an exception inside marks the run FAILED and propagates."""
+    """Start a run and yield its id; an exception inside marks the run FAILED and propagates.
+
+    The run carries this process's id and host, so that a later command can tell a run still going from one
+    whose process was killed (``recover`` marks those FAILED).
+    """
     import mlflow
 
     configure()
-    with mlflow.start_run(experiment_id=experiment_id(experiment), run_name=run_name, tags=tags) as active:
+    owner = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    with mlflow.start_run(experiment_id=experiment_id(experiment), run_name=run_name,
+                          tags={**(tags or {}), **owner}) as active:
         yield active.info.run_id
 
 
@@ -189,4 +201,120 @@ def run_metric(run_id: str | None, key: str) -> float | None:
         return None
     value = _client().get_run(run_id).data.metrics.get(key)
     return None if value is None else float(value)
+
+
+# --- releases: all models' aliases as one unit -------------------------------------------------------------------
+
+
+def write_release(targets: dict[str, dict[str, str | None]], run_id: str | None) -> dict[str, Any]:
+    """Write the release record in one step (the commit point of a registration) and return it.
+
+    ``targets`` maps model name -> alias -> version; the models this run does not touch keep their entries.
+    """
+    from mlflow.exceptions import MlflowException
+
+    from models.inference.registry import RELEASE_MODEL, RELEASE_TAG
+
+    client = _client()
+    previous = current_release() or {}
+    aliases = {**previous.get("aliases", {})}
+    for name, moves in targets.items():
+        aliases[name] = {**_current_aliases(name, aliases.get(name, {})), **moves}
+    record = {"run_id": run_id, "state": "moving", "aliases": aliases}
+    try:
+        client.get_registered_model(RELEASE_MODEL)
+    except MlflowException:
+        client.create_registered_model(RELEASE_MODEL, description="The release record of `retention train`: "
+                                       "which version holds each alias of each model, written in one step.")
+    client.set_registered_model_tag(RELEASE_MODEL, RELEASE_TAG, json.dumps(record, sort_keys=True))
+    return record
+
+
+def _current_aliases(name: str, pinned: dict[str, str | None]) -> dict[str, str | None]:
+    """Return the aliases a model has now (for a registry that had no record yet, read from the aliases)."""
+    try:
+        found = _client().get_registered_model(name).aliases
+    except Exception:  # a model registered for the first time by this run
+        return dict(pinned)
+    return {**{str(alias): str(version) for alias, version in found.items()}, **pinned}
+
+
+def complete_release(record: dict[str, Any], after_move: Callable[[int], None] | None = None) -> None:
+    """Move every alias to where ``record`` says, clear the pending marks, and mark the release done.
+
+    Idempotent: a command that finds a release still "moving" (its run was killed) calls it again.
+    """
+    from models.inference.registry import RELEASE_MODEL, RELEASE_TAG
+
+    client = _client()
+    moved = 0
+    for name, aliases in record["aliases"].items():
+        current = _current_aliases(name, {})
+        for alias, target in aliases.items():
+            if current.get(alias) != target:
+                set_alias(name, alias, target)
+                moved += 1
+                if after_move is not None:
+                    after_move(moved)
+            if target is not None and PENDING_TAG in client.get_model_version(name, target).tags:
+                client.delete_model_version_tag(name, target, PENDING_TAG)
+    client.set_registered_model_tag(RELEASE_MODEL, RELEASE_TAG, json.dumps({**record, "state": "done"},
+                                                                           sort_keys=True))
+
+
+def recover() -> list[str]:
+    """Repair what a killed ``train`` left: runs still RUNNING whose process is gone are marked FAILED, a release
+    interrupted while moving aliases is completed, and versions registered for a release that never happened
+    are deleted. Returns one sentence per repair. Touches nothing when there is no registry yet."""
+    if not store_exists():
+        return []
+    notes = _failed_dead_runs()
+    release = current_release()
+    if release and release.get("state") == "moving":
+        complete_release(release)
+        notes.append(f"completed the release of run {release.get('run_id')}, interrupted while moving aliases")
+    notes += _deleted_orphans(release)
+    return notes
+
+
+def _failed_dead_runs() -> list[str]:
+    client, notes, host = _client(), [], socket.gethostname()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    if not experiments:
+        return []
+    for found in client.search_runs(experiments, "attributes.status = 'RUNNING'"):
+        pid = found.data.tags.get(PID_TAG)
+        if pid and found.data.tags.get(HOST_TAG) == host and not _alive(int(pid)):
+            client.set_terminated(found.info.run_id, "FAILED")
+            notes.append(f"run {found.info.run_id} was interrupted (process {pid} is gone): marked FAILED")
+    return notes
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _deleted_orphans(release: dict[str, Any] | None) -> list[str]:
+    """Delete versions still marked pending whose run has ended: their release was never written."""
+    from models.inference.registry import RELEASE_MODEL
+
+    client, notes = _client(), []
+    kept = {(n, v) for n, aliases in ((release or {}).get("aliases") or {}).items() for v in aliases.values()}
+    for model in client.search_registered_models():
+        if model.name == RELEASE_MODEL:
+            continue
+        for mv in client.search_model_versions(f"name = '{model.name}'"):
+            if PENDING_TAG not in mv.tags or (model.name, str(mv.version)) in kept:
+                continue
+            if mv.run_id and client.get_run(mv.run_id).info.status == "RUNNING":
+                continue  # a registration in progress
+            delete_version(model.name, str(mv.version))
+            notes.append(f"deleted {model.name} v{mv.version}: registered by an interrupted run, never released")
+    return notes
 

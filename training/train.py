@@ -26,7 +26,8 @@ from models.customer.baselines import BgNbdBaseline, LastPeriodBaseline, Recency
 from models.customer.churn import ChurnModel
 from models.customer.golden import GoldenModel
 from models.customer.value import ValueModel
-from training.config import RetentionConfig
+from training.backtest import champion_predictions, decile_figure, decile_table
+from training.config import RetentionConfig, TrainingConfig
 from training.evaluate import MODEL, Evaluation, evaluate, model_predictor, task_metric
 from training.metrics import LOWER_IS_BETTER
 from training.windows import (
@@ -38,6 +39,7 @@ from training.windows import (
     plan_windows,
     stacked,
 )
+from training.winners import Winner, choose_winner, choose_winners, gate_metrics
 
 if TYPE_CHECKING:
     from training.register import Candidate
@@ -62,6 +64,9 @@ class TrainOutcome:
     notes: list[str] = field(default_factory=list)
     importances: dict[str, pd.DataFrame] = field(default_factory=dict)
     golden_share: float = GOLDEN_SHARE  # the golden share the holdout labels used
+    winners: dict[str, Winner] = field(default_factory=dict)  # task -> the candidate registered for it
+    lightgbm: dict[str, CustomerModel] = field(default_factory=dict)  # the LightGBM models, won or not
+    backtest: pd.DataFrame | None = None  # the champions' holdout by predicted decile (training.backtest)
 
     @property
     def fallback(self) -> bool:
@@ -118,7 +123,7 @@ def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None =
     if on_plan is not None:
         on_plan(plan)
     builder = WindowBuilder(shop, cfg)
-    train_windows = _windows(builder, plan.eval_cutoffs, t.min_window_customers, step)
+    train_windows = _windows(builder, usable_cutoffs(shop, plan.eval_cutoffs, plan.holdout_cutoff, t), step)
     plan = WindowPlan(scoring, h, plan.holdout_cutoff, tuple(w.cutoff for w in train_windows),
                       plan.final_cutoffs if train_windows else ())
     logger.info("windows: %s", plan.describe())
@@ -136,13 +141,44 @@ def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None =
         baselines[name] = cls(cfg.models.baseline).fit(x, y, horizon_days=h, metadata=meta)
     models = _fit_models(cfg, x, y, meta, step, "evaluation fit")
     predicted = [m.predict(holdout.inputs) for m in models.values()]
-    evaluation = evaluate({MODEL: model_predictor(*predicted), **_predict(baselines, holdout)}, holdout.labels,
-                          plan.holdout_cutoff, t.golden_share)
-    if t.refit_for_scoring:
-        final = _windows(builder, plan.final_cutoffs, t.min_window_customers, step)
+    predictors = {MODEL: model_predictor(*predicted), **_predict(baselines, holdout)}
+    evaluation = evaluate(predictors, holdout.labels, plan.holdout_cutoff, t.golden_share)
+    winners = choose_winners(evaluation, cfg.registry)
+    backtest = decile_table(champion_predictions(predictors, {k: w.predictor for k, w in winners.items()}),
+                            holdout.labels, plan.holdout_cutoff)
+    final_cutoffs = usable_cutoffs(shop, plan.final_cutoffs, plan.scoring_cutoff, t)
+    refit = t.refit_for_scoring and bool(final_cutoffs)
+    final = _windows(builder, final_cutoffs, step) if refit else train_windows
+    if refit:
         models = _fit_models(cfg, *stacked(final), meta, step, "scoring fit")
     importances = {task: getattr(m, "importance_", None) for task, m in models.items()}
-    return TrainOutcome(plan, evaluation, models, holdout, fingerprint, notes, importances, t.golden_share)
+    champions = _with_baseline_winners(models, winners, builder, plan, final, meta, refit, baselines)
+    return TrainOutcome(plan, evaluation, champions, holdout, fingerprint, notes, importances, t.golden_share,
+                        winners, models, backtest)
+
+
+def _with_baseline_winners(models: dict[str, CustomerModel], winners: dict[str, Winner], builder: WindowBuilder,
+                           plan: WindowPlan, final: list[Window], meta: dict[str, Any], refit: bool,
+                           evaluated: dict[str, CustomerModel]) -> dict[str, CustomerModel]:
+    """Return the models to register: a task whose baseline won gets that baseline, refitted like the model."""
+    cfg, h = builder.cfg, builder.cfg.training.horizon_days
+    out, fitted = dict(models), dict[str, CustomerModel]()
+    for task, winner in winners.items():
+        name = winner.predictor
+        if winner.is_model:
+            continue
+        if name not in fitted:
+            if not refit:
+                fitted[name] = evaluated[name]
+            elif name == "bgnbd":  # no labels needed: fitted on every order before the scoring cutoff
+                now = builder.window(plan.scoring_cutoff, with_labels=False)
+                fitted[name] = BgNbdBaseline(cfg.models.baseline).fit(now.inputs, horizon_days=h, metadata=meta)
+            else:
+                cls = RecencyBaseline if name == "recency" else LastPeriodBaseline
+                fitted[name] = cls(cfg.models.baseline).fit(*stacked(final), horizon_days=h, metadata=meta)
+        out[task] = fitted[name]
+        logger.info("%s: %s", task, winner.reason)
+    return out
 
 
 def _fallback(builder: WindowBuilder, plan: WindowPlan, holdout: Window, bgnbd: BgNbdBaseline,
@@ -155,21 +191,43 @@ def _fallback(builder: WindowBuilder, plan: WindowPlan, holdout: Window, bgnbd: 
     evaluation = evaluate({MODEL: predicted, "bgnbd": predicted}, holdout.labels, plan.holdout_cutoff,
                           cfg.training.golden_share, "model (BG/NBD fallback)")
     now = builder.window(plan.scoring_cutoff, with_labels=False)  # BG/NBD needs no labels: fit on all the data
-    fallback = BgNbdBaseline(cfg.models.baseline).fit(now.inputs, horizon_days=h, metadata=meta)
+    fallback = BgNbdBaseline(cfg.models.baseline).fit(now.inputs, horizon_days=h,
+                                                      metadata={**meta, "model_source": "bgnbd_fallback"})
     return TrainOutcome(plan, evaluation, dict.fromkeys(TASKS, fallback), holdout, fingerprint, notes,
-                        golden_share=cfg.training.golden_share)
+                        golden_share=cfg.training.golden_share,
+                        backtest=decile_table(predicted, holdout.labels, plan.holdout_cutoff))
 
 
-def _windows(builder: WindowBuilder, cutoffs: tuple[datetime, ...], min_customers: int, step: Step) -> list[Window]:
+def usable_cutoffs(shop: Shop, cutoffs: tuple[datetime, ...], target: datetime,
+                   t: TrainingConfig) -> tuple[datetime, ...]:
+    """Return the training cutoffs worth learning from for a window at ``target`` (the holdout or scoring cutoff).
+
+    A cutoff needs ``min_window_customers`` customers, and at least ``min_window_population_share`` of the
+    target's: a young shop's early windows hold almost only brand-new customers and teach a model (and a gate)
+    a different shop than the one it will score. The latest cutoff is kept when it has enough customers at all.
+    """
+    counts = {c: _customers_before(shop, c) for c in (*cutoffs, target)}
+    floor = max(t.min_window_customers, t.min_window_population_share * counts[target])
+    keep = tuple(c for c in cutoffs if counts[c] >= floor)
+    if not keep and cutoffs and counts[max(cutoffs)] >= t.min_window_customers:
+        keep = (max(cutoffs),)
+    for c in cutoffs:
+        if c not in keep:
+            logger.info("window %s skipped: %d customers (target %s has %d)", f"{c:%Y-%m-%d}", counts[c],
+                        f"{target:%Y-%m-%d}", counts[target])
+    return keep
+
+
+def _customers_before(shop: Shop, cutoff: datetime) -> int:
+    return int(shop.sql.execute("SELECT count(DISTINCT customer_id) FROM transactions WHERE timestamp < ? AND "
+                                "quantity > 0", [cutoff]).fetchall()[0][0])
+
+
+def _windows(builder: WindowBuilder, cutoffs: tuple[datetime, ...], step: Step) -> list[Window]:
     out = []
     for cutoff in cutoffs:
         step(f"window {cutoff:%Y-%m-%d}")
-        window = builder.window(cutoff)
-        if len(window.inputs) < min_customers:
-            logger.info("window %s skipped: %d customers (< %d)", f"{cutoff:%Y-%m-%d}", len(window.inputs),
-                        min_customers)
-            continue
-        out.append(window)
+        out.append(builder.window(cutoff))
     return out
 
 
@@ -242,14 +300,20 @@ def log_outcome(outcome: TrainOutcome, cfg: RetentionConfig) -> dict[str, str]:
                          "holdout_cutoff": f"{plan.holdout_cutoff:%Y-%m-%d}", "config_hash": cfg.hash(),
                          "n_windows": len(plan.final_cutoffs), "fallback": plan.fallback,
                          "data_content_hash": outcome.fingerprint["content_hash"]})
-    tracking.set_tags({"model_source": "bgnbd_fallback" if plan.fallback else "lightgbm"})
+    tracking.set_tags({f"{task}_model_source": m.source for task, m in outcome.models.items()})
+    tracking.set_tags({f"{task}_winner_reason": w.reason[:250] for task, w in outcome.winners.items()})
     tracking.log_dict(cfg.model_dump(mode="json"), "config.json")
     tracking.log_dict(outcome.fingerprint, "data_fingerprint.json")
     tracking.log_dict({"plan": plan.describe(), "notes": outcome.notes}, "run_notes.json")
     tracking.log_metrics(outcome.evaluation.flat())
     tracking.log_dict(outcome.evaluation.to_dict(), "evaluation.json")
     tracking.log_text(markdown_table(outcome.evaluation, "Holdout metrics"), "evaluation.md")
-    tracking.log_figures(figures(outcome.evaluation, outcome.importances))
+    figs = figures(outcome.evaluation, outcome.importances)
+    if outcome.backtest is not None:  # the champions' holdout by predicted decile: predicted against actual
+        tracking.log_text(outcome.backtest.to_csv(index=False), "backtest_deciles.csv")
+        tracking.log_dict({"deciles": outcome.backtest.to_dict(orient="records")}, "backtest_deciles.json")
+        figs["backtest_deciles.png"] = decile_figure(outcome.backtest)
+    tracking.log_figures(figs)
     names = {"churn": cfg.registry.churn_name, "golden": cfg.registry.golden_name, "value": cfg.registry.value_name}
     example = outcome.holdout.inputs.head(5)
     uris = {}
@@ -268,21 +332,20 @@ def candidates_for(outcome: TrainOutcome, cfg: RetentionConfig, uris: dict[str, 
     from training.register import Candidate
 
     r, evaluation = cfg.registry, outcome.evaluation
-    metrics = {"churn": r.churn_metric, "golden": r.golden_metric, "value": r.value_metric}
     names = {"churn": r.churn_name, "golden": r.golden_name, "value": r.value_name}
     out = []
-    for task, metric in metrics.items():
-        if metric not in evaluation.tables[task].columns:
-            raise ValueError(f"registry.{task}_metric {metric!r} is not a {task} metric; choose one of "
-                             f"{list(evaluation.tables[task].columns)}")
-        baseline = evaluation.best_baseline(task, metric)[1] if r.require_beating_baseline else None
+    for task, metric in gate_metrics(r).items():
+        winner = outcome.winners.get(task) or choose_winner(evaluation, task, metric)
+        # the winner is the best candidate on this holdout, so the baseline bar only matters for the model
+        baseline = evaluation.best_baseline(task, metric)[1] if r.require_beating_baseline and winner.is_model \
+            else None
         model = outcome.models[task]
-        tags = {"horizon_days": str(outcome.plan.horizon_days), "model_source": model.model_source,
+        tags = {"horizon_days": str(outcome.plan.horizon_days), "model_source": model.source,
                 "scoring_cutoff": f"{outcome.plan.scoring_cutoff:%Y-%m-%d}", "config_hash": cfg.hash(),
-                "data_content_hash": outcome.fingerprint["content_hash"]}
-        out.append(Candidate(names[task], uris[task], metric, evaluation.metric(task, metric),
-                             metric not in LOWER_IS_BETTER, _champion_scorer(outcome, task, metric), baseline, tags,
-                             must_match=("horizon_days",)))
+                "data_content_hash": outcome.fingerprint["content_hash"], "holdout_winner": winner.reason[:250]}
+        value = evaluation.metric(task, metric, winner.predictor)  # read from the table: the registered candidate's
+        out.append(Candidate(names[task], uris[task], metric, value, metric not in LOWER_IS_BETTER,
+                             _champion_scorer(outcome, task, metric), baseline, tags, must_match=("horizon_days",)))
     return out
 
 

@@ -23,6 +23,7 @@ from features import columns as C
 from features.data.reader import Shop
 from features.families.build import FeatureFrame, build_features
 from features.families.config import FeaturesConfig
+from models.customer.baselines import with_btyd_features
 from models.inference.inputs import baseline_inputs
 from training.config import RetentionConfig, TrainingConfig
 from training.labels import make_labels
@@ -121,7 +122,8 @@ class WindowBuilder:
         t = self.cfg.training
         built = build_features(self.shop, cutoff, features_config(self.cfg))
         extra = baseline_inputs(self.shop, cutoff, t.horizon_days, self.cfg.models.baseline.unit_days)
-        inputs = built.frame.merge(extra, on=C.CUSTOMER_ID, how="left", validate="one_to_one")
+        inputs = with_btyd_features(built.frame.merge(extra, on=C.CUSTOMER_ID, how="left", validate="one_to_one"),
+                                    t.horizon_days, self.cfg.models.baseline)
         labels = None
         if with_labels:
             labels = make_labels(self.shop, cutoff, t.horizon_days, t.golden_share, t.golden_among)

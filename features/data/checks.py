@@ -7,6 +7,7 @@ only for checks that failed, so a clean 10M-line file costs one pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import duckdb
 
@@ -95,8 +96,16 @@ def column_checks(spec: TableSpec, present: dict[str, str]) -> list[Check]:
         if kind is Kind.TIMESTAMP:
             checks.append(Check(column, unreadable, "unparseable timestamp",
                                 "an ISO 8601 date or datetime such as 2024-03-01 or 2024-03-01T14:05:00", text))
+            latest = latest_allowed()
+            checks.append(Check(column, f"({value}) > TIMESTAMP '{latest:%Y-%m-%d %H:%M:%S}'",
+                                "timestamp later than the time of this run",
+                                f"a time in the past (at the latest {latest:%Y-%m-%d %H:%M}: now plus a day for "
+                                "time zones); a typo such as 2099 would move every default cutoff", text))
         elif kind in (Kind.MONEY, Kind.NUMBER):
             checks.append(Check(column, unreadable, "non-numeric value", "a plain decimal number such as 12.50", text))
+            # NaN and +-inf parse as numbers (and 1e309 overflows to inf) but would poison every sum they enter
+            checks.append(Check(column, f"NOT isfinite(CAST(({value}) AS DOUBLE))", "not a finite number",
+                                "a plain decimal number such as 12.50 (not NaN, inf or beyond 1e308)", text))
             if kind is Kind.MONEY:
                 checks.append(Check(column, f"({value}) < 0", "negative value", "a number >= 0", text))
         elif kind is Kind.BOOL:
@@ -105,6 +114,8 @@ def column_checks(spec: TableSpec, present: dict[str, str]) -> list[Check]:
         elif kind is Kind.EVENT_TYPE:
             checks.append(Check(column, f"{raw} IS NOT NULL AND ({value}) NOT IN ({sql_list(C.EVENT_TYPES)})",
                                 "unknown event_type", f"one of {', '.join(C.EVENT_TYPES)}", text))
+    if spec.name == "transactions":
+        checks += revenue_checks(present)
     if spec.name == "transactions" and C.AMOUNT in present:
         amount = parsed(C.AMOUNT, Kind.NUMBER, present[C.AMOUNT])
         quantity = parsed(C.QUANTITY, Kind.NUMBER, present[C.QUANTITY]) if C.QUANTITY in present else "1"
@@ -114,6 +125,24 @@ def column_checks(spec: TableSpec, present: dict[str, str]) -> list[Check]:
                             "amount >= 0, or a negative quantity marking the line as a return",
                             f"{text_of(C.AMOUNT)} || ' (quantity ' || coalesce({quantity_text}, 'none') || ')'"))
     return checks
+
+
+def latest_allowed(now: datetime | None = None) -> datetime:
+    """Return the latest timestamp a shop may hold: the time of the run plus a day (a naive timestamp is the
+    shop's local time, which may be up to 14 hours ahead of this machine's)."""
+    return (now or datetime.now()).replace(microsecond=0) + timedelta(days=1)
+
+
+def revenue_checks(present: dict[str, str]) -> list[Check]:
+    """Return the check that every transaction line has a revenue: an amount, else a price (an empty one would
+    drop the line's money silently)."""
+    sources = [c for c in (C.AMOUNT, C.PRICE) if c in present]
+    if not sources:
+        return []
+    empty = " AND ".join(f"({quote(c)} IS NULL OR {text_of(c)} = '')" for c in sources)
+    shown = " || ' / ' || ".join(f"coalesce({text_of(c)}, '')" for c in sources)
+    names = " or ".join(sources)
+    return [Check(sources[0], empty, f"empty {names}", f"a line revenue on every line ({names})", f"'' || {shown}")]
 
 
 def failed_checks(con: duckdb.DuckDBPyConnection, relation: str, checks: list[Check], file: str,
@@ -128,11 +157,13 @@ def failed_checks(con: duckdb.DuckDBPyConnection, relation: str, checks: list[Ch
     for check, count in zip(checks, counts, strict=True):
         if not count:
             continue
+        # "IS TRUE" keeps DuckDB from pushing the filter into Parquet statistics, which skip NaN row groups
         rows = con.execute(
-            f"SELECT __row, {check.value} FROM {relation} WHERE {check.condition} ORDER BY __row LIMIT {MAX_SHOWN_ROWS}"
+            f"SELECT __row, {check.value} FROM {relation} WHERE ({check.condition}) IS TRUE "
+            f"ORDER BY __row LIMIT {MAX_SHOWN_ROWS}"
         ).fetchall()
         problems.append(Problem(file, check.column, check.what, check.expected,
-                                tuple((int(r), str(v)) for r, v in rows), int(count), row_label))
+                                tuple((int(r), "" if v is None else str(v)) for r, v in rows), int(count), row_label))
     return problems
 
 

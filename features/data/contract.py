@@ -88,18 +88,34 @@ ITEMS = TableSpec(
 )
 SPECS = {spec.name: spec for spec in (TRANSACTIONS, EVENTS, CUSTOMERS, ITEMS)}
 
-# What each optional table or column makes possible; `validate` and `features` say which are on or off.
-FEATURE_NEEDS: dict[str, tuple[str, ...]] = {
-    "basket (items per order, distinct items)": ("transactions.item_id",),
-    "basket categories and price level": ("transactions.item_id", "items.category"),
-    "promotions (discount share, buys only on sale)": ("transactions.discount",),
-    "site behaviour (views, carts, abandoned carts, visits)": ("events",),
-    "channel and device": ("transactions.channel|transactions.device|transactions.source",),
-    "profile (age, birthday, gender, city, opt-in)": ("customers",),
-    "recommendations": ("transactions.item_id",),
-    "up-sell and category picks": ("transactions.item_id", "items.category", "items.price"),
-    "out-of-stock filter": ("items.in_stock",),
+@dataclass(frozen=True)
+class Capability:
+    """Something the service computes, and the optional tables / columns it needs ("a|b": either will do)."""
+
+    label: str
+    needs: tuple[str, ...] = ()
+
+
+# The one table of what each optional table or column makes possible: `validate` reports from it, the feature
+# build takes each family's needs from it, and the recommender says from it which of its signals are skipped.
+CAPABILITIES: dict[str, Capability] = {
+    "rfm": Capability("RFM and trend"),
+    "cadence": Capability("cadence and BG/NBD"),
+    "timing": Capability("ordering weekday and hour"),
+    "segments": Capability("segments and golden customers"),
+    "models": Capability("churn, golden and value models"),
+    "basket": Capability("basket (items per order, distinct items)", ("transactions.item_id",)),
+    "categories": Capability("basket categories and price level", ("transactions.item_id", "items.category")),
+    "promotions": Capability("promotions (discount share, buys only on sale)", ("transactions.discount",)),
+    "site": Capability("site behaviour (views, carts, abandoned carts, visits)", ("events",)),
+    "channel": Capability("channel and device", ("transactions.channel|transactions.device|transactions.source",)),
+    "profile": Capability("profile (age, birthday, gender, city, opt-in)", ("customers",)),
+    "recommendations": Capability("recommendations", ("transactions.item_id",)),
+    "upsell": Capability("up-sell and category picks", ("transactions.item_id", "items.category", "items.price")),
+    "in_stock": Capability("out-of-stock filter", ("items.in_stock",)),
 }
+ALWAYS_ON = tuple(c.label for c in CAPABILITIES.values() if not c.needs)  # the required columns suffice
+FEATURE_NEEDS = {c.label: c.needs for c in CAPABILITIES.values() if c.needs}
 
 BOOL_TRUE = ("true", "t", "yes", "y", "1")
 BOOL_FALSE = ("false", "f", "no", "n", "0")

@@ -19,6 +19,7 @@ from features import columns as C
 from features.data.checks import column_checks, failed_checks, mixed_zone_problem, parsed, quote
 from features.data.contract import SPECS, Findings, Problem, ShopDataError, TableSpec
 from features.data.duck import scalar
+from features.data.files import checked_file, csv_header, csv_select, parquet_columns, read_error
 from features.data.integrity import integrity_problems, reference_warnings
 
 logger = logging.getLogger(__name__)
@@ -95,18 +96,21 @@ def _folder_sources(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, t
         if not found:
             continue
         file = found[0]
-        if file.stat().st_size == 0:
-            raise ShopDataError([Problem(str(file), None, "empty file", "a header line and at least one data row")])
-        if file.suffix == ".parquet":
-            con.execute(f"CREATE VIEW raw_{name} AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row "
-                        f"FROM read_parquet('{file}', file_row_number = true)")
-            sources[name] = (str(file), "row")
-        else:
-            # Text columns keep "00001" intact; insertion order is the file's, so rowid + 2 is the line number.
-            con.execute(f"CREATE TABLE text_{name} AS SELECT * FROM read_csv('{file}', all_varchar = true, "
-                        "header = true)")
-            con.execute(f"CREATE VIEW raw_{name} AS SELECT *, rowid + 2 AS __row FROM text_{name}")
-            sources[name] = (str(file), "line")
+        checked_file(file)
+        try:
+            if file.suffix == ".parquet":
+                parquet_columns(file)
+                con.execute(f"CREATE VIEW raw_{name} AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 "
+                            f"AS __row FROM read_parquet('{file}', file_row_number = true)")
+                sources[name] = (str(file), "row")
+            else:
+                # Text columns keep "00001" intact; insertion order is the file's, so rowid + 2 is the line number.
+                header, delimiter = csv_header(file)
+                con.execute(f"CREATE TABLE text_{name} AS SELECT * FROM {csv_select(file, header, delimiter)}")
+                con.execute(f"CREATE VIEW raw_{name} AS SELECT *, rowid + 2 AS __row FROM text_{name}")
+                sources[name] = (str(file), "line")
+        except duckdb.Error as exc:
+            raise read_error(str(file), exc) from None
     if "transactions" not in sources:
         raise FileNotFoundError(f"{folder}: no transactions file; expected transactions.parquet or transactions.csv")
     return sources
@@ -134,9 +138,12 @@ def _checked_shop(con: duckdb.DuckDBPyConnection, sources: dict[str, tuple[str, 
     findings = Findings()
     present: dict[str, dict[str, str]] = {}
     for name, (file, row_label) in sources.items():
-        types = _column_types(con, f"raw_{name}")
-        present[name] = {c: t for c, t in types.items() if c in SPECS[name].kinds}
-        findings.errors += _table_problems(con, SPECS[name], present[name], file, row_label)
+        try:
+            types = _column_types(con, f"raw_{name}")
+            present[name] = {c: t for c, t in types.items() if c in SPECS[name].kinds}
+            findings.errors += _table_problems(con, SPECS[name], present[name], file, row_label)
+        except duckdb.Error as exc:  # e.g. a Parquet file cut short inside its data pages
+            raise read_error(file, exc) from None
     findings.raise_if_any()
     for name in sources:
         con.execute(f"CREATE VIEW norm_{name} AS {_normalised_select(SPECS[name], present[name])}")
@@ -189,8 +196,13 @@ def _revenue(present: dict[str, str]) -> str:
     """Net line revenue: amount, or price x quantity; return lines (negative quantity) count against revenue."""
     quantity = parsed(C.QUANTITY, SPECS["transactions"].kinds[C.QUANTITY], present[C.QUANTITY]) \
         if C.QUANTITY in present else "CAST(1 AS DOUBLE)"
-    if C.AMOUNT in present:
-        amount = parsed(C.AMOUNT, SPECS["transactions"].kinds[C.AMOUNT], present[C.AMOUNT])
-        return f"CASE WHEN coalesce({quantity}, 1) < 0 THEN -abs({amount}) ELSE {amount} END"
-    price = parsed(C.PRICE, SPECS["transactions"].kinds[C.PRICE], present[C.PRICE])
-    return f"{price} * coalesce({quantity}, 1)"
+    by_price = None
+    if C.PRICE in present:
+        price = parsed(C.PRICE, SPECS["transactions"].kinds[C.PRICE], present[C.PRICE])
+        by_price = f"{price} * coalesce({quantity}, 1)"
+    if C.AMOUNT not in present:
+        return str(by_price)
+    amount = parsed(C.AMOUNT, SPECS["transactions"].kinds[C.AMOUNT], present[C.AMOUNT])
+    by_amount = f"CASE WHEN coalesce({quantity}, 1) < 0 THEN -abs({amount}) ELSE {amount} END"
+    # a line with an empty amount but a price is priced (the contract check refuses lines with neither)
+    return f"coalesce({by_amount}, {by_price})" if by_price else by_amount

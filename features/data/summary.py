@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from features.data.contract import FEATURE_NEEDS, SPECS
+from features.data.contract import ALWAYS_ON, FEATURE_NEEDS, SPECS
 from features.data.duck import row, scalar
 from features.data.reader import Shop
 
@@ -28,11 +28,6 @@ class ShopSummary(BaseModel):
     absent_tables: list[str]
     enabled: list[str]
     disabled: list[str]
-
-
-# Computed from the required columns alone, so every shop has them.
-ALWAYS_ON = ("RFM and trend", "cadence and BG/NBD", "ordering weekday and hour", "segments and golden customers",
-             "churn, golden and value models")
 
 
 def shop_summary(shop: Shop) -> ShopSummary:

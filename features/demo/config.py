@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -28,6 +29,7 @@ class DemoConfig(BaseModel):
     cycle_days: tuple[float, float] = (25.0, 45.0)  # range of personal refill cycles
     complement_rate: float = Field(0.45, ge=0.0, le=1.0)  # chance an anchor brings each partner along
     browse_sessions_per_order: float = Field(1.5, ge=0.0)  # browsing-only sessions per expected order
+    profile: Literal["shop", "durable"] = "shop"  # durable: books, films, furniture; each item bought at most once
 
     @field_validator("cycle_days")
     @classmethod

@@ -124,7 +124,8 @@ def draw_profiles(cfg: DemoConfig, cal: Calendar, catalog: Catalog, rng: np.rand
     profiles.device = draw_rows(rng, DEVICE_BY_CHANNEL[profiles.channel])
     # A consumable among the preferred categories makes about half of the buyers regular refillers.
     consumable = CONSUMABLE[prefs] & (pref_cum > np.c_[np.zeros(n), pref_cum[:, :2]])
-    refills = np.flatnonzero(~hunter & np.isfinite(first) & consumable.any(axis=1) & (rng.random(n) < cfg.refill_share))
+    share = 0.0 if cfg.profile == "durable" else cfg.refill_share  # durable goods: nothing to refill
+    refills = np.flatnonzero(~hunter & np.isfinite(first) & consumable.any(axis=1) & (rng.random(n) < share))
     category = prefs[refills, consumable[refills].argmax(axis=1)]
     profiles.refill_item[refills] = catalog.pick(rng, category, style[refills],
                                                  rng.random(len(refills)) < premium_chance(profiles, refills))

@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 from features import columns as C
-from features.data.io import write_frame
+from features.data.contract import SPECS
+from features.data.io import replace_folder
 from features.demo.catalog import (
     RETURN_FACTOR,
     Calendar,
@@ -71,6 +72,7 @@ from features.demo.customers import (
     draw_rows,
     taste_items,
 )
+from features.demo.durable import once_per_customer
 from features.demo.events import Activity, events_frame, simulate_events
 
 logger = logging.getLogger(__name__)
@@ -151,12 +153,13 @@ def _seeds(cfg: DemoConfig) -> list[np.random.SeedSequence]:
 
 
 def write_shop(tables: dict[str, pd.DataFrame], out: Path, fmt: Literal["parquet", "csv"]) -> list[Path]:
-    """Write each table to ``out/<table>.<fmt>`` atomically (temp file, then rename); return the paths."""
+    """Write the tables as ``out/<table>.<fmt>``, all at once (a folder swapped in whole); return the paths.
+
+    A folder already holding a shop in this format is replaced; one holding anything else is refused.
+    """
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"unsupported format {fmt!r}; expected 'parquet' or 'csv'")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return [write_frame(frame, out / f"{name}.{fmt}") for name, frame in tables.items()]
+    return replace_folder(tables, Path(out), f".{fmt}", tuple(f"{name}.{fmt}" for name in SPECS))
 
 
 def fade(left: np.ndarray) -> np.ndarray:
@@ -242,6 +245,8 @@ def basket_lines(cfg: DemoConfig, o: Orders, p: Profiles, catalog: Catalog, cal:
         partner = catalog.partners[item, j]
         brought = np.flatnonzero((partner >= 0) & (rng.random(len(item)) < cfg.complement_rate))
         parts.append((order[brought], partner[brought], np.ones(len(brought), np.int64)))
+    if cfg.profile == "durable":
+        parts = once_per_customer(parts, o.cust, o.t, o.rank, p, catalog, rng)
     n_items = len(catalog.price)  # one line per (order, item): quantities of repeated picks add up
     key, inverse = np.unique(np.concatenate([a * n_items + i for a, i, _ in parts]), return_inverse=True)
     quantity = np.bincount(inverse, weights=np.concatenate([q for _, _, q in parts])).astype(np.int64)

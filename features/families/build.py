@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from features import columns as C
+from features.data.contract import CAPABILITIES
 from features.data.duck import scalar
 from features.data.reader import Shop
 from features.families.basket import BASKET_DOC, CATEGORY_DOC, basket_features, category_features
@@ -38,7 +40,7 @@ from features.families.promotions import PROMOTIONS_DOC, promotion_features
 from features.families.rfm import RFM_DOC, rfm_features
 from features.families.site import SITE_DOC, site_features
 from features.families.timing import HOUR_NOTE, TIMING_DOC, has_time_of_day, timing_features
-from features.orders import AsOf, cutoff_datetime, orders_before, rows_before
+from features.orders import AsOf, cutoff_datetime, orders_before, require_purchase_before, rows_before
 
 logger = logging.getLogger(__name__)
 
@@ -69,24 +71,29 @@ class Family:
     observed_zero: bool = False  # a customer absent from the family's table truly had none (counts become 0)
 
 
+def _needs(capability: str) -> tuple[str, ...]:
+    return CAPABILITIES[capability].needs  # the one table of what optional data enables what
+
+
 FAMILIES: dict[str, Family] = {f.name: f for f in (
-    Family("rfm", RFM_DOC, (), lambda x: rfm_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
-    Family("cadence", CADENCE_DOC, (), lambda x: cadence_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
-    Family("bgnbd", BGNBD_DOC, (), None),
-    Family("basket", BASKET_DOC, ("transactions.item_id",),
+    Family("rfm", RFM_DOC, _needs("rfm"), lambda x: rfm_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
+    Family("cadence", CADENCE_DOC, _needs("cadence"),
+           lambda x: cadence_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
+    Family("bgnbd", BGNBD_DOC, _needs("cadence"), None),
+    Family("basket", BASKET_DOC, _needs("basket"),
            lambda x: basket_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
-    Family("categories", CATEGORY_DOC, ("transactions.item_id", "items.category"),
+    Family("categories", CATEGORY_DOC, _needs("categories"),
            lambda x: category_features(x.lines, x.shop.table("items"), x.as_of, x.cfg)),
-    Family("promotions", PROMOTIONS_DOC, ("transactions.discount",),
+    Family("promotions", PROMOTIONS_DOC, _needs("promotions"),
            lambda x: promotion_features(x.lines, x.as_of, x.cfg, orders=x.orders)),
-    Family("site", SITE_DOC, ("events",),
+    Family("site", SITE_DOC, _needs("site"),
            lambda x: site_features(x.shop.table("events"), x.lines, x.as_of, x.cfg, orders=x.orders),
            observed_zero=True),
-    Family("channel", CHANNEL_DOC, ("transactions.channel|transactions.device|transactions.source",),
+    Family("channel", CHANNEL_DOC, _needs("channel"),
            lambda x: channel_features(x.lines, x.as_of, x.cfg)),
-    Family("timing", TIMING_DOC, (),
+    Family("timing", TIMING_DOC, _needs("timing"),
            lambda x: timing_features(x.lines, x.as_of, x.cfg, with_hour=x.with_hour, orders=x.orders)),
-    Family("profile", PROFILE_DOC, ("customers",),
+    Family("profile", PROFILE_DOC, _needs("profile"),
            lambda x: profile_features(x.shop.table("customers"), x.as_of, x.cfg)),
 )}
 
@@ -162,15 +169,17 @@ def _built(context: Context) -> FeatureFrame:
         if name in EMPTY_BEFORE and _no_rows_before(context, name):
             result.left_out[name] = EMPTY_BEFORE[name]
             continue
+        unmatched = _events_matching_nobody(context) if name == "site" else None
+        if unmatched:
+            result.left_out[name] = unmatched
+            continue
         began = time.perf_counter()
         table = context.scratch.table(name, family.build(context)) if family.build else _bgnbd_table(context, result)
         logger.debug("%s built in %.1f s", name, time.perf_counter() - began)
         if table is None:
             continue
         if name == "rfm" and not int(table.count().execute()):
-            first = scalar(shop.sql, "SELECT min(timestamp) FROM transactions")
-            raise ValueError(f"no purchase order before the cutoff {cutoff:%Y-%m-%d %H:%M} "
-                             f"(the first order is at {first})")
+            require_purchase_before(shop.transactions, cutoff)
         result.included[name] = family.doc
         tables.append((family, table))
     result.notes += partial_notes(context, result.included)
@@ -236,13 +245,54 @@ def joined(tables: list[tuple[Family, ir.Table]], cfg: FeaturesConfig) -> ir.Tab
 
 def _bgnbd_table(context: Context, result: FeatureFrame) -> ir.Table | None:
     """Fit BG/NBD on the orders before the cutoff and keep its scores as a scratch table; None if the fit fails."""
+    needed = context.cfg.bgnbd_min_repeat_customers
+    repeaters = repeat_customers(context.orders)
+    if repeaters < needed:
+        result.left_out["bgnbd"] = (f"too little data: {repeaters} customer(s) bought more than once before the "
+                                    f"cutoff; BG/NBD needs at least {needed} (features.bgnbd_min_repeat_customers)")
+        return None
     try:
         fitted = bgnbd_features(context.lines, context.as_of, context.cfg, orders=context.orders)
     except (ImportError, RuntimeError, ValueError, ArithmeticError) as exc:
         result.left_out["bgnbd"] = f"the BG/NBD fit failed ({exc})"
         logger.warning("BG/NBD left out: %s", exc)
         return None
+    absurd = absurd_scores(fitted)
+    if absurd:
+        result.left_out["bgnbd"] = f"the BG/NBD fit is not usable ({absurd})"
+        logger.warning("BG/NBD left out: %s", absurd)
+        return None
     return context.scratch.frame("bgnbd", fitted)
+
+
+def repeat_customers(orders: ir.Table) -> int:
+    """Return how many customers placed more than one purchase order (the data BG/NBD learns from)."""
+    purchases = orders.filter(orders.is_purchase)
+    per_customer = purchases.group_by(C.CUSTOMER_ID).aggregate(n=purchases.count())
+    return int(per_customer.filter(per_customer.n > 1).count().execute())
+
+
+def absurd_scores(fitted: pd.DataFrame) -> str | None:
+    """Return why fitted BG/NBD scores cannot be right (not finite, a probability outside [0, 1]), or None."""
+    scores = fitted.drop(columns=[C.CUSTOMER_ID])
+    if not np.isfinite(scores.to_numpy(dtype="float64")).all():
+        return "some scores are not finite numbers"
+    alive = fitted["bgnbd_p_alive"]
+    if not alive.between(0, 1).all() or (scores.drop(columns=["bgnbd_p_alive"]) < 0).to_numpy().any():
+        return "a probability outside [0, 1] or negative expected orders"
+    return None
+
+
+def _events_matching_nobody(context: Context) -> str | None:
+    """Return why site features would be all zeros: no event before the cutoff names a customer who ordered."""
+    events = rows_before(context.shop.table("events"), context.as_of)
+    buyers = context.orders.select(C.CUSTOMER_ID).distinct()
+    if int(events.semi_join(buyers, C.CUSTOMER_ID).count().execute()):
+        return None
+    seen = events[C.CUSTOMER_ID].arbitrary().execute()
+    known = buyers[C.CUSTOMER_ID].arbitrary().execute()
+    return (f"no event before the cutoff matches a customer who ordered (events name e.g. {seen!r}, transactions "
+            f"{known!r}): check that both tables use the same customer ids")
 
 
 def _no_rows_before(context: Context, family: str) -> bool:

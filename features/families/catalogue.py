@@ -6,6 +6,8 @@ gap since the last order"). Windowed names follow the ``FeaturesConfig`` in use.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 from features.families.config import FeaturesConfig
@@ -29,9 +31,45 @@ class Feature:
 
     def describe(self, value: float | str) -> str:
         """Return the phrase for one customer's value, e.g. ``no order for 210 days``."""
-        if self.unit == "flag":
-            return self.phrase if value else self.phrase_if_zero
-        return self.phrase.format(value=value)
+        return phrase_value(self.phrase, self.unit, value, self.phrase_if_zero)
+
+
+_ONE_PLURAL = re.compile(r"(?<![\d.,])1 (\w+?)(ies|s)\b")
+_VALUE = re.compile(r"\{value[^}]*\}")
+
+
+def phrase_value(phrase: str, unit: str, value: object, if_zero: str = "") -> str:
+    """Return a feature's phrase for one value: the one place values become words (the models' reasons too).
+
+    Flags pick the phrase or ``if_zero``; templates are written for the plural ("1 orders" becomes "1 order");
+    a template "when >= 0|when < 0" takes its second half, with the value's magnitude, for a negative value, so
+    a date in the past is never "expected -61 days from now".
+
+    Examples
+    --------
+    >>> phrase_value("next order expected in {value:.0f} days|next order overdue by {value:.0f} days", "days", -61)
+    'next order overdue by 61 days'
+    """
+    if unit == "flag":
+        return phrase if _truthy(value) else if_zero
+    template, _, if_negative = phrase.partition("|")
+    if if_negative and isinstance(value, int | float) and value < 0:
+        template, value = if_negative, -value
+    try:
+        text = template.format(value=value)
+    except (ValueError, TypeError):  # a string where the template wants a number
+        text = _VALUE.sub(lambda _: str(value), template)
+    return _ONE_PLURAL.sub(lambda m: f"1 {m.group(1)}{'y' if m.group(2) == 'ies' else ''}", text)
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "1.0", "true", "yes")
+    try:
+        number = float(value)  # type: ignore[arg-type]  # anything float() takes; the rest is not truthy
+    except (TypeError, ValueError):
+        return False
+    return bool(number) and not math.isnan(number)
 
 
 def feature_catalogue(cfg: FeaturesConfig | None = None) -> dict[str, Feature]:
@@ -60,7 +98,7 @@ def feature_catalogue(cfg: FeaturesConfig | None = None) -> dict[str, Feature]:
         ("cadence", "overdue_ratio", "ratio", "days since the last order over the usual gap (above 1 = overdue)",
          "{value:.1f} times their usual gap since the last order"),
         ("cadence", "days_until_expected_order", "days", "usual gap minus days since the last order (< 0 = overdue)",
-         "next order expected {value:+.0f} days from the cutoff"),
+         "next order expected in {value:.0f} days|next order overdue by {value:.0f} days"),
         ("cadence", "expected_next_order_date", "date", "last order date plus the usual gap",
          "next order expected around {value}"),
         ("bgnbd", f"bgnbd_expected_orders_{h}d", "count", f"BG/NBD expected purchase orders in the next {h} days",

@@ -27,6 +27,8 @@ class FeaturesConfig(BaseModel):
     bgnbd_unit_days: float = Field(7.0, gt=0, description="Time unit of the BG/NBD fit (7 = weeks, as the paper).")
     bgnbd_horizon_days: int = Field(90, gt=0, description="Horizon of the BG/NBD expected orders.")
     bgnbd_penalizer: float = Field(0.0, ge=0, description="L2 penalty on the BG/NBD parameters (0 = plain MLE).")
+    bgnbd_min_repeat_customers: int = Field(20, ge=1, description="Leave BG/NBD out with fewer customers who "
+                                            "bought more than once before the cutoff (a fit on a handful is noise).")
     duckdb_threads: int | None = Field(None, ge=1, description="DuckDB threads for the build (None = all cores).")
     duckdb_memory_limit: str | None = Field(None, pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",
                                             description="DuckDB memory limit for the build, e.g. '2GB' (None = "

@@ -55,7 +55,7 @@ class CustomerModel(ModelBase):
     """
 
     outputs: ClassVar[tuple[str, ...]] = ()
-    model_source: ClassVar[str] = "lightgbm"  # what scores say produced them
+    model_source: ClassVar[str] = "lightgbm"  # what scores say produced them (metadata "model_source" overrides)
     needs_labels: ClassVar[bool] = True  # False for models fitted on the inputs alone (BG/NBD)
 
     horizon_days_: int
@@ -103,8 +103,14 @@ class CustomerModel(ModelBase):
     def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
         raise NotImplementedError
 
+    @property
+    def source(self) -> str:
+        """Return what produced this model's scores: the class's kind, or the one its metadata names (a BG/NBD
+        fitted as the fallback says ``bgnbd_fallback``, the same class as a holdout winner says ``bgnbd``)."""
+        return str(getattr(self, "metadata_", {}).get("model_source") or self.model_source)
+
     def _common_state(self) -> dict[str, Any]:
-        return {"horizon_days": self.horizon_days_, "metadata": self.metadata_, "model_source": self.model_source}
+        return {"horizon_days": self.horizon_days_, "metadata": self.metadata_, "model_source": self.source}
 
     def _load_common(self, state: dict[str, Any]) -> None:
         self.horizon_days_ = int(state["horizon_days"])
@@ -127,10 +133,16 @@ class FeatureSpec:
     phrases: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, catalogue: dict[str, Any], exclude: tuple[str, ...] = ()) -> FeatureSpec:
-        """Pick the model inputs from ``frame``: catalogue features that are numeric or categorical (not dates)."""
+    def from_frame(cls, frame: pd.DataFrame, catalogue: dict[str, Any], exclude: tuple[str, ...] = (),
+                   extra: dict[str, dict[str, str]] | None = None) -> FeatureSpec:
+        """Pick the model inputs from ``frame``: catalogue features that are numeric or categorical (not dates),
+        and the numeric columns named in ``extra`` (made by the models, e.g. BG/NBD outputs: name -> phrase)."""
         columns, levels, phrases = [], {}, {}
         for name in frame.columns:
+            if extra and name in extra and name not in exclude:
+                columns.append(name)
+                phrases[name] = dict(extra[name])
+                continue
             feature = catalogue.get(name)
             if name == C.CUSTOMER_ID or name in exclude or feature is None or feature.kind == "date":
                 continue
@@ -267,18 +279,22 @@ def next_order_days(expected_orders: np.ndarray, horizon_days: int, cap_days: fl
 class LgbmConfig(ModelConfig):
     """LightGBM settings shared by the churn, golden and value models; defaults suit 10k-1M rows."""
 
-    num_leaves: int = Field(31, ge=2)
+    # small, regularised trees: on CDNOW-sized shops (tens of thousands of customers, a handful of strong
+    # signals) bigger trees fit noise and lose to BG/NBD on real outcomes
+    num_leaves: int = Field(15, ge=2)
     learning_rate: float = Field(0.05, gt=0, le=1)
     n_estimators: int = Field(500, ge=1, description="Most boosting rounds; early stopping usually ends sooner.")
     early_stopping_rounds: int = Field(40, ge=1)
-    min_child_samples: int = Field(40, ge=1)
+    min_child_samples: int = Field(200, ge=1)
     feature_fraction: float = Field(0.8, gt=0, le=1)
     bagging_fraction: float = Field(0.8, gt=0, le=1)
-    lambda_l2: float = Field(1.0, ge=0)
+    lambda_l2: float = Field(10.0, ge=0)
     validation_share: float = Field(0.2, gt=0, lt=1, description="Customers held out for early stopping and "
                                     "calibration (all their windows together).")
     num_threads: int = Field(0, ge=0, description="0 = LightGBM's default (all cores).")
     seed: int = 0
+    monotone: dict[str, int] = Field(default_factory=dict, description="Feature -> +1 (the prediction never falls "
+                                     "as it grows) or -1 (never rises); features absent from the data are ignored.")
 
 
 def train_booster(cfg: LgbmConfig, objective: dict[str, Any], x: np.ndarray, y: np.ndarray, valid: np.ndarray,
@@ -292,6 +308,9 @@ def train_booster(cfg: LgbmConfig, objective: dict[str, Any], x: np.ndarray, y: 
         "bagging_fraction": cfg.bagging_fraction, "bagging_freq": 1, "lambda_l2": cfg.lambda_l2,
         "num_threads": cfg.num_threads, "seed": cfg.seed, "deterministic": True, "verbosity": -1,
     }
+    if any(cfg.monotone.get(n, 0) for n in names):
+        params["monotone_constraints"] = [int(cfg.monotone.get(n, 0)) for n in names]
+        params["monotone_constraints_method"] = "advanced"
     safe = [n.replace(" ", "_") for n in names]
     train = lgb.Dataset(x[~valid], y[~valid], feature_name=safe, categorical_feature=categorical or "auto",
                         free_raw_data=True)

@@ -6,9 +6,14 @@ value and orders, days to the next order), so one evaluation table puts each met
 - ``BgNbdBaseline``: BG/NBD expected orders and P(alive), times Gamma-Gamma mean spend, fitted on the
   orders before the cutoff (no labels). It is also the fallback when history is too short for LightGBM.
 - ``RecencyBaseline``: days since the last order, mapped to each target by isotonic regression fitted on
-  the training windows (the best a model can do with recency alone).
+  the training windows (the best a model can do with recency alone); its next order is "last order + the
+  customer's usual gap" (the shop's median gap for one-time buyers), never before the cutoff.
 - ``LastPeriodBaseline``: "the next horizon repeats the last one": revenue and orders of the previous
   ``horizon`` days as they are; churn and golden probabilities mapped by isotonic regression.
+
+Each is also a candidate champion: when one beats the LightGBM model on the holdout's gate metric the pipeline
+registers it (refitted for scoring) and scores say so in ``model_source`` (``bgnbd``, ``recency_baseline``,
+``last_period_baseline``; ``bgnbd_fallback`` when history was too short for LightGBM at all).
 
 Inputs are the columns named below (``training.windows.baseline_inputs`` builds them) next to the features.
 """
@@ -43,6 +48,7 @@ from models.customer.base import (
 )
 
 DAYS_SINCE_LAST = "days_since_last_order"
+USUAL_GAP = "mean_gap_days"  # the cadence feature: mean days between the customer's orders
 LAST_PERIOD_REVENUE = "last_period_revenue"
 LAST_PERIOD_ORDERS = "last_period_orders"
 BTYD_COLUMNS = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
@@ -87,7 +93,7 @@ class BgNbdBaseline(_Baseline):
     the expected value over the value at the golden rank (capped at 1).
     """
 
-    model_source = "bgnbd_fallback"
+    model_source = "bgnbd"
     needs_labels = False
 
     def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame | None) -> None:
@@ -143,12 +149,24 @@ class RecencyBaseline(_Baseline):
             EXPECTED_VALUE: _isotonic(signal, labels[VALUE], increasing=False),
             EXPECTED_ORDERS: _isotonic(signal, labels[ORDERS], increasing=False),
         }
+        if USUAL_GAP in inputs.columns:
+            gaps = inputs[USUAL_GAP].to_numpy(dtype="float64", na_value=np.nan)
+            self.state_[USUAL_GAP] = float(np.nanmedian(gaps)) if np.isfinite(gaps).any() else None
 
     def _predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
         signal = _column(inputs, DAYS_SINCE_LAST)
         out = pd.DataFrame({name: np.interp(signal, *self.state_[name]) for name in BASELINE_OUTPUTS[:4]})
-        out[NEXT_ORDER_DAYS] = next_order_days(out[EXPECTED_ORDERS].to_numpy(), self.horizon_days_)
+        out[NEXT_ORDER_DAYS] = self._next_days(inputs, signal, out[EXPECTED_ORDERS].to_numpy())
         return out
+
+    def _next_days(self, inputs: pd.DataFrame, since: np.ndarray, orders: np.ndarray) -> np.ndarray:
+        """Return last order + the customer's usual gap (the shop's median gap for one-time buyers), from the
+        cutoff, at least 0; without the cadence features, the Poisson wait at the expected order rate."""
+        gap = self.state_.get(USUAL_GAP)
+        if USUAL_GAP not in inputs.columns or gap is None:
+            return next_order_days(orders, self.horizon_days_)
+        usual = inputs[USUAL_GAP].to_numpy(dtype="float64", na_value=np.nan)
+        return np.clip(np.where(np.isfinite(usual), usual, float(gap)) - since, 0.0, None)
 
     def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
         return [f"no order for {d:.0f} days" for d in _column(inputs, DAYS_SINCE_LAST)]
@@ -178,6 +196,40 @@ class LastPeriodBaseline(_Baseline):
         h = self.horizon_days_
         return [f"spent {r:,.2f} and placed {_plural(o, 'order')} in the last {h} days"
                 for r, o in zip(_column(inputs, LAST_PERIOD_REVENUE), _column(inputs, LAST_PERIOD_ORDERS), strict=True)]
+
+
+# BG/NBD x Gamma-Gamma outputs as model inputs: the model sees what BG/NBD sees and more. Each window fits them at
+# its own cutoff without labels, so they are point-in-time; phrases as the feature catalogue writes them.
+BTYD_FEATURES: dict[str, dict[str, str]] = {
+    "bg_buy": {"phrase": "{value:.0%} likely to order in the next period (BG/NBD)", "unit": "share", "if_zero": ""},
+    "bg_orders": {"phrase": "about {value:.1f} orders expected next period (BG/NBD)", "unit": "count",
+                  "if_zero": ""},
+    "bg_value": {"phrase": "expected to spend {value:,.2f} next period (BG/NBD x Gamma-Gamma)", "unit": "money",
+                 "if_zero": ""},
+    "gg_spend": {"phrase": "usually spends about {value:,.2f} per order", "unit": "money", "if_zero": ""},
+}
+
+
+def with_btyd_features(inputs: pd.DataFrame, horizon_days: int, cfg: BaselineConfig | None = None) -> pd.DataFrame:
+    """Return ``inputs`` plus the BTYD_FEATURES columns, fitted on these rows (one cutoff) without labels.
+
+    A fit that fails (too few repeat buyers at a young shop's first cutoffs) leaves the columns missing (NaN),
+    which LightGBM treats as unknown rather than as a number.
+    """
+    out = inputs.copy()
+    try:
+        p = BgNbdBaseline(cfg or BaselineConfig()).fit(inputs, horizon_days=horizon_days).predict(inputs)
+        orders = p[EXPECTED_ORDERS].to_numpy(dtype="float64")
+        values = {"bg_buy": 1.0 - p[CHURN_PROBABILITY].to_numpy(dtype="float64"), "bg_orders": orders,
+                  "bg_value": p[EXPECTED_VALUE].to_numpy(dtype="float64")}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values["gg_spend"] = np.where(orders > 0, values["bg_value"] / orders, np.nan)
+    except Exception as exc:  # noqa: BLE001 -- any fitting failure means "unknown here", never a crash
+        logger.warning("BG/NBD features left missing at this cutoff: %s", exc)
+        values = {name: np.full(len(inputs), np.nan) for name in BTYD_FEATURES}
+    for name, column in values.items():
+        out[name] = column
+    return out
 
 
 def _column(inputs: pd.DataFrame, name: str) -> np.ndarray:

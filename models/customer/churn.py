@@ -30,6 +30,7 @@ from models.customer.base import (
     load_booster,
     train_booster,
 )
+from models.customer.baselines import BTYD_FEATURES
 from models.customer.reasons import top_reasons
 
 BOOSTER_FILE = "booster.txt"
@@ -42,6 +43,24 @@ class ClassifierConfig(LgbmConfig):
     calibration: Literal["auto", "isotonic", "platt", "none"] = Field(
         "auto", description="auto: isotonic with enough validation rows (min_isotonic_rows), else Platt.")
     min_isotonic_rows: int = Field(2000, ge=10)
+
+
+# directions known in advance: a longer time since the last order never lowers the churn risk, more orders and a
+# higher P(alive) never raise it (golden and value get the opposite signs)
+CHURN_MONOTONE = {"days_since_last_order": 1, "bgnbd_p_alive": -1, "orders": -1, "orders_365d": -1}
+VALUE_MONOTONE = {name: -sign for name, sign in CHURN_MONOTONE.items()}
+
+
+class ChurnConfig(ClassifierConfig):
+    """The churn model's settings: the classifier's, with the churn directions as monotone constraints."""
+
+    monotone: dict[str, int] = Field(default_factory=lambda: dict(CHURN_MONOTONE))
+
+
+class GoldenConfig(ClassifierConfig):
+    """The golden model's settings: the classifier's, with the value directions as monotone constraints."""
+
+    monotone: dict[str, int] = Field(default_factory=lambda: dict(VALUE_MONOTONE))
 
 
 class LgbmClassifier(CustomerModel):
@@ -58,7 +77,7 @@ class LgbmClassifier(CustomerModel):
 
     def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame) -> None:
         cfg = self.config
-        self.spec_ = FeatureSpec.from_frame(inputs, catalogue_for(self.metadata_))
+        self.spec_ = FeatureSpec.from_frame(inputs, catalogue_for(self.metadata_), extra=BTYD_FEATURES)
         x = self.spec_.matrix(inputs)
         y = labels[self.target].to_numpy(dtype="float64")
         if len(np.unique(y)) < 2:
@@ -104,5 +123,7 @@ class ChurnModel(LgbmClassifier):
     ['customer_id', 'churn_probability']
     """
 
+    Config = ChurnConfig
+    config: ChurnConfig
     target = CHURN
     outputs = (CHURN_PROBABILITY,)

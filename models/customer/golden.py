@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models.customer.base import GOLDEN, GOLDEN_PROBABILITY
-from models.customer.churn import LgbmClassifier
+from models.customer.churn import GoldenConfig, LgbmClassifier
 
 
 class GoldenModel(LgbmClassifier):
@@ -12,5 +12,7 @@ class GoldenModel(LgbmClassifier):
     Same calibrated LightGBM as ChurnModel (see ``models.customer.churn``), fitted on the ``golden`` label.
     """
 
+    Config = GoldenConfig
+    config: GoldenConfig
     target = GOLDEN
     outputs = (GOLDEN_PROBABILITY,)

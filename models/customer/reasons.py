@@ -9,45 +9,23 @@ template from the features catalogue (saved with the model, so serving needs no 
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
+from features.families.catalogue import phrase_value
+
 SEPARATOR = "; "
-_ONE_PLURAL = re.compile(r"(?<![\d.,])1 (\w+?)(ies|s)\b")
 
 
 def describe(phrase: dict[str, str], value: object) -> str:
-    """Return the phrase for one value: flags pick the yes/no phrase, others fill ``{value}`` in the template.
+    """Return the phrase for one value, worded by the features catalogue's ``phrase_value`` (the one place).
 
     Examples
     --------
     >>> describe({"phrase": "no order for {value:.0f} days", "unit": "days", "if_zero": ""}, 210.4)
     'no order for 210 days'
     """
-    if phrase["unit"] == "flag":
-        return phrase["phrase"] if _truthy(value) else phrase["if_zero"]
-    try:
-        text = phrase["phrase"].format(value=value)
-    except (ValueError, TypeError):  # a string where the template wants a number
-        text = phrase["phrase"].replace("{value", "{0").format(str(value)) if "{value" in phrase["phrase"] else ""
-    return _singular(text)
-
-
-def _truthy(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "1.0", "true", "yes")
-    try:
-        number = float(value)  # type: ignore[arg-type]  # anything float() takes; the rest is not truthy
-    except (TypeError, ValueError):
-        return False
-    return bool(number) and not np.isnan(number)
-
-
-def _singular(text: str) -> str:
-    """'1 orders' -> '1 order', '1 categories' -> '1 category': templates are written for the plural."""
-    return _ONE_PLURAL.sub(lambda m: f"1 {m.group(1)}{'y' if m.group(2) == 'ies' else ''}", text)
+    return phrase_value(phrase["phrase"], phrase["unit"], value, phrase.get("if_zero", ""))
 
 
 def top_reasons(contributions: np.ndarray, raw: pd.DataFrame, columns: list[str],

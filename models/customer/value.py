@@ -3,8 +3,11 @@
 Two LightGBM regressors on the same features: revenue with a Tweedie loss (most customers spend nothing in a
 horizon, a few spend a lot: a point mass at zero plus a skewed tail, which Tweedie with power in (1, 2) models)
 and orders with a Poisson loss (counts). Tweedie needs non-negative targets, so a horizon whose net revenue is
-negative (returns exceed purchases) trains as 0. The days to the next order are the median wait of a Poisson
-process at the expected order rate (``models.customer.base.next_order_days``).
+negative (returns exceed purchases) trains as 0. The days to the next order come from a third, conditional
+regressor: trained only on the rows that did order in their horizon, with an L1 loss (the median wait), on the
+days from the cutoff to that order; predictions are clipped to [0, horizon], so never a date in the past.
+Whether the customer orders at all is the churn model's job (scores show a date only when it is likely). With
+too few ordering rows the median Poisson wait at the expected order rate stands in (``next_order_days``).
 """
 
 from __future__ import annotations
@@ -33,16 +36,21 @@ from models.customer.base import (
     next_order_days,
     train_booster,
 )
+from models.customer.baselines import BTYD_FEATURES
+from models.customer.churn import VALUE_MONOTONE
 from models.customer.reasons import top_reasons
 
 REVENUE_FILE = "revenue_booster.txt"
 ORDERS_FILE = "orders_booster.txt"
+NEXT_FILE = "next_order_booster.txt"
+MIN_NEXT_ROWS = 50  # ordering rows the conditional next-order booster needs
 
 
 class ValueConfig(LgbmConfig):
     """LightGBM settings plus the Tweedie variance power of the revenue model."""
 
     tweedie_variance_power: float = Field(1.5, gt=1, lt=2, description="Near 1: Poisson-like; near 2: gamma-like.")
+    monotone: dict[str, int] = Field(default_factory=lambda: dict(VALUE_MONOTONE))
 
 
 class ValueModel(CustomerModel):
@@ -58,11 +66,12 @@ class ValueModel(CustomerModel):
     spec_: FeatureSpec
     revenue_: Any
     orders_: Any
+    next_: Any  # the conditional next-order booster, or None
     importance_: pd.DataFrame
 
     def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame) -> None:
         cfg = self.config
-        self.spec_ = FeatureSpec.from_frame(inputs, catalogue_for(self.metadata_))
+        self.spec_ = FeatureSpec.from_frame(inputs, catalogue_for(self.metadata_), extra=BTYD_FEATURES)
         x = self.spec_.matrix(inputs)
         valid = group_split(inputs[C.CUSTOMER_ID], cfg.validation_share, cfg.seed)
         revenue = np.clip(labels[VALUE].to_numpy(dtype="float64"), 0.0, None)
@@ -73,13 +82,30 @@ class ValueModel(CustomerModel):
         self.revenue_ = train_booster(cfg, tweedie, x, revenue, valid, self.spec_.categorical, self.spec_.columns)
         self.orders_ = train_booster(cfg, {"objective": "poisson"}, x, orders, valid, self.spec_.categorical,
                                      self.spec_.columns)
+        self.next_ = self._fit_next(x, labels, valid)
         self.importance_ = importance_frame(self.revenue_, self.spec_.columns)
+
+    def _fit_next(self, x: np.ndarray, labels: pd.DataFrame, valid: np.ndarray) -> Any:
+        """Return the L1 booster of days to the next order on the rows that ordered (None with too few)."""
+        if NEXT_ORDER_DAYS not in labels.columns:
+            return None
+        days = labels[NEXT_ORDER_DAYS].to_numpy(dtype="float64")
+        ordered = np.isfinite(days)
+        if ordered[~valid].sum() < MIN_NEXT_ROWS or ordered[valid].sum() < MIN_NEXT_ROWS // 5:
+            return None
+        cfg = self.config.model_copy(update={"monotone": {}})  # the value directions say nothing about timing
+        return train_booster(cfg, {"objective": "regression_l1"}, x[ordered], days[ordered], valid[ordered],
+                             self.spec_.categorical, self.spec_.columns)
 
     def _predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
         x = self.spec_.matrix(inputs)
         orders = self.orders_.predict(x)
+        if self.next_ is not None:
+            days = np.clip(self.next_.predict(x), 0.0, float(self.horizon_days_))
+        else:
+            days = next_order_days(orders, self.horizon_days_)
         return pd.DataFrame({EXPECTED_VALUE: self.revenue_.predict(x), EXPECTED_ORDERS: orders,
-                             NEXT_ORDER_DAYS: next_order_days(orders, self.horizon_days_)})
+                             NEXT_ORDER_DAYS: days})
 
     def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
         contributions = self.revenue_.predict(self.spec_.matrix(inputs), pred_contrib=True)
@@ -88,6 +114,8 @@ class ValueModel(CustomerModel):
     def _save_state(self, path: Path) -> dict[str, Any]:
         self.revenue_.save_model(str(path / REVENUE_FILE))
         self.orders_.save_model(str(path / ORDERS_FILE))
+        if self.next_ is not None:
+            self.next_.save_model(str(path / NEXT_FILE))
         self.spec_.save(path)
         return self._common_state()
 
@@ -95,5 +123,6 @@ class ValueModel(CustomerModel):
         self._load_common(state)
         self.revenue_ = load_booster(path / REVENUE_FILE)
         self.orders_ = load_booster(path / ORDERS_FILE)
+        self.next_ = load_booster(path / NEXT_FILE) if (path / NEXT_FILE).exists() else None
         self.spec_ = FeatureSpec.load(path)
         self.importance_ = importance_frame(self.revenue_, self.spec_.columns)

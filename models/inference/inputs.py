@@ -19,7 +19,13 @@ from features.families.build import build_features
 from features.families.config import FeaturesConfig
 from features.orders import orders_before, purchases_before, rows_before
 from models.customer.base import ORDERS, VALUE, CustomerModel
-from models.customer.baselines import BTYD_COLUMNS, LAST_PERIOD_ORDERS, LAST_PERIOD_REVENUE
+from models.customer.baselines import (
+    BTYD_COLUMNS,
+    LAST_PERIOD_ORDERS,
+    LAST_PERIOD_REVENUE,
+    BaselineConfig,
+    with_btyd_features,
+)
 
 
 def window_totals(shop: Shop, start: datetime, end: datetime) -> pd.DataFrame:
@@ -62,5 +68,7 @@ def model_inputs(shop: Shop, model: CustomerModel, cutoff: datetime, cache: dict
     if key not in cache:
         built = build_features(shop, cutoff, FeaturesConfig(**features_cfg))
         extra = baseline_inputs(shop, cutoff, model.horizon_days_, float(model.metadata_.get("baseline_unit_days", 7)))
-        cache[key] = built.frame.merge(extra, on=C.CUSTOMER_ID, how="left", validate="one_to_one")
+        merged = built.frame.merge(extra, on=C.CUSTOMER_ID, how="left", validate="one_to_one")
+        unit = BaselineConfig(unit_days=float(model.metadata_.get("baseline_unit_days", 7)))
+        cache[key] = with_btyd_features(merged, model.horizon_days_, unit)
     return cache[key]

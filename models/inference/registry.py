@@ -19,6 +19,8 @@ from models.inference.pyfunc import folder_in, load_model_folder
 logger = logging.getLogger(__name__)
 
 DEFAULT_DB = "mlflow.db"
+RELEASE_MODEL = "retention-release"  # a registered model without versions: its tag holds the release record
+RELEASE_TAG = "release"
 
 
 def tracking_uri() -> str:
@@ -47,15 +49,70 @@ def client() -> Any:
     return MlflowClient()
 
 
-def alias_version(name: str, alias: str) -> dict[str, Any] | None:
-    """Return the version holding ``alias`` of the registered model ``name`` (version, run_id, tags), or None."""
+def store_exists() -> bool:
+    """Return False when the tracking URI is a local sqlite file that does not exist (nothing trained yet).
+
+    Readers check this first: asking MLflow anything would create an empty ``mlflow.db`` as a side effect.
+    """
+    uri = tracking_uri()
+    return not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).exists()
+
+
+def current_release() -> dict[str, Any] | None:
+    """Return the release record: which version holds each alias of each model, written in one step by training.
+
+    ``{"run_id": ..., "state": "moving" | "done", "aliases": {name: {alias: version or None}}}``, or None for a
+    registry that never had one. It is the truth about champions: a training run killed while moving the
+    aliases one by one leaves them mixed, but never the record.
+    """
+    import json
+
     from mlflow.exceptions import MlflowException
 
+    if not store_exists():
+        return None
     try:
-        mv = client().get_model_version_by_alias(name, alias)
+        text = client().get_registered_model(RELEASE_MODEL).tags.get(RELEASE_TAG)
+    except MlflowException:
+        return None
+    return json.loads(text) if text else None
+
+
+def alias_version(name: str, alias: str) -> dict[str, Any] | None:
+    """Return the version holding ``alias`` of the registered model ``name`` (version, run_id, tags), or None.
+
+    The release record decides when it names this model and alias; otherwise the alias itself does.
+    """
+    from mlflow.exceptions import MlflowException
+
+    if not store_exists():
+        return None
+    pinned = ((current_release() or {}).get("aliases") or {}).get(name, {})
+    try:
+        if alias in pinned:
+            if pinned[alias] is None:
+                return None
+            mv = client().get_model_version(name, pinned[alias])
+        else:
+            mv = client().get_model_version_by_alias(name, alias)
     except MlflowException:
         return None
     return {"version": str(mv.version), "run_id": mv.run_id, "tags": dict(mv.tags), "source": mv.source}
+
+
+def alias_uri(name: str, alias: str) -> str:
+    """Return ``models:/<name>/<version>`` of the version holding ``alias`` (resolved through the release record).
+
+    Raises
+    ------
+    ValueError
+        When there is no such model or alias; the message says to train first.
+    """
+    found = alias_version(name, alias)
+    if found is None:
+        raise ValueError(f"no registered model {name!r} with alias {alias!r} at {tracking_uri()}; run `retention "
+                         "train --data DIR` first (or set MLFLOW_TRACKING_URI to the registry you trained into)")
+    return f"models:/{name}/{found['version']}"
 
 
 def download_model(uri: str, dst: Path) -> Path:

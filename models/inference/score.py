@@ -36,8 +36,8 @@ logger = logging.getLogger(__name__)
 
 TASKS = ("churn", "golden", "value")
 SCORE_COLUMNS = (C.CUSTOMER_ID, CHURN_PROBABILITY, "churn_risk", "churn_percentile", GOLDEN_PROBABILITY,
-                 EXPECTED_VALUE, EXPECTED_ORDERS, "next_order_date", "segment", "rfm_cell", "is_golden_now", REASONS,
-                 "model_source")
+                 EXPECTED_VALUE, EXPECTED_ORDERS, "next_order_date", "next_order_probability", "segment", "rfm_cell",
+                 "is_golden_now", REASONS, "model_source")
 LIST_COLUMNS = (C.CUSTOMER_ID, "expected_lost_value", CHURN_PROBABILITY, "churn_risk", EXPECTED_VALUE, "segment",
                 "last_order", "top_category", "preferred_weekday", "preferred_hour", C.EMAIL_OPT_IN, REASONS)
 
@@ -78,7 +78,8 @@ def load_champions(r: RegistryConfig, horizon_days: int | None = None) -> Champi
             raise ValueError(f"no registered model {name!r} with alias {r.champion_alias!r} at "
                              f"{registry.tracking_uri()}; run `retention train --data DIR` first (or set "
                              "MLFLOW_TRACKING_URI to the registry you trained into)")
-        models[task] = load_registered(f"models:/{name}@{r.champion_alias}")
+        # by version, as the release record names it: every champion from the same complete release
+        models[task] = load_registered(f"models:/{name}/{found['version']}")
         versions[task] = found["version"]
     horizons = {task: m.horizon_days_ for task, m in models.items()}
     asked = horizon_days if horizon_days is not None else horizons["churn"]
@@ -125,22 +126,42 @@ def score(shop: Shop, champions: Champions, cutoff: datetime | None = None, *,
     low, high = scoring.risk_thresholds
     out["churn_risk"] = np.select([p >= high, p >= low], ["high", "medium"], "low")
     out["churn_percentile"] = (p.rank(pct=True, method="average") * 100).round(1)
-    days = out.pop(NEXT_ORDER_DAYS).to_numpy(dtype="float64")
-    out["next_order_date"] = [(cutoff + timedelta(days=float(d))).date().isoformat() if d < 3650 else None
-                              for d in days]
-    sources = {m.model_source for m in models.values()}
-    out["model_source"] = "+".join(sorted(sources))
+    out["next_order_date"] = next_order_dates(out.pop(NEXT_ORDER_DAYS).to_numpy(dtype="float64"),
+                                              p.to_numpy(dtype="float64"), cutoff)
+    out["next_order_probability"] = (1.0 - p).round(4)
+    sources = {task: m.source for task, m in models.items()}
+    out["model_source"] = model_source_text(sources)
     segments = segment_customers(shop, cutoff, segments_cfg or SegmentsConfig()).customers
     segments = segments.assign(**{C.CUSTOMER_ID: segments[C.CUSTOMER_ID].astype(str)}).set_index(C.CUSTOMER_ID)
     for column in ("segment", "rfm_cell", "is_golden_now"):
         out[column] = segments[column].reindex(out[C.CUSTOMER_ID]).to_numpy()
     out["last_order"] = pd.to_datetime(segments["last_purchase"].reindex(out[C.CUSTOMER_ID])).dt.date.to_numpy()
     notes = []
-    if "bgnbd_fallback" in sources:
+    if "bgnbd_fallback" in sources.values():
         notes.append("scores come from the statistical fallback (BG/NBD x Gamma-Gamma): the history was too short "
                      "for a complete training window at this horizon")
     logger.info("scored %d customers as of %s", len(out), cutoff)
     return ScoreResult(cutoff, out, base, champions, notes, reasons_k)
+
+
+def model_source_text(sources: dict[str, str]) -> str:
+    """Return ``lightgbm`` when every task's champion is of one kind, else ``churn=bgnbd, golden=lightgbm, ...``."""
+    kinds = set(sources.values())
+    if len(kinds) == 1:
+        return kinds.pop()
+    return ", ".join(f"{task}={kind}" for task, kind in sources.items())
+
+
+def next_order_dates(days: np.ndarray, churn: np.ndarray, cutoff: datetime) -> list[str | None]:
+    """Return each customer's expected next order date, or None when not expected back within the horizon.
+
+    A date is shown only to customers more likely than not to order in the horizon (churn probability < 0.5):
+    for the others a date would be a guess, and the probability (``next_order_probability``) says more. Days are
+    clipped at 0, so a date is never before the cutoff (an "overdue" customer is due now, not in the past).
+    """
+    days = np.clip(np.nan_to_num(days, nan=np.inf), 0.0, None)
+    return [(cutoff + timedelta(days=float(d))).date().isoformat() if c < 0.5 and np.isfinite(d) and d < 3650
+            else None for d, c in zip(days, churn, strict=True)]
 
 
 # which champion provides which column
@@ -154,7 +175,7 @@ def score_table(result: ScoreResult) -> pd.DataFrame:
 
 
 def churn_list(result: ScoreResult, min_probability: float = 0.0, segment: str | None = None,
-               min_value: float = 0.0, limit: int | None = None) -> pd.DataFrame:
+               min_value: float = 0.0, limit: int | None = None, refuse_empty: bool = False) -> pd.DataFrame:
     """Return the customers worth saving first: by expected lost value (churn probability x expected value).
 
     Filters: churn probability at least ``min_probability``, in ``segment`` (when given), expected value at least
@@ -178,7 +199,14 @@ def churn_list(result: ScoreResult, min_probability: float = 0.0, segment: str |
         s["preferred_hour"] = pd.to_numeric(s["preferred_hour"]).round().astype("Int64")
     ranked = s[keep].sort_values(["expected_lost_value", C.CUSTOMER_ID], ascending=[False, True], ignore_index=True)
     ranked = ranked.head(limit) if limit else ranked
+    if ranked.empty and refuse_empty:  # the CLI says why rather than write an empty file; the API answers []
+        raise ValueError(f"no customer matches the filters (--min-probability {min_probability:g}, --min-value "
+                         f"{min_value:g}{f', --segment {segment}' if segment else ''}): the highest churn probability "
+                         f"is {s[CHURN_PROBABILITY].max():.3f} and the highest expected value "
+                         f"{s[EXPECTED_VALUE].max():,.2f}; lower a threshold")
     # on the list, the reasons are what puts each customer at risk (the scores explain either way)
+    if not len(ranked):  # nobody passes the filters (LightGBM cannot explain zero rows)
+        return ranked.assign(**{REASONS: pd.Series(dtype=object)})[list(LIST_COLUMNS)]
     rows = result.inputs.set_index(C.CUSTOMER_ID).loc[ranked[C.CUSTOMER_ID]].reset_index()
     churn = result.champions.models["churn"]
     ranked[REASONS] = churn.reasons(rows, result.reasons_k, direction="up")[REASONS].to_numpy()

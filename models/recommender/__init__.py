@@ -1,7 +1,9 @@
-"""Cross-sell and up-sell recommender: ALS, co-purchase, up-sell, buy-again, popularity and their blend.
+"""Cross-sell and up-sell recommender: ALS, EASE, co-purchase, up-sell, buy-again, popularity and their blend.
 
 Build an ``Interactions`` once per cutoff (``build_interactions``), fit any model on it, and answer with external
-ids. ``Blend`` is what the storefront serves; ``recommend_batch`` is what the batch command writes.
+ids. Every model is a ``Recommender`` (one interface: ``fit``, ``recommend``, ``similar_items``, capability
+flags); the served champion is the blend or a single source, whichever won the holdout, and ``recommend_batch``
+/ ``recommend_one`` / ``item_list`` answer for any of them.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ from models.recommender.ease import EASEConfig, EASERecommender
 from models.recommender.idmap import IdMap
 from models.recommender.interactions import Interactions, build_interactions
 from models.recommender.item_lists import item_list
+from models.recommender.itemitem import ItemItemRecommender
 from models.recommender.popular import PopularConfig, PopularRecommender
 from models.recommender.reasons import Recommendation, Recommendations
+from models.recommender.rerank import RerankConfig, Reranker
 from models.recommender.serve import recommend_batch, recommend_one
 from models.recommender.upsell import UpsellConfig, UpsellRecommender
 
 __all__ = [
     "ALSConfig", "ALSRecommender", "Blend", "BlendConfig", "BlendWeights", "BuyAgainConfig", "BuyAgainRecommender",
     "CoPurchaseConfig", "CoPurchaseRecommender", "EASEConfig", "EASERecommender", "IdMap", "Interactions",
-    "PopularConfig", "PopularRecommender", "Recommendation", "Recommendations", "Recommender", "UpsellConfig",
-    "UpsellRecommender", "build_interactions", "item_list", "recommend_batch", "recommend_one", "top_k",
+    "ItemItemRecommender", "PopularConfig", "PopularRecommender", "Recommendation", "Recommendations", "Recommender",
+    "RerankConfig", "Reranker",
+    "UpsellConfig", "UpsellRecommender", "build_interactions", "item_list", "recommend_batch", "recommend_one",
+    "top_k",
 ]

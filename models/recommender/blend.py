@@ -5,8 +5,9 @@ popular items, overall popularity, co-purchase with what they bought, up-sell fr
 due-ness and, when a cart is given, co-purchase with the cart. The dense part is one matrix product per batch
 (``user factors @ (w x item factors)'``); the sparse parts (favourite categories' popular items, co-purchase,
 up-sell, buy-again) are added on top. Filters: already bought (unless due to buy again, then ranked by that
-alone), in the cart, out of stock, explicitly excluded. Weights are tuned on a validation window
-(``training/recsys_tune.py``); ``serve.recommend_batch`` serves the batch command.
+alone), in the cart, out of stock, explicitly excluded; ``max_rebuys`` caps the due re-buys on one list so
+items new to the customer keep their slots. Weights are tuned on a validation split (``training/recsys/tune.py``);
+the blend is a ``Recommender`` like its sources (``serve.recommend_batch`` / ``recommend_one`` answer for any).
 """
 
 from __future__ import annotations
@@ -22,23 +23,27 @@ import pandas as pd
 import scipy.sparse as sp
 from pydantic import Field
 
-from models.base import ModelBase, ModelConfig
+from models.base import ModelConfig
 from models.recommender.als import ALSConfig, ALSRecommender, single_threaded_blas
 from models.recommender.base import (
     BLOCK,
     CUSTOMERS_FILE,
     ITEMS_FILE,
+    LIST_KINDS,
     STATE_FILE,
     Recommender,
+    capped_top_k,
     load_sparse,
     save_sparse,
+    top_k,
 )
 from models.recommender.buy_again import BuyAgainConfig, BuyAgainRecommender
-from models.recommender.copurchase import CoPurchaseConfig, CoPurchaseRecommender, top_per_row
+from models.recommender.copurchase import CoPurchaseConfig, CoPurchaseRecommender
 from models.recommender.idmap import IdMap
 from models.recommender.interactions import Interactions
+from models.recommender.itemitem import top_per_row
 from models.recommender.popular import PopularConfig, PopularRecommender
-from models.recommender.reasons import Recommendations, csr_keys, sample
+from models.recommender.reasons import Recommendations, sample
 from models.recommender.upsell import UpsellConfig, UpsellRecommender
 
 logger = logging.getLogger(__name__)
@@ -75,28 +80,33 @@ class BlendConfig(ModelConfig):
     max_categories: int = Field(3, ge=1)  # a customer's favourite categories that get "popular in ..." picks
     category_top_items: int = Field(100, ge=1)  # the most popular items of each category considered there
     rebuy_threshold: float = Field(0.05, ge=0)  # buy-again score from which a bought item may be shown again
+    max_rebuys: int | None = Field(None, ge=0)  # due re-buys allowed on one list (None: as many as score)
 
 
-class Blend(ModelBase):
-    """The storefront recommender. Learned state: the fitted sources, ``affinity_`` and ``bought_``.
+class Blend(Recommender):
+    """The storefront recommender. Learned state: the fitted sources, ``affinity_``, the item side of the score.
 
     Examples
     --------
     >>> blend = Blend().fit(build_interactions(transactions, events, items))  # doctest: +SKIP
-    >>> blend.recommend("C000042", k=5, cart=["I00017"]).to_frame()  # doctest: +SKIP
+    >>> blend.recommend(["C000042"], k=5)  # doctest: +SKIP
+    >>> recommend_one(blend, "C000042", k=5, cart=["I00017"]).to_frame()  # doctest: +SKIP
     """
 
     Config = BlendConfig
     config: BlendConfig
+    cold_start = True
+    has_similar_items = True
+    recommends_bought = True  # due re-buys, ranked by buy-again alone
+    takes_cart = True
 
     components_: dict[str, Recommender]
-    items_: IdMap
-    customers_: IdMap
-    bought_: sp.csr_matrix
     affinity_: sp.csr_matrix  # customers x categories: share of purchases in their top categories
     categories_: tuple[str, ...]
     item_category_: np.ndarray
-    in_stock_: np.ndarray
+    category_items_: sp.csr_matrix  # categories x items: the item's popularity within its category (max 1)
+    item_side_: np.ndarray  # padded items x factors: w_als x ALS item factors
+    item_bias_: np.ndarray  # padded items: w_popular x popularity, -inf for padding and out of stock
 
     def fit(self, data: Interactions, fitted: dict[str, Recommender] | None = None) -> Blend:
         """Fit every source on ``data`` (reusing any in ``fitted``, e.g. from tuning) and return self."""
@@ -108,10 +118,8 @@ class Blend(ModelBase):
             if name not in fitted:
                 fitted[name] = cls(getattr(self.config, name)).fit(data)
         self.components_ = fitted
-        self.items_, self.customers_ = data.items, data.customers
-        self.bought_ = data.bought.astype(np.float32)
+        self._keep_data(data)
         self.categories_, self.item_category_ = data.categories, data.item_category.copy()
-        self.in_stock_ = data.item_in_stock.copy()
         self.affinity_ = self._affinity(data)
         self._prepare()
 
@@ -132,8 +140,7 @@ class Blend(ModelBase):
 
         The dense part is ``w_als x item factors`` with the items padded to a multiple of ``BLOCK`` (padding and
         out-of-stock items get a -inf bias, so ``top_k`` never copies); the category term is sparse
-        (customers like a few categories), ``_category_items``: categories x items, the item's popularity
-        within its category (max 1).
+        (customers like a few categories).
         """
         w = self.config.weights
         n = len(self.items_)
@@ -145,23 +152,23 @@ class Blend(ModelBase):
         np.maximum.at(top, codes, popularity[has])
         within = np.zeros(n, np.float32)
         within[has] = popularity[has] / np.where(top[codes] > 0, top[codes], 1.0)
-        self._category_items = top_per_row(sp.csr_matrix((within[has], (codes, has)),
+        self.category_items_ = top_per_row(sp.csr_matrix((within[has], (codes, has)),
                                                          shape=(self.affinity_.shape[1], n)),
                                            self.config.category_top_items)
-        self._right = np.zeros((n_padded, self.als.item_factors_.shape[1]), np.float32)
-        self._right[:n] = w.als * self.als.item_factors_
-        self._bias = np.full(n_padded, -np.inf, np.float32)
-        self._bias[:n] = np.where(self.in_stock_, w.popular * popularity, -np.inf)
+        self.item_side_ = np.zeros((n_padded, self.als.item_factors_.shape[1]), np.float32)
+        self.item_side_[:n] = w.als * self.als.item_factors_
+        self.item_bias_ = np.full(n_padded, -np.inf, np.float32)
+        self.item_bias_[:n] = np.where(self.in_stock_, w.popular * popularity, -np.inf)
         self.affinity_.sort_indices()
-        self._keys = {"copurchase": csr_keys(self.copurchase.normalised_), "upsell": csr_keys(self.upsell.normalised_)}
 
-    def with_weights(self, weights: BlendWeights, rebuy_threshold: float | None = None) -> Blend:
-        """Return a copy that shares the fitted sources but blends them with other weights (for tuning)."""
+    def with_weights(self, weights: BlendWeights, **filters: Any) -> Blend:
+        """Return a copy that shares the fitted sources but blends them with other weights or filters (tuning).
+
+        ``filters``: ``rebuy_threshold`` and/or ``max_rebuys``.
+        """
         self.check_fitted()
         clone = copy.copy(self)
-        update: dict[str, Any] = {"weights": weights}
-        if rebuy_threshold is not None:
-            update["rebuy_threshold"] = rebuy_threshold
+        update: dict[str, Any] = {"weights": weights, **filters}
         clone.config = self.config.model_copy(update=update)
         clone._prepare()
         return clone
@@ -197,11 +204,11 @@ class Blend(ModelBase):
         self.check_fitted()
         w = self.config.weights
         known = np.flatnonzero(users >= 0)
-        left = np.zeros((len(users), self._right.shape[1]), np.float32)
+        left = np.zeros((len(users), self.item_side_.shape[1]), np.float32)
         left[known] = self.als.user_factors_[users[known]]
         with single_threaded_blas():
-            scores = left @ self._right.T
-        scores += self._bias
+            scores = left @ self.item_side_.T
+        scores += self.item_bias_
         unknown = np.flatnonzero(users < 0)
         if len(unknown):  # cold start ranks by popularity even when the tuned blend weighs it at zero
             popularity = self.popular.popularity_
@@ -214,28 +221,31 @@ class Blend(ModelBase):
             scores[coo.row, coo.col] += coo.data
         return scores, parts
 
+    def category_scores(self, users: np.ndarray) -> sp.csr_matrix:
+        """Return len(users) x items: the popularity of items within each customer's favourite categories."""
+        return self._sparse_part("category", users, np.flatnonzero(users >= 0), 1.0)
+
     def _sparse_part(self, name: str, users: np.ndarray, known: np.ndarray, weight: float) -> sp.csr_matrix:
+        if name in ("copurchase", "upsell"):
+            source = self.copurchase if name == "copurchase" else self.upsell
+            return sp.csr_matrix(weight * source.history_scores(users), dtype=np.float32)
         shape = (len(users), len(self.items_))
         if not len(known):
             return sp.csr_matrix(shape, dtype=np.float32)
         if name == "buy_again":
             values = self.buy_again.scores_[users[known]]
-        elif name == "category":
-            values = self.affinity_[users[known]] @ self._category_items
-        else:
-            source = self.copurchase if name == "copurchase" else self.upsell
-            history = source.history_[users[known]]
-            total = np.asarray(history.sum(axis=1)).ravel()
-            values = sp.diags(1.0 / np.maximum(total, 1e-12)) @ history @ source.normalised_
+        else:  # category
+            values = self.affinity_[users[known]] @ self.category_items_
         expand = sp.csr_matrix((np.ones(len(known), np.float32), (known, np.arange(len(known)))),
                                shape=(len(users), len(known)))
         return sp.csr_matrix(weight * (expand @ values), dtype=np.float32)
 
-    def mask(self, scores: np.ndarray, users: np.ndarray, parts: dict[str, sp.csr_matrix]) -> None:
+    def mask(self, scores: np.ndarray, users: np.ndarray, parts: dict[str, sp.csr_matrix]
+             ) -> tuple[np.ndarray, np.ndarray]:
         """Filter in place what customers bought before: -inf, or, when due to buy again, the buy-again score alone.
 
         A bought item's ALS or co-purchase score mostly echoes the purchase itself, so only its due-ness ranks it.
-        Out-of-stock items stay at -inf (they are -inf in the bias).
+        Out-of-stock items stay at -inf (they are -inf in the bias). Returns (rows, items) of the due re-buys.
         """
         known = np.flatnonzero(users >= 0)
         seen = self.bought_[users[known]].tocoo()
@@ -246,6 +256,25 @@ class Blend(ModelBase):
         due &= value > 0
         scores[rows[due], cols[due]] = value[due] + np.where(self.in_stock_[cols[due]], 0.0, -np.inf)
         scores[rows[~due], cols[~due]] = -np.inf
+        return rows[due], cols[due]
+
+    def rank_with_parts(self, users: np.ndarray, k: int, excluded: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, dict[str, sp.csr_matrix]]:
+        """Return (items, scores, sparse parts) of the top ``k`` per dense customer index after every filter."""
+        scores, parts = self.score_parts(users)
+        rebuy_rows, rebuy_items = self.mask(scores, users, parts)
+        if excluded is not None and len(excluded):
+            scores[:, excluded] = -np.inf
+        if self.config.max_rebuys is None:
+            return (*top_k(scores, k), parts)
+        return (*capped_top_k(scores, k, rebuy_rows, rebuy_items, self.config.max_rebuys), parts)
+
+    def rank_items(self, users: np.ndarray, k: int, *, filter_bought: bool | None = None,
+                   excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The served top ``k`` (the blend applies its own already-bought rule, so ``filter_bought`` is ignored)."""
+        self.check_fitted()
+        best, values, _ = self.rank_with_parts(users, k, excluded)
+        return best, values
 
     # persistence --------------------------------------------------------------------------------------------
     def _save_state(self, path: Path) -> dict[str, Any]:
@@ -263,6 +292,7 @@ class Blend(ModelBase):
     def _load_state(self, path: Path, state: dict[str, Any]) -> None:
         self.components_ = {name: cls.load(path / name) for name, cls in COMPONENTS.items()}
         self.items_, self.customers_ = IdMap.load(path / ITEMS_FILE), IdMap.load(path / CUSTOMERS_FILE)
+        self.filter_bought_ = True
         for component in self.components_.values():  # one id map in memory, not seven
             component.items_, component.customers_ = self.items_, self.customers_
         with np.load(path / STATE_FILE, allow_pickle=False) as arrays:
@@ -273,22 +303,29 @@ class Blend(ModelBase):
         self._prepare()
 
     # answers (in serve.py and item_lists.py, kept apart to hold this module to one job) ---------------------
-    def recommend(self, customer_id: str, k: int = 10, cart: Iterable[str] = (), exclude: Iterable[str] = ()
-                  ) -> Recommendations:
-        """Return a customer's top ``k`` picks with reasons (see ``serve.recommend_one``)."""
-        from models.recommender.serve import recommend_one
+    def answer(self, users: np.ndarray, k: int, excluded: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Return (items, scores, reasons) of the top ``k`` per dense customer index (see ``serve.explain``)."""
+        from models.recommender.serve import explain
 
-        return recommend_one(self, customer_id, k, cart, exclude)
+        if excluded is not None and len(excluded):
+            raise ValueError("the blend takes excluded items through answer_one (with the cart), not in batches")
+        best, values, parts = self.rank_with_parts(users, k)
+        return best, values, explain(self, users, best, parts)
+
+    def answer_one(self, customer_id: str, k: int = 10, cart: Iterable[str] = (), exclude: Iterable[str] = ()
+                   ) -> Recommendations:
+        """Return a customer's top ``k`` picks with reasons, ranked with the cart (see ``serve.blend_one``)."""
+        from models.recommender.serve import blend_one
+
+        return blend_one(self, customer_id, k, cart, exclude)
 
     def similar_items(self, item_ids: Iterable[str], k: int = 10, kind: str = "similar") -> pd.DataFrame:
-        """Return item-page lists: ``similar``, ``bought_together`` or ``upsell`` (see ``item_lists.item_list``)."""
-        from models.recommender.item_lists import item_list
+        """Return item-page lists: ``similar``, ``bought_together`` or ``upsell`` (see ``item_lists``)."""
+        from models.recommender.item_lists import blend_item_scores
 
-        return item_list(self, item_ids, k, kind)
+        if kind not in LIST_KINDS:
+            raise ValueError(f"unknown list kind {kind!r}; expected one of {', '.join(LIST_KINDS)}")
+        self.check_fitted()
+        return self._item_lists(item_ids, k, lambda item: blend_item_scores(self, item, kind))
 
-    def pyfunc_predict(self, frame: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        """MLflow pyfunc entry: top ``params["k"]`` (default 10) for each ``customer_id`` of ``frame``."""
-        from models.recommender.serve import recommend_batch  # serve imports this module
-
-        k = int((params or {}).get("k", 10))
-        return recommend_batch(self, frame["customer_id"].astype(str).tolist(), k=k)

@@ -39,6 +39,7 @@ class BuyAgainRecommender(Recommender):
 
     Config = BuyAgainConfig
     recommends_bought = True
+    reason_source = "buy_again"
     config: BuyAgainConfig
 
     age_: sp.csr_matrix  # days since last bought, at fit time

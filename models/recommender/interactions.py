@@ -16,6 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features import columns as C
+from features.data.contract import CAPABILITIES
 from models.recommender.idmap import IdMap
 
 logger = logging.getLogger(__name__)
@@ -210,13 +211,13 @@ def _skipped(events: pd.DataFrame, catalogue: pd.DataFrame | None) -> list[str]:
     if len(events) == 0:
         notes.append("no item views, wish lists or cart adds before the cutoff: ALS learns from purchases alone, "
                      "similar items from ALS alone")
-    columns = set(catalogue.columns) if catalogue is not None else set()
-    if C.CATEGORY not in columns:
-        notes.append("no item categories: no up-sell and no 'popular in <category>' picks")
-    elif C.PRICE not in columns:
-        notes.append("no item prices: no up-sell")
-    if C.IN_STOCK not in columns:
-        notes.append("no in_stock column: every item is taken as in stock")
+    present = {f"items.{c}" for c in catalogue.columns} if catalogue is not None else set()
+    effects = {"upsell": "no up-sell and no 'popular in <category>' picks",
+               "in_stock": "every item is taken as in stock"}
+    for capability, effect in effects.items():  # which item columns each needs: the contract's one table
+        missing = [n for n in CAPABILITIES[capability].needs if n.startswith("items.") and n not in present]
+        if missing:
+            notes.append(f"no {' or '.join(missing)}: {effect}")
     return notes
 
 

@@ -14,6 +14,7 @@ from pydantic import Field
 from models.base import ModelConfig
 from models.recommender.base import Recommender
 from models.recommender.interactions import Interactions
+from models.recommender.reasons import TRENDING, phrase
 
 
 class PopularConfig(ModelConfig):
@@ -32,6 +33,8 @@ class PopularRecommender(Recommender):
 
     Config = PopularConfig
     personal = False
+    cold_start = True
+    reason_source = "popular"
     config: PopularConfig
 
     popularity_: np.ndarray
@@ -57,6 +60,10 @@ class PopularRecommender(Recommender):
     def customer_scores(self, users: np.ndarray) -> np.ndarray:
         self.check_fitted()
         return np.broadcast_to(self.popularity_, (len(users), len(self.popularity_)))
+
+    def reasons(self, users: np.ndarray, best: np.ndarray) -> list[str]:
+        items = best[best >= 0]
+        return [phrase("trending" if t >= TRENDING else "popular") for t in self.trending_[items].tolist()]
 
     def popular_in(self, category: str | None = None, k: int = 10, trending: bool = False) -> np.ndarray:
         """Return dense indices of the ``k`` most popular (or trending) items, overall or in one category."""

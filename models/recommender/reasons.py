@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from features import columns as C
 
+TRENDING = 1.5  # recent/earlier sales ratio from which a popular pick is called trending
 SOURCES = ("als", "category", "popular", "copurchase", "upsell", "buy_again", "cart")
 PHRASES = {
     "als": "customers like you bought",

@@ -1,8 +1,11 @@
-"""Answers from a fitted ``Blend``: one customer (with a cart) and a batch of customers, each pick with a reason.
+"""Answers with reasons from any recommender (``recommend_one``, ``recommend_batch``) and the blend's own paths.
 
-A single call runs on raw NumPy slices of the fitted arrays (no sparse-matrix objects are built per call): about
-1 ms on a 50,000-item, 64-factor catalogue, half of it reading the item factors once. The batch path works on
-chunks of customers with one dense matrix product each (``benchmarks/recommender_speed.py`` measures both).
+``recommend_batch`` / ``recommend_one`` are the public entries (the CLI, the service and campaigns call them);
+they ask the model (``Recommender.answer_frame`` / ``answer_one``), so a single source serves as well as the
+blend. The blend's answers are written here: a single call runs on raw NumPy slices of the fitted arrays (no
+sparse-matrix objects are built per call): about 1 ms on a 50,000-item, 64-factor catalogue, half of it reading
+the item factors once. The batch path works on chunks of customers with one dense matrix product each
+(``benchmarks/recommender_speed.py`` measures both).
 """
 
 from __future__ import annotations
@@ -13,27 +16,32 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from features import columns as C
 from models.recommender.als import single_threaded_blas
-from models.recommender.base import RANK, REASON, SCORE, top_k
-from models.recommender.reasons import (
-    SOURCES,
-    Recommendation,
-    Recommendations,
-    anchors_of,
-    phrase,
-    sample,
-    strongest_anchor,
-)
+from models.recommender.base import Recommender, capped_top_k, top_k
+from models.recommender.itemitem import row_of, spread
+from models.recommender.reasons import SOURCES, TRENDING, Recommendation, Recommendations, phrase, sample
 
 if TYPE_CHECKING:  # the blend calls into this module, so only type checkers import it back
     from models.recommender.blend import Blend
 
 logger = logging.getLogger(__name__)
 
-TRENDING = 1.5  # recent/earlier sales ratio from which a popular pick is called trending
+
+def recommend_batch(model: Recommender, customer_ids: Iterable[str], k: int = 10, batch_size: int = 1_000
+                    ) -> pd.DataFrame:
+    """Return customer_id, rank, item_id, score, reason: the top ``k`` for each customer (unknown: popular)."""
+    return model.answer_frame(customer_ids, k, batch_size)
+
+
+def recommend_one(model: Recommender, customer_id: str, k: int = 10, cart: Iterable[str] = (),
+                  exclude: Iterable[str] = ()) -> Recommendations:
+    """Return one customer's top ``k`` picks with reasons; unknown customers get cart-based or popular picks.
+
+    Filtered out: items bought before (unless due to buy again), in the cart, out of stock, in ``exclude``.
+    Items of ``cart`` or ``exclude`` the model does not know are ignored and listed in ``unknown_items``.
+    """
+    return model.answer_one(customer_id, k, cart, exclude)
 
 
 def _known(blend: Blend, item_ids: Iterable[str]) -> tuple[np.ndarray, list[str]]:
@@ -42,78 +50,57 @@ def _known(blend: Blend, item_ids: Iterable[str]) -> tuple[np.ndarray, list[str]
     return index[index >= 0], [i for i, j in zip(ids, index, strict=True) if j < 0]
 
 
-def _row(matrix: sp.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarray]:
-    start, end = matrix.indptr[row], matrix.indptr[row + 1]
-    return matrix.indices[start:end], matrix.data[start:end]
-
-
-def _spread(items: np.ndarray, weights: np.ndarray, link: sp.csr_matrix) -> np.ndarray:
-    """Return the dense vector sum_h weights[h] x link[items[h]] / sum(weights) (raw slices, no sparse objects)."""
-    out = np.zeros(link.shape[1], np.float32)
-    if not len(items):
-        return out
-    starts = link.indptr[items]
-    counts = link.indptr[items + 1] - starts
-    total = int(counts.sum())
-    if total:
-        position = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-        values = link.data[position] * np.repeat(weights, counts)
-        np.add.at(out, link.indices[position], values)
-    return out / max(float(weights.sum()), 1e-12)
-
-
 def _one_user_parts(blend: Blend, user: int, cart: np.ndarray) -> dict[str, np.ndarray]:
     """Return the weighted sparse sources of one customer as dense vectors (only the ones switched on)."""
     w = blend.config.weights
     parts: dict[str, np.ndarray] = {}
     if user >= 0:
         if w.category > 0:
-            categories, share = _row(blend.affinity_, user)
-            parts["category"] = w.category * _spread(categories, share, blend._category_items)
+            categories, share = row_of(blend.affinity_, user)
+            parts["category"] = w.category * spread(categories, share, blend.category_items_)
         for name, source, weight in (("copurchase", blend.copurchase, w.copurchase),
                                      ("upsell", blend.upsell, w.upsell)):
             if weight > 0:
-                items, history = _row(source.history_, user)
-                parts[name] = weight * _spread(items, history, source.normalised_)
+                parts[name] = weight * source.history_row(user)
         if w.buy_again > 0:
-            items, due = _row(blend.buy_again.scores_, user)
+            items, due = row_of(blend.buy_again.scores_, user)
             parts["buy_again"] = np.zeros(len(blend.items_), np.float32)
             parts["buy_again"][items] = w.buy_again * due
     if len(cart) and w.cart > 0:
-        parts["cart"] = w.cart * _spread(cart, np.ones(len(cart), np.float32), blend.copurchase.normalised_)
+        parts["cart"] = w.cart * blend.copurchase.cart_scores(cart)
     return parts
 
 
-def recommend_one(blend: Blend, customer_id: str, k: int = 10, cart: Iterable[str] = (),
-                  exclude: Iterable[str] = ()) -> Recommendations:
-    """Return one customer's top ``k`` picks with reasons; unknown customers get cart-based or popular picks.
-
-    Filtered out: items bought before (unless due to buy again), in the cart, out of stock, in ``exclude``.
-    Items of ``cart`` or ``exclude`` the model does not know are ignored and listed in ``unknown_items``.
-    """
+def blend_one(blend: Blend, customer_id: str, k: int = 10, cart: Iterable[str] = (), exclude: Iterable[str] = ()
+              ) -> Recommendations:
+    """The blend's single-customer answer on raw slices (see ``recommend_one``)."""
     blend.check_fitted()
     user = blend.customers_.index_of(customer_id)
     cart_index, unknown_cart = _known(blend, cart)
     excluded, unknown_excluded = _known(blend, exclude)
-    scores = blend._bias.copy()
+    scores = blend.item_bias_.copy()
     n = len(blend.items_)
     factors = blend.als.user_factors_[user] if user >= 0 else None
     if factors is not None:
         with single_threaded_blas():
-            scores += blend._right @ factors
+            scores += blend.item_side_ @ factors
     else:  # cold start ranks by popularity even when the tuned blend weighs it at zero
         scores[:n] += blend.popular.popularity_
     parts = _one_user_parts(blend, user, cart_index)
     for part in parts.values():
         scores[:n] += part
     if user >= 0:  # bought before: out, or ranked by buy-again alone when due (as ``Blend.mask``)
-        bought, _ = _row(blend.bought_, user)
+        bought, _ = row_of(blend.bought_, user)
         rebuy = parts["buy_again"][bought] if "buy_again" in parts else np.zeros(len(bought), np.float32)
         due = (rebuy >= blend.config.rebuy_threshold * blend.config.weights.buy_again) & (rebuy > 0)
         scores[bought] = np.where(due & blend.in_stock_[bought], rebuy, -np.inf)
+    else:
+        bought, due = np.zeros(0, np.int64), np.zeros(0, bool)
     scores[cart_index] = -np.inf
     scores[excluded] = -np.inf
-    best, values = top_k(scores[None, :], k)
+    cap = blend.config.max_rebuys
+    best, values = (top_k(scores[None, :], k) if cap is None else
+                    capped_top_k(scores[None, :], k, np.zeros(int(due.sum()), np.int64), bought[due], cap))
     keep = best[0] >= 0
     picks, values = best[0, keep], values[0, keep]
     sources, texts = _explain_one(blend, user, factors, picks, parts, cart_index)
@@ -142,13 +129,11 @@ def _explain_one(blend: Blend, user: int, factors: np.ndarray | None, picks: np.
     anchors = np.full(len(picks), -1, np.int64)
     for name, model in (("copurchase", blend.copurchase), ("upsell", blend.upsell)):
         pick = np.flatnonzero(source == name)
-        if len(pick) and user >= 0:
-            items, weights = _row(model.history_, user)
-            anchors[pick] = anchors_of(items, weights, model.normalised_, picks[pick], blend._keys[name])
+        if len(pick):
+            anchors[pick] = model.anchors_one(user, picks[pick])
     pick = np.flatnonzero(source == "cart")
     if len(pick):
-        anchors[pick] = anchors_of(cart, np.ones(len(cart), np.float32), blend.copurchase.normalised_, picks[pick],
-                                   blend._keys["copurchase"])
+        anchors[pick] = blend.copurchase.cart_anchors(cart, picks[pick])
     return source.tolist(), _texts(blend, source, picks, anchors)
 
 
@@ -165,33 +150,7 @@ def _texts(blend: Blend, source: np.ndarray, items: np.ndarray, anchors: np.ndar
 
 def rank_items(blend: Blend, users: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, dict]:
     """Return (items, scores, sparse parts) of the top ``k`` per dense customer index after every filter."""
-    scores, parts = blend.score_parts(users)
-    blend.mask(scores, users, parts)
-    best, values = top_k(scores, k)
-    return best, values, parts
-
-
-def recommend_batch(blend: Blend, customer_ids: Iterable[str], k: int = 10, batch_size: int = 1_000
-                    ) -> pd.DataFrame:
-    """Return customer_id, rank, item_id, score, reason: the top ``k`` for each customer (unknown: popular)."""
-    blend.check_fitted()
-    ids = np.asarray(list(customer_ids), dtype=object)
-    users = blend.customers_.to_internal(ids)
-    frames = []
-    for start in range(0, len(users), batch_size):
-        chunk = users[start:start + batch_size]
-        best, values, parts = rank_items(blend, chunk, k)
-        texts = explain(blend, chunk, best, parts)
-        keep = best >= 0
-        rows, _ = np.nonzero(keep)
-        frames.append(pd.DataFrame({
-            C.CUSTOMER_ID: ids[start:start + batch_size][rows], RANK: np.cumsum(keep, axis=1)[keep],
-            C.ITEM_ID: blend.items_.to_external(best[keep]), SCORE: values[keep].astype(np.float64),
-            REASON: texts,
-        }))
-    if not frames:
-        return pd.DataFrame(columns=[C.CUSTOMER_ID, RANK, C.ITEM_ID, SCORE, REASON])
-    return pd.concat(frames, ignore_index=True)
+    return blend.rank_with_parts(users, k)
 
 
 def explain(blend: Blend, users: np.ndarray, best: np.ndarray, parts: dict) -> list[str]:
@@ -216,6 +175,5 @@ def explain(blend: Blend, users: np.ndarray, best: np.ndarray, parts: dict) -> l
     for name, model in (("copurchase", blend.copurchase), ("upsell", blend.upsell)):
         pick = np.flatnonzero((source == name) & known)
         if len(pick):
-            anchors[pick] = strongest_anchor(model.history_[user[pick]], model.normalised_, np.arange(len(pick)),
-                                             items[pick], blend._keys[name])
+            anchors[pick] = model.anchors(user[pick], items[pick])
     return _texts(blend, source, items, anchors)

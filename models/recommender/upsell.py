@@ -8,16 +8,14 @@ at most 1); the best ``neighbours`` are kept. Without categories and prices ther
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 from pydantic import Field, field_validator
 
 from models.base import ModelConfig
-from models.recommender.base import Recommender, load_sparse, save_sparse
-from models.recommender.copurchase import cooccurrence, recency_weights, row_normalised
+from models.recommender.copurchase import cooccurrence
 from models.recommender.interactions import Interactions
+from models.recommender.itemitem import ItemItemRecommender, recency_weights, row_normalised
 
 
 class UpsellConfig(ModelConfig):
@@ -39,16 +37,12 @@ class UpsellConfig(ModelConfig):
         return value
 
 
-class UpsellRecommender(Recommender):
-    """Same category, pricier. Learned state: ``upsell_`` (items x items scores), ``history_`` weights."""
+class UpsellRecommender(ItemItemRecommender):
+    """Same category, pricier. Learned state: ``link_`` (items x items scores), ``history_`` weights."""
 
     Config = UpsellConfig
-    has_similar_items = True
+    reason_source = "upsell"
     config: UpsellConfig
-
-    upsell_: sp.csr_matrix
-    normalised_: sp.csr_matrix
-    history_: sp.csr_matrix
 
     def _fit_model(self, data: Interactions) -> None:
         cfg = self.config
@@ -66,9 +60,8 @@ class UpsellRecommender(Recommender):
         order = np.lexsort((-value, row))
         row, col, value = row[order], col[order], value[order]
         top = (np.arange(len(row)) - np.searchsorted(row, row)) < cfg.neighbours
-        self.upsell_ = sp.csr_matrix((value[top].astype(np.float32), (row[top], col[top])), shape=(n, n))
-        self.normalised_ = row_normalised(self.upsell_)
-        self.history_ = recency_weights(data, cfg.history_half_life_days)
+        self._set_link(sp.csr_matrix((value[top].astype(np.float32), (row[top], col[top])), shape=(n, n)),
+                       recency_weights(data, cfg.history_half_life_days))
 
     def _pool(self, data: Interactions, popularity: np.ndarray) -> sp.csr_matrix:
         """Items x items: every item paired with its category's ``pool`` most popular items (value = popularity)."""
@@ -88,31 +81,3 @@ class UpsellRecommender(Recommender):
         ratio = price[col] / price[row]
         return ((category[row] >= 0) & (category[row] == category[col]) & np.isfinite(ratio)
                 & (ratio >= low) & (ratio <= high) & (row != col))
-
-    def customer_scores(self, users: np.ndarray) -> np.ndarray:
-        self.check_fitted()
-        out = np.zeros((len(users), len(self.items_)), np.float32)
-        known = users >= 0
-        if known.any():
-            weights = self.history_[users[known]]
-            total = np.asarray(weights.sum(axis=1)).ravel()
-            out[known] = (sp.diags(1.0 / np.maximum(total, 1e-12)) @ weights @ self.normalised_).toarray()
-        return out
-
-    def item_scores(self, items: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        self.check_fitted()
-        items = np.asarray(items, np.int64)
-        if len(items) == 1 and weights is None:
-            return self.upsell_[items[0]].toarray().ravel()
-        w = np.ones(len(items), np.float32) if weights is None else np.asarray(weights, np.float32)
-        return np.asarray(self.normalised_[items].T @ w).ravel().astype(np.float32) / max(float(w.sum()), 1e-12)
-
-    def _arrays(self) -> dict[str, np.ndarray]:
-        arrays: dict[str, np.ndarray] = {}
-        save_sparse(arrays, "upsell", self.upsell_)
-        save_sparse(arrays, "history", self.history_)
-        return arrays
-
-    def _set_arrays(self, arrays: Any) -> None:
-        self.upsell_, self.history_ = load_sparse(arrays, "upsell"), load_sparse(arrays, "history")
-        self.normalised_ = row_normalised(self.upsell_)

@@ -88,6 +88,6 @@ def test_fallback_on_the_full_file_at_a_273_day_horizon() -> None:
     cfg = load_config(ROOT / "configs" / "cdnow.yaml").with_horizon(273)
     outcome = fit_and_evaluate(shop_from_frames({"transactions": tx}), cfg)  # 1997-01-01 .. 1998-06-30
     assert outcome.fallback and "bgnbd_fallback" in outcome.notes[0]
-    assert {m.model_source for m in outcome.models.values()} == {"bgnbd_fallback"}
+    assert {m.source for m in outcome.models.values()} == {"bgnbd_fallback"}
     assert outcome.plan.holdout_cutoff == datetime(1997, 10, 1)  # the paper's 39-week holdout
     assert outcome.evaluation.metric("churn", "roc_auc") > 0.7

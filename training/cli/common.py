@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
 from features.data.contract import ShopDataError
-from features.data.reader import Shop, read_shop
 
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+if TYPE_CHECKING:  # pandas, Ibis and DuckDB load inside the commands, so `retention --help` stays fast
+    from features.data.reader import Shop
+
+PIPE_WIDTH = 200  # rich would wrap tables and log lines at 80 columns when writing to a file or a pipe
+
+
+def _console(stderr: bool) -> Console:
+    """Return a console: a terminal's own width, or a wide one when the output is a file or a pipe (CI, logs);
+    COLUMNS, when set, still decides."""
+    stream = sys.stderr if stderr else sys.stdout
+    wide = None if os.environ.get("COLUMNS") or stream.isatty() else PIPE_WIDTH
+    return Console(stderr=stderr, width=wide)
+
+
+console = _console(stderr=False)
+err_console = _console(stderr=True)
 
 EXIT_BAD_INPUT = 2
 
@@ -47,9 +63,21 @@ def bad_input_exits() -> Iterator[None]:
 
 def load_shop(data: Path) -> Shop:
     """Read and check a shop; the caller wraps it in ``bad_input_exits``."""
+    from features.data.reader import read_shop
+
     with console.status(f"Reading and checking {data} ..."):
         return read_shop(data)
 
 
 DataOption = typer.Option(..., "--data", help="Shop folder (transactions, events, customers, items as CSV/Parquet) "
                           "or a DuckDB database file.", exists=False)
+
+
+def tidy_registry() -> None:
+    """Repair what a killed ``train`` left in the registry (dead runs marked FAILED, an interrupted release
+    completed, orphan versions deleted) and say so; does nothing when no registry exists yet."""
+    from training.tracking import recover
+
+    for note in recover():
+        err_console.print(f"[yellow]registry:[/] {note}", highlight=False, soft_wrap=True)
+

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from features.data.summary import ShopSummary, shop_summary
 from training.cli.common import DataOption, bad_input_exits, console, load_shop
+
+if TYPE_CHECKING:
+    from features.data.summary import ShopSummary
 
 
 class FileFormat(StrEnum):
     parquet = "parquet"
     csv = "csv"
+
+
+class DemoProfile(StrEnum):
+    shop = "shop"
+    durable = "durable"
 
 
 def validate(data: Path = DataOption) -> None:
@@ -24,6 +32,8 @@ def validate(data: Path = DataOption) -> None:
 
     Example: retention validate --data data/demo
     """
+    from features.data.summary import shop_summary
+
     with bad_input_exits():
         shop = load_shop(data)
         summary = shop_summary(shop)
@@ -66,16 +76,23 @@ def demo_data(
     customers: int = typer.Option(20_000, "--customers", min=100, help="Number of customers."),
     seed: int = typer.Option(42, "--seed", help="Random seed; the same seed gives the same shop."),
     fmt: FileFormat = typer.Option(FileFormat.parquet, "--format", help="File format."),
+    profile: DemoProfile = typer.Option(DemoProfile.shop, "--profile",
+                                        help="shop (re-buys, consumables) or durable (each item bought once)."),
 ) -> None:
     """Generate the demo shop: two years of a believable online shop's orders, site events, customers, items.
 
-    Example: retention demo-data --out data/demo --customers 20000 --seed 42
+    Example: retention demo-data --out data/demo --customers 20000 --seed 42 [--profile durable]
     """
+    from features.data.io import writable_folder
     from features.demo.shop import DemoConfig, generate_shop, write_shop
 
-    with console.status(f"Generating a shop of {customers:,} customers ..."):
-        tables = generate_shop(DemoConfig(customers=customers, seed=seed))
-        paths = write_shop(tables, out, fmt.value)
+    with bad_input_exits():
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out} is a file; give a folder to write the tables to")
+        writable_folder(out)
+        with console.status(f"Generating a shop of {customers:,} customers ..."):
+            tables = generate_shop(DemoConfig(customers=customers, seed=seed, profile=profile.value))
+            paths = write_shop(tables, out, fmt.value)
     for path in paths:
         console.print(f"wrote {path}")
 

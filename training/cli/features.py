@@ -15,7 +15,10 @@ def features(
     cutoff: str = typer.Option(..., "--cutoff", help="Only rows before this date (or ISO datetime) are read, "
                                "e.g. 2024-01-01."),
     out: Path = typer.Option(..., "--out", help="Output file, .parquet or .csv: one row per customer."),
-    threads: int | None = typer.Option(None, "--threads", min=1, help="DuckDB threads (default: all cores)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="DuckDB threads (default: the config's "
+                                       "features.duckdb_threads, else all cores)."),
+    config: Path | None = typer.Option(None, "--config", help="Run configuration (YAML) whose features section "
+                                       "is used; default: the built-in defaults, the same as configs/default.yaml."),
 ) -> None:
     """Write one row of behavioural features per customer with an order before the cutoff.
 
@@ -28,11 +31,13 @@ def features(
     from features.families.build import build_features
     from features.families.config import FeaturesConfig
     from features.orders import cutoff_datetime
+    from training.config import load_config
 
     with bad_input_exits():
         output_format(out)
         as_of = cutoff_datetime(cutoff)
-        cfg = FeaturesConfig(duckdb_threads=threads)
+        cfg = load_config(config).features
+        cfg = FeaturesConfig(**{**cfg.model_dump(), **({"duckdb_threads": threads} if threads else {})})
         shop = load_shop(data)
         with console.status(f"Building features as of {as_of:%Y-%m-%d %H:%M} ..."):
             result = build_features(shop, as_of, cfg)

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from training.cli.common import DataOption, bad_input_exits, console, load_shop
+from training.cli.common import DataOption, bad_input_exits, console, load_shop, tidy_registry
 
 if TYPE_CHECKING:  # the heavy modules load inside the commands, so `retention --help` stays fast
     from models.inference.score import ScoreResult
@@ -63,6 +63,7 @@ def train(
         cfg = load_config(config).with_horizon(horizon_days)
         as_of = _cutoff(cutoff)
         shop = load_shop(data)
+        tidy_registry()
         columns = (TextColumn("{task.description:<48}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn())
         refit = cfg.training.refit_for_scoring
@@ -77,6 +78,8 @@ def train(
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     console.print(metrics_table(outcome.evaluation, f"Holdout {outcome.plan.holdout_cutoff:%Y-%m-%d}, "
                                 f"{outcome.evaluation.customers:,} customers: model against baselines"))
+    if outcome.winners:
+        console.print(winners_table(outcome))
     if result.recommender is not None:
         console.print(recommender_table(result.recommender))
     decisions = Table(title="Registry")
@@ -89,6 +92,16 @@ def train(
     from training.tracking import tracking_uri
 
     console.print(f"MLflow run {result.run_id} at {tracking_uri()}", highlight=False, soft_wrap=True)
+
+
+def winners_table(outcome: Any) -> Table:
+    """Return which candidate won each task on the holdout (and so is registered) and why."""
+    table = Table(title="Candidates on the same holdout: the winner of each task is registered")
+    for column in ("task", "winner", "model_source", "why"):
+        table.add_column(column)
+    for task, w in outcome.winners.items():
+        table.add_row(task, w.label, outcome.models[task].source, w.reason)
+    return table
 
 
 def recommender_table(run: Any) -> Table:
@@ -138,6 +151,7 @@ def _scores(data: Path, config: Path | None, cutoff: str | None, horizon_days: i
     cfg = load_config(config)
     as_of = _cutoff(cutoff)
     shop = load_shop(data)
+    tidy_registry()
     with console.status("Loading the champion models ..."):
         champions = load_champions(cfg.registry, horizon_days)
     with console.status("Building features and scoring every customer ..."):
@@ -162,7 +176,8 @@ def score(
     """Score every customer with the champion models: churn risk, golden chance, expected value, next order, why.
 
     Columns: customer_id, churn_probability, churn_risk, churn_percentile, golden_probability, expected_value,
-    expected_orders, next_order_date, segment, rfm_cell, is_golden_now, reasons, model_source.
+    expected_orders, next_order_date (empty when not expected back within the horizon), next_order_probability,
+    segment, rfm_cell, is_golden_now, reasons, model_source.
 
     Example: retention score --data data/demo --out out/scores.csv
     """
@@ -205,7 +220,7 @@ def churn_list(
     with bad_input_exits():
         output_format(out)
         result = _scores(data, config, cutoff, None)
-        table = make_list(result, min_probability, segment, min_value, limit)
+        table = make_list(result, min_probability, segment, min_value, limit, refuse_empty=True)
         write_frame(table, out)
     shown = Table(title=f"Top of the churn-risk list ({len(table):,} customers)")
     for column in ("customer_id", "expected_lost_value", "churn_probability", "segment", "reasons"):

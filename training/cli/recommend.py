@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from features import columns as C
-from training.cli.common import DataOption, bad_input_exits, console, load_shop
+from training.cli.common import DataOption, bad_input_exits, console, load_shop, tidy_registry
 
 
 def recommend(
@@ -24,7 +23,7 @@ def recommend(
     """
     from features.data.io import output_format, write_frame
     from models.inference import registry
-    from models.recommender.blend import Blend
+    from models.recommender.base import Recommender
     from models.recommender.serve import recommend_batch
     from training.config import load_config
 
@@ -33,30 +32,45 @@ def recommend(
         cfg = load_config(config)
         load_shop(data)  # the data must still meet the contract the champion was trained on
         ids = customer_ids(customers)
+        tidy_registry()
         uri = f"models:/{cfg.registry.recommender_name}@{cfg.registry.champion_alias}"
         try:
-            blend = registry.load_registered(uri)
+            model = registry.load_registered(registry.alias_uri(cfg.registry.recommender_name,
+                                                                cfg.registry.champion_alias))
         except Exception as exc:  # MLflow raises its own types for a missing model or alias
             raise ValueError(f"no champion recommender at {uri} ({registry.tracking_uri()}): run `retention train` "
                              f"on data with item_id first ({type(exc).__name__})") from None
-        if not isinstance(blend, Blend):
-            raise ValueError(f"{uri} is a {type(blend).__name__}, not the blend `retention recommend` serves")
-        recs = recommend_batch(blend, ids, k=k)
+        if not isinstance(model, Recommender):
+            raise ValueError(f"{uri} is a {type(model).__name__}, not a recommender")
+        recs = recommend_batch(model, ids, k=k)
         write_frame(recs, out)
-    known = int((blend.customers_.to_internal(ids) >= 0).sum())
+    known = int((model.customers_.to_internal(ids) >= 0).sum())
+    got = "got popular picks"  # every served model answers strangers with best sellers
     console.print(f"wrote {out}: {len(recs):,} rows for {len(ids):,} customers ({len(ids) - known:,} unknown to the "
-                  "model got popular picks)")
+                  f"model {got})")
 
 
 def customer_ids(path: Path) -> list[str]:
     """Read the customer_id column as strings (ids keep their leading zeros)."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
+    import pandas as pd
+
+    if not path.is_file():
+        raise FileNotFoundError(f"--customers {path}: no such file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"--customers {path}: empty file; expected a header with customer_id and one id per row")
+    try:
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
+    except (ValueError, OSError) as exc:  # pandas' EmptyDataError / ParserError, pyarrow's errors
+        raise ValueError(f"--customers {path}: cannot be read ({exc}); expected a CSV or Parquet file with a "
+                         "customer_id column") from None
     if C.CUSTOMER_ID not in frame.columns:
-        raise ValueError(f"{path}: missing column 'customer_id' (found: {', '.join(map(str, frame.columns))})")
+        raise ValueError(f"--customers {path}: missing column 'customer_id' (found: "
+                         f"{', '.join(map(str, frame.columns))})")
     ids = frame[C.CUSTOMER_ID].dropna().astype(str).str.strip()
-    return ids[ids != ""].drop_duplicates().tolist()
+    ids = ids[ids != ""].drop_duplicates()
+    if ids.empty:
+        raise ValueError(f"--customers {path}: no customer_id values; expected one id per row")
+    return ids.tolist()
 
 
 def register(app: typer.Typer) -> None:

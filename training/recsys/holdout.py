@@ -7,6 +7,7 @@ model reported on the holdout are measured the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -14,12 +15,11 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from features import columns as C
-from models.recommender import Blend, BlendConfig, EASEConfig, Interactions, Recommender
+from models.recommender import BlendConfig, EASEConfig, Interactions, Recommender
 from models.recommender.reasons import link_lookup
-from models.recommender.serve import rank_items
+from training.recsys.metrics import bootstrap_ci, per_customer
 
 BASELINES = ("popularity", "copurchase", "ease")
-BEST_FILTER = (*BASELINES, "als")  # scored with and without the already-bought filter, the better one kept
 
 
 class RecsysConfig(BaseModel):
@@ -35,6 +35,13 @@ class RecsysConfig(BaseModel):
     weight_trials: int = Field(40, ge=1)
     max_eval_customers: int = Field(20_000, ge=1)  # a seeded sample keeps evaluation time flat on big shops
     seed: int = 0
+    split: Literal["auto", "time", "per_customer"] = "auto"  # auto: per customer when the time holdout is thin
+    min_holdout_customers: int = Field(1_000, ge=1)
+    min_holdout_share: float = Field(0.2, ge=0, le=1)  # of the customers active in the year before the holdout
+    holdout_orders: int = Field(1, ge=1)  # per-customer split: each customer's last n orders held out
+    # also try the LambdaRank second stage (served only when it beats the blend beyond the noise); off by default
+    # until it meets the speed targets (benchmarks/recommender_quality.py, README: 100k lists ~44 s, p99 ~16 ms)
+    ranker: bool = False
 
 
 @dataclass
@@ -111,38 +118,47 @@ def ranking_metrics(best: np.ndarray, truth: sp.csr_matrix, k: int, n_items: int
     }
 
 
-def top_items(model: Recommender | Blend, users: np.ndarray, k: int, filter_bought: bool = True,
+def top_items(model: Recommender, users: np.ndarray, k: int, filter_bought: bool | None = None,
               batch_size: int = 2_000) -> np.ndarray:
-    """Return each customer's top ``k`` item indices as the model would serve them (-1 pads)."""
-    parts = []
-    for start in range(0, len(users), batch_size):
-        chunk = users[start:start + batch_size]
-        if isinstance(model, Blend):
-            parts.append(rank_items(model, chunk, k)[0])
-        else:
-            parts.append(model.rank_items(chunk, k, filter_bought=filter_bought)[0])
+    """Return each customer's top ``k`` item indices as the model would serve them (-1 pads).
+
+    ``filter_bought`` None: the model's served setting (models that ``recommends_bought`` apply their own).
+    """
+    parts = [model.rank_items(users[start:start + batch_size], k, filter_bought=filter_bought)[0]
+             for start in range(0, len(users), batch_size)]
     return np.vstack(parts) if parts else np.zeros((0, k), np.int64)
 
 
-def evaluate(models: dict[str, Recommender | Blend], holdout: Holdout, k: int, n_items: int,
-             best_filter: tuple[str, ...] = BEST_FILTER) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, bool]]:
-    """Return (metrics, metrics_new, filters): one row per model, scored on the same customers.
+@dataclass
+class Evaluation:
+    """Every model on the same customers: the tables, each model's filter setting, per-customer NDCG."""
 
-    Models named in ``best_filter`` are scored with and without the already-bought filter and keep the better
-    NDCG (so a baseline, or ALS alone, is never handicapped by a filter that hurts it on repeat-heavy shops);
-    the blend applies its own filters. ``filters`` says
-    which setting each model's row used.
+    metrics: pd.DataFrame  # rows: models; precision@k, recall@k, ndcg@k (+ 95% interval), map@k, coverage, ...
+    metrics_new: pd.DataFrame  # the same on items new to the customer
+    filters: dict[str, bool]
+    per_customer: dict[str, np.ndarray]  # model -> each holdout customer's ndcg@k (nan: bought nothing)
+
+
+def evaluate(models: dict[str, Recommender], holdout: Holdout, k: int, n_items: int) -> Evaluation:
+    """Return every model's metrics on the same customers, with a bootstrap 95% interval on NDCG@k.
+
+    Models that do not ``recommends_bought`` are scored with and without the already-bought filter and keep the
+    better NDCG (so a baseline, or ALS alone, is never handicapped by a filter that hurts it on repeat-heavy
+    shops); buy-again and the blend apply their own rule. ``filters`` says which setting each model's row used.
     """
-    rows, rows_new, filters = {}, {}, {}
+    rows, rows_new, filters, per = {}, {}, {}, {}
     for name, model in models.items():
-        options = (True, False) if name in best_filter else (True,)
+        options = (True,) if model.recommends_bought else (True, False)
         results = []
         for filter_bought in options:
             best = top_items(model, holdout.users, k, filter_bought)
             results.append((ranking_metrics(best, holdout.truth, k, n_items), filter_bought, best))
         scored, filter_bought, best = max(results, key=lambda r: np.nan_to_num(r[0][f"ndcg@{k}"], nan=-1.0))
-        rows[name] = {**scored, "customers": holdout.n_users}
+        per[name] = per_customer(best, holdout.truth, k)["ndcg"]
+        _, low, high = bootstrap_ci(per[name])
+        rows[name] = {**scored, f"ndcg@{k} low": low, f"ndcg@{k} high": high, "customers": holdout.n_users}
         filters[name] = filter_bought
         new = ranking_metrics(top_items(model, holdout.users, k, True), holdout.new_truth, k, n_items)
         rows_new[name] = {**new, "customers": int((np.diff(holdout.new_truth.indptr) > 0).sum())}
-    return pd.DataFrame.from_dict(rows, orient="index"), pd.DataFrame.from_dict(rows_new, orient="index"), filters
+    return Evaluation(pd.DataFrame.from_dict(rows, orient="index"), pd.DataFrame.from_dict(rows_new, orient="index"),
+                      filters, per)

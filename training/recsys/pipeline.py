@@ -1,12 +1,14 @@
-"""Recommender training and evaluation: temporal holdout, ranking metrics, baselines side by side, the served blend.
+"""Recommender training and evaluation: the split, tuning, every candidate side by side, the served champion.
 
 ``train_and_evaluate_recommender`` is what the pipeline calls. With the holdout ``[cutoff - horizon, cutoff)`` it
 
-1. tunes every source and the blend weights on a validation window carved from the training data
-   (``[cutoff - 2 horizon, cutoff - horizon)``, models fitted on what came before; ``training/recsys_tune.py``),
-2. refits with the chosen parameters on everything before the holdout and scores the blend and the baselines
-   (popularity, item-item co-purchase, EASE, ALS alone, buy-again alone) on the holdout customers,
-3. refits the blend on everything before ``cutoff`` for serving.
+1. chooses the split (``split.py``): the time holdout, or, when that is thin, each customer's last order held
+   out (and the one before for validation); the run's notes say which and why,
+2. tunes every source and the blend on the validation side (``tune.py``; never the holdout),
+3. scores the candidates (popularity, co-purchase, EASE, ALS, the blend, the LambdaRank second stage over the
+   blend; buy-again alone for reference) on the holdout customers, each NDCG@k with a bootstrap 95% interval,
+4. chooses the served model (``metrics.choose_model``): the best on the holdout unless a simpler candidate is
+   within the noise of it, and refits that one on everything before ``cutoff``.
 
 Metrics (``@k``): precision, recall, NDCG and MAP over customers who bought in the holdout and bought before it
 (binary relevance: the items they bought), plus catalogue coverage (share of items recommended to anyone).
@@ -23,72 +25,129 @@ from typing import Any
 import pandas as pd
 
 from models.recommender import (
+    ALSRecommender,
     Blend,
+    BlendConfig,
+    CoPurchaseRecommender,
     EASEConfig,
     EASERecommender,
     Interactions,
+    PopularRecommender,
     Recommender,
+    RerankConfig,
+    Reranker,
     build_interactions,
 )
-from training.recsys.holdout import (
-    RecsysConfig,
-    evaluate,
-    holdout_truth,
-)
-from training.recsys.tune import tune
+from training.recsys.holdout import Holdout, RecsysConfig, evaluate, holdout_truth
+from training.recsys.metrics import CANDIDATES, choose_model
+from training.recsys.split import choose_split, split_last_orders, subsample
+from training.recsys.tune import tune_on
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class RecommenderRun:
-    """What the pipeline logs and registers: the served blend, the evaluation tables and the tuned parameters."""
+    """What the pipeline logs and registers: the served model, the evaluation tables and the tuned parameters."""
 
-    blend: Blend
-    metrics: pd.DataFrame  # rows: models; columns: precision@k, recall@k, ndcg@k, map@k, coverage, customers
+    model: Recommender  # the champion candidate: the blend or a single source, refitted on everything
+    metrics: pd.DataFrame  # rows: models; precision@k, recall@k, ndcg@k (+ interval), map@k, coverage, chosen
     metrics_new: pd.DataFrame
     params: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def chosen(self) -> str:
+        return str(self.info["chosen"])
 
-def baselines(data: Interactions, blend: Blend, ease: EASEConfig) -> dict[str, Recommender]:
-    """Return the fitted comparison models: popularity and co-purchase (the blend's own), EASE, ALS, buy-again."""
+
+@dataclass
+class Split:
+    """The data the models fit on and the customers they are scored on, for validation and for the holdout."""
+
+    kind: str
+    note: str
+    valid_data: Interactions
+    valid: Holdout
+    data: Interactions
+    holdout: Holdout
+
+
+def evaluation_split(transactions: pd.DataFrame, events: pd.DataFrame | None, items: pd.DataFrame | None,
+                     cutoff: pd.Timestamp, horizon: pd.Timedelta, cfg: RecsysConfig) -> Split:
+    """Return the time split, or the per-customer split when the config asks or the time holdout is thin."""
+    data = build_interactions(transactions, events, items, as_of=cutoff - horizon)
+    holdout = holdout_truth(transactions, data, cutoff - horizon, cutoff, cfg.max_eval_customers, cfg.seed)
+    choice = choose_split(holdout, data, cfg.min_holdout_customers, cfg.min_holdout_share)
+    kind = choice.kind if cfg.split == "auto" else cfg.split
+    if kind == "time":
+        valid_data = build_interactions(transactions, events, items, as_of=cutoff - 2 * horizon)
+        valid = holdout_truth(transactions, valid_data, cutoff - 2 * horizon, cutoff - horizon,
+                              cfg.max_eval_customers, cfg.seed)
+        return Split("time", choice.note if cfg.split == "auto" else "time holdout (set in the config)",
+                     valid_data, valid, data, holdout)
+    full = build_interactions(transactions, events, items, as_of=cutoff)
+    data, holdout = split_last_orders(full, cfg.holdout_orders)
+    valid_data, valid = split_last_orders(data, cfg.holdout_orders)
+    note = choice.note if cfg.split == "auto" else "per-customer split (set in the config)"
+    return Split("per_customer", note, valid_data, subsample(valid, cfg.max_eval_customers, cfg.seed), data,
+                 subsample(holdout, cfg.max_eval_customers, cfg.seed))
+
+
+def candidates(data: Interactions, blend: Blend, ease: EASEConfig) -> dict[str, Recommender]:
+    """Return the fitted comparison models (the blend's own sources where it has them) and the blend."""
     return {
         "popularity": blend.popular, "copurchase": blend.copurchase,
-        "ease": EASERecommender(ease).fit(data), "als": blend.als, "buy_again": blend.buy_again,
+        "ease": EASERecommender(ease).fit(data), "als": blend.als, "buy_again": blend.buy_again, "blend": blend,
     }
+
+
+def served_model(name: str, blend: BlendConfig, ease: EASEConfig) -> Recommender:
+    """Return an unfitted model of candidate ``name`` with the tuned hyperparameters."""
+    models: dict[str, Recommender] = {
+        "popularity": PopularRecommender(blend.popular), "copurchase": CoPurchaseRecommender(blend.copurchase),
+        "ease": EASERecommender(ease), "als": ALSRecommender(blend.als), "blend": Blend(blend),
+        "ranker": Reranker(RerankConfig(blend=blend)),
+    }
+    return models[name]
 
 
 def train_and_evaluate_recommender(transactions: pd.DataFrame, events: pd.DataFrame | None,
                                    items: pd.DataFrame | None, cutoff: object, horizon_days: int,
                                    config: RecsysConfig | None = None) -> RecommenderRun:
-    """Tune on validation, evaluate on ``[cutoff - horizon, cutoff)`` against baselines, refit for serving.
+    """Choose the split, tune, evaluate every candidate, and refit the winner on everything before ``cutoff``.
 
     Raises
     ------
     ValueError
-        When there is no purchase before the validation window or no scorable customer in the holdout.
+        When no customer can be scored (nothing bought in the holdout by a customer who bought before).
     """
-
     cfg = config or RecsysConfig()
     cutoff = pd.Timestamp(cutoff)
     horizon = pd.Timedelta(days=horizon_days)
     began = time.perf_counter()
-    blend_cfg, ease_cfg = cfg.blend, cfg.ease
-    trials: dict[str, Any] = {}
-    if cfg.tune:
-        blend_cfg, ease_cfg, trials = tune(transactions, events, items, cutoff - horizon, horizon_days, cfg)
-    data = build_interactions(transactions, events, items, as_of=cutoff - horizon)
-    holdout = holdout_truth(transactions, data, cutoff - horizon, cutoff, cfg.max_eval_customers, cfg.seed)
-    if holdout.n_users == 0:
-        raise ValueError(f"no customer bought in [{cutoff - horizon}, {cutoff}) after buying before it: "
-                         "nothing to evaluate the recommender on; choose an earlier cutoff or a longer horizon")
-    blend = Blend(blend_cfg).fit(data)
-    models: dict[str, Recommender | Blend] = {**baselines(data, blend, ease_cfg), "blend": blend}
-    metrics, metrics_new, filters = evaluate(models, holdout, cfg.k, data.n_items)
-    logger.info("recommender holdout (%s customers):\n%s", holdout.n_users, metrics.round(4).to_string())
-    serving = Blend(blend_cfg).fit(build_interactions(transactions, events, items, as_of=cutoff))
+    split = evaluation_split(transactions, events, items, cutoff, horizon, cfg)
+    if split.holdout.n_users == 0:
+        raise ValueError(f"no customer bought in [{cutoff - horizon}, {cutoff}) after buying before it, and none has "
+                         "two orders to hold one out: nothing to evaluate the recommender on; choose an earlier "
+                         "cutoff or a longer horizon")
+    blend_cfg, ease_cfg, trials = (tune_on(split.valid_data, split.valid, cfg, horizon_days) if cfg.tune
+                                   else (cfg.blend, cfg.ease, {}))
+    blend = Blend(blend_cfg).fit(split.data)
+    models = candidates(split.data, blend, ease_cfg)
+    if cfg.ranker:  # learns on the training side's own last orders, never on the holdout
+        models["ranker"] = Reranker(RerankConfig(blend=blend_cfg)).fit(split.data, blend=blend)
+    result = evaluate(models, split.holdout, cfg.k, split.data.n_items)
+    choice = choose_model({name: result.per_customer[name] for name in CANDIDATES if name in result.per_customer})
+    metrics = result.metrics.assign(chosen=lambda m: m.index == choice.name)
+    logger.info("recommender holdout (%s customers, %s split):\n%s\nserved: %s", split.holdout.n_users, split.kind,
+                metrics.round(4).to_string(), choice.reason)
+    full = build_interactions(transactions, events, items, as_of=cutoff)
+    served = served_model(choice.name, blend_cfg, ease_cfg).fit(full)
+    served.serve_filter(result.filters.get(choice.name, True))
     params = {"blend": blend_cfg.model_dump(mode="json"), "ease": ease_cfg.model_dump(mode="json")}
-    info = {"seconds": round(time.perf_counter() - began, 1), "holdout_customers": holdout.n_users,
-            "holdout_start": str(cutoff - horizon), "cutoff": str(cutoff), "filter_bought": filters,
-            "notes": data.notes, "trials": trials}
-    return RecommenderRun(blend=serving, metrics=metrics, metrics_new=metrics_new, params=params, info=info)
+    info = {"seconds": round(time.perf_counter() - began, 1), "holdout_customers": split.holdout.n_users,
+            "split": split.kind, "holdout_start": str(cutoff - horizon), "cutoff": str(cutoff),
+            "filter_bought": result.filters, "chosen": choice.name, "why": choice.reason,
+            "notes": [*full.notes, split.note], "trials": trials}
+    return RecommenderRun(model=served, metrics=metrics, metrics_new=result.metrics_new, params=params, info=info)

@@ -1,8 +1,10 @@
 """The recommender inside a training run: fit and evaluate it, log it to MLflow, make it a registry candidate.
 
-``train`` calls these when the transactions carry ``item_id``; the recommender is gated like the other models
-(NDCG@10 on the holdout, at least the champion's and at least the best baseline's: popularity, co-purchase,
-EASE), and registers together with them, so a failed run registers none.
+``train`` calls these when the transactions carry ``item_id``. The candidate is the model the evaluation chose
+(``metrics.choose_model``: the blend, or a single source when it wins or the blend is not clearly better), so the
+comparison with the baselines is already made, noise-aware, and the candidate never fails it; the gate then
+compares it with the current champion (NDCG@10). It registers together with the other models, so a failed run
+registers none.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from features import columns as C
 from features.data.reader import Shop
 from models.recommender.serve import recommend_batch
 from training.config import RetentionConfig
-from training.recsys.holdout import BASELINES
 from training.recsys.pipeline import RecommenderRun, train_and_evaluate_recommender
 from training.register import Candidate
 
@@ -59,24 +60,30 @@ def log_recommender(run: RecommenderRun, cfg: RetentionConfig) -> str:
                for model, row in run.metrics.iterrows() for name, value in row.items()}
     tracking.log_metrics(metrics)
     tracking.log_dict({"params": run.params, "info": run.info}, "recommender/tuning.json")
-    tracking.log_text(run.metrics.round(4).to_string(), "recommender/evaluation.txt")
-    customers = [str(c) for c in run.blend.customers_.to_external([0, 1])]
+    tracking.log_text(evaluation_text(run), "recommender/evaluation.txt")
+    tracking.set_tags({"recommender_model": run.chosen, "recommender_split": str(run.info["split"])})
+    customers = [str(c) for c in run.model.customers_.to_external([0, 1])]
     example = pd.DataFrame({C.CUSTOMER_ID: customers})
-    output = recommend_batch(run.blend, customers, k=3)
+    output = recommend_batch(run.model, customers, k=3)
     with tempfile.TemporaryDirectory(prefix="retention-recommender-") as tmp:
-        folder = run.blend.save(Path(tmp) / "recommender")
+        folder = run.model.save(Path(tmp) / "recommender")
         return tracking.log_model_folder(cfg.registry.recommender_name, folder, example, output, params={"k": 10})
 
 
+def evaluation_text(run: RecommenderRun) -> str:
+    """Return the run's table (every candidate, NDCG with its 95% interval, the chosen one) and why it won."""
+    return (f"{run.info['notes'][-1]}\n\n{run.metrics.round(4).to_string()}\n\nitems new to the customer:\n"
+            f"{run.metrics_new.round(4).to_string()}\n\nserved: {run.info['why']}\n")
+
+
 def recommender_candidate(run: RecommenderRun, uri: str, cfg: RetentionConfig, tags: dict[str, str]) -> Candidate:
-    """Return the registry candidate: the blend's gate metric next to the best baseline's from the same run."""
+    """Return the registry candidate: the chosen model's gate metric (it was chosen against the baselines)."""
 
     metric = cfg.registry.recommender_metric
     if metric not in run.metrics.columns:
         raise ValueError(f"registry.recommender_metric {metric!r} is not a recommender metric; choose one of "
                          f"{list(run.metrics.columns)}")
-    best_baseline = max(float(run.metrics.loc[b, metric]) for b in BASELINES if b in run.metrics.index)
-    return Candidate(cfg.registry.recommender_name, uri, metric, float(run.metrics.loc["blend", metric]), True,
-                     None, best_baseline if cfg.registry.require_beating_baseline else None, tags,
-                     must_match=("horizon_days",))
+    tags = {**tags, "recommender_model": run.chosen, "recommender_split": str(run.info["split"])}
+    return Candidate(cfg.registry.recommender_name, uri, metric, float(run.metrics.loc[run.chosen, metric]), True,
+                     None, None, tags, must_match=("horizon_days", "recommender_split"))
 

@@ -52,10 +52,10 @@ WEIGHT_RANGE: dict[str, tuple[float, float]] = {  # log-uniform ranges of the bl
     "upsell": (0.005, 0.5), "buy_again": (0.1, 5.0),
 }
 REBUY_THRESHOLDS = (0.02, 0.05, 0.1, 0.2)
+REBUY_CAPS = (None, 5, 3)  # due re-buys allowed on one list
 
 
-def ndcg(model: Recommender | Blend, holdout: Holdout, k: int, new: bool = False, filter_bought: bool = True
-         ) -> float:
+def ndcg(model: Recommender, holdout: Holdout, k: int, new: bool = False, filter_bought: bool = True) -> float:
     """Return NDCG@k of ``model`` on ``holdout`` (``new``: only items new to the customer count)."""
 
     best = top_items(model, holdout.users, k, filter_bought)
@@ -93,8 +93,13 @@ def als_candidates(start: ALSConfig, trials: int, rng: np.random.Generator) -> l
 
 
 def weight_candidates(start: BlendWeights, trials: int, rng: np.random.Generator) -> list[BlendWeights]:
-    """Return ``start`` and random log-uniform weights (the cart weight is kept: the holdout has no carts)."""
-    out = [start]
+    """Return ``start``, each source alone, and random log-uniform weights (the cart weight is kept).
+
+    A source alone is a candidate so the tuned blend is never below its best source on validation.
+    """
+    alone = [start.model_copy(update={name: float(name == only or name == "cart") for name in (*WEIGHT_RANGE, "cart")})
+             for only in WEIGHT_RANGE]
+    out = [start, *alone]
     for _ in range(trials - 1):
         draw = {name: float(np.exp(rng.uniform(np.log(low), np.log(high))))
                 for name, (low, high) in WEIGHT_RANGE.items()}
@@ -166,18 +171,28 @@ def tune_ease(data: Interactions, valid: Holdout, start: EASEConfig, k: int) -> 
 def tune(transactions: pd.DataFrame, events: pd.DataFrame | None, items: pd.DataFrame | None,
          holdout_start: pd.Timestamp, horizon_days: int, cfg: RecsysConfig
          ) -> tuple[BlendConfig, EASEConfig, dict[str, Any]]:
-    """Return the tuned blend and EASE configs and the trial logs (starting configs when validation is empty)."""
-
-    began = time.perf_counter()
+    """Tune on the time validation window ``[holdout_start - horizon, holdout_start)`` (see ``tune_on``)."""
     valid_start = holdout_start - pd.Timedelta(days=horizon_days)
-    start = cfg.blend.model_copy(update={
-        "buy_again": cfg.blend.buy_again.model_copy(update={"horizon_days": float(horizon_days)})})
     data = build_interactions(transactions, events, items, as_of=valid_start)
     valid = holdout_truth(transactions, data, valid_start, holdout_start, cfg.max_eval_customers, cfg.seed)
+    tuned, ease, logs = tune_on(data, valid, cfg, horizon_days)
+    logs.setdefault("validation", {}).update({"start": str(valid_start), "end": str(holdout_start)})
+    return tuned, ease, logs
+
+
+def tune_on(data: Interactions, valid: Holdout, cfg: RecsysConfig, horizon_days: int
+            ) -> tuple[BlendConfig, EASEConfig, dict[str, Any]]:
+    """Return the tuned blend and EASE configs and the trial logs (starting configs when validation is empty).
+
+    ``data`` is what the models fit on, ``valid`` what they are scored on (a time window or each customer's
+    last order); the holdout is never read here.
+    """
+    began = time.perf_counter()
+    start = cfg.blend.model_copy(update={
+        "buy_again": cfg.blend.buy_again.model_copy(update={"horizon_days": float(horizon_days)})})
     if valid.n_users == 0:
-        logger.warning("no customer bought in the validation window [%s, %s): recommender left untuned",
-                       valid_start, holdout_start)
-        return start, cfg.ease, {"skipped": "empty validation window"}
+        logger.warning("no customer to validate on: recommender left untuned")
+        return start, cfg.ease, {"skipped": "empty validation"}
     rng = np.random.default_rng(cfg.seed)
     tuned, models, logs = tune_sources(data, valid, start, cfg, rng)
     ease, logs["ease"] = tune_ease(data, valid, cfg.ease, cfg.k)
@@ -187,7 +202,10 @@ def tune(transactions: pd.DataFrame, events: pd.DataFrame | None, items: pd.Data
     threshold, _, logs["rebuy_threshold"] = best_of(
         [tuned.rebuy_threshold, *REBUY_THRESHOLDS],
         lambda t: ndcg(tuned_blend.with_weights(weights, rebuy_threshold=t), valid, cfg.k), "rebuy threshold")
-    tuned = tuned.model_copy(update={"weights": weights, "rebuy_threshold": threshold})
-    logs["validation"] = {"start": str(valid_start), "end": str(holdout_start), "customers": valid.n_users,
-                          "seconds": round(time.perf_counter() - began, 1)}
+    cap, _, logs["max_rebuys"] = best_of(
+        [tuned.max_rebuys, *REBUY_CAPS],
+        lambda c: ndcg(tuned_blend.with_weights(weights, rebuy_threshold=threshold, max_rebuys=c), valid, cfg.k),
+        "re-buy slots")
+    tuned = tuned.model_copy(update={"weights": weights, "rebuy_threshold": threshold, "max_rebuys": cap})
+    logs["validation"] = {"customers": valid.n_users, "seconds": round(time.perf_counter() - began, 1)}
     return tuned, ease, logs

@@ -174,3 +174,13 @@ def test_pyfunc_loader_refuses_foreign_classes(tmp_path: Path) -> None:
         load_model_folder(tmp_path)
     with pytest.raises(FileNotFoundError):
         folder_in(tmp_path / "nothing")
+
+
+def test_reasons_never_show_a_signed_day_count_or_one_orders() -> None:
+    # the catalogue's own phrase for days_until_expected_order (one place where values become words)
+    due = {"phrase": "next order expected in {value:.0f} days|next order overdue by {value:.0f} days", "unit": "days",
+           "if_zero": ""}
+    assert describe(due, -61.2) == "next order overdue by 61 days"
+    assert describe(due, 12.0) == "next order expected in 12 days"
+    assert "-" not in describe(due, -0.4)
+    assert describe({"phrase": "{value:.0f} orders in all", "unit": "count", "if_zero": ""}, 1.0) == "1 order in all"

@@ -14,16 +14,15 @@ from models.recommender import (
     ALSRecommender,
     Blend,
     BlendConfig,
-    BuyAgainRecommender,
-    CoPurchaseRecommender,
-    EASERecommender,
     IdMap,
     PopularRecommender,
-    UpsellRecommender,
+    Recommender,
     build_interactions,
     recommend_batch,
+    recommend_one,
     top_k,
 )
+from models.recommender.base import ANSWER_COLUMNS, RECOMMEND_COLUMNS, SIMILAR_COLUMNS
 
 AS_OF = pd.Timestamp("2024-03-01")
 
@@ -52,33 +51,82 @@ def data():
     return build_interactions(shop["transactions"], shop["events"], shop["items"], as_of=AS_OF)
 
 
-MODELS = [
-    lambda: PopularRecommender(), lambda: CoPurchaseRecommender(), lambda: UpsellRecommender(),
-    lambda: BuyAgainRecommender(), lambda: EASERecommender(regularization=10.0),
-    lambda: ALSRecommender(factors=8, iterations=5),
-]
+SMALL = {"ALSRecommender": {"factors": 8, "iterations": 5}, "EASERecommender": {"regularization": 10.0},
+         "Blend": {"als": {"factors": 8, "iterations": 5}},
+         "Reranker": {"blend": {"als": {"factors": 8, "iterations": 5}}, "rounds": 10, "min_data_in_leaf": 5}}
 
 
-@pytest.mark.parametrize("make", MODELS)
-def test_fit_save_load_gives_identical_recommendations(make, data, tmp_path):
-    model = make()
+def concrete_recommenders() -> list[type[Recommender]]:
+    """Every Recommender subclass with its own Config, found by walking the class tree (new ones join here)."""
+    found, todo = [], list(Recommender.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if cls.Config is not Recommender.Config:
+            found.append(cls)
+    return sorted(set(found), key=lambda c: c.__name__)
+
+
+CLASSES = concrete_recommenders()
+
+
+def make(cls: type[Recommender]) -> Recommender:
+    return cls(cls.Config.model_validate(SMALL.get(cls.__name__, {})))
+
+
+def test_discovery_finds_every_source_and_the_blend():
+    names = {c.__name__ for c in CLASSES}
+    assert names >= {"ALSRecommender", "Blend", "BuyAgainRecommender", "CoPurchaseRecommender", "EASERecommender",
+                     "PopularRecommender", "Reranker", "UpsellRecommender"}
+    assert "ItemItemRecommender" not in names  # the shared base is not a model of its own
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_every_recommender_keeps_the_contract(cls, data, tmp_path):
+    model = make(cls)
     assert model.fit(data) is model
+    flags = (cls.personal, cls.cold_start, cls.has_similar_items, cls.recommends_bought, cls.takes_cart)
+    assert all(isinstance(flag, bool) for flag in flags)
     customers = [*data.customers.external[:30].tolist(), "UNKNOWN"]
     before = model.recommend(customers, k=5)
-    assert list(before.columns) == ["customer_id", "item_id", "score", "rank"]
+    assert list(before.columns) == RECOMMEND_COLUMNS
+    assert before.groupby("customer_id")["rank"].apply(lambda r: r.tolist() == list(range(1, len(r) + 1))).all()
+    assert ("UNKNOWN" in set(before.customer_id)) == cls.cold_start  # the flag says who answers strangers
+    out_of_stock = set(data.items.external[~data.item_in_stock])
+    assert out_of_stock and not out_of_stock & set(before.item_id)
+    if not cls.recommends_bought:
+        bought = data.bought.tocoo()
+        owned = set(zip(data.customers.to_external(bought.row), data.items.to_external(bought.col), strict=True))
+        assert not any(pair in owned for pair in zip(before.customer_id, before.item_id, strict=True))
+    answers = recommend_batch(model, customers, k=5)
+    assert list(answers.columns) == ANSWER_COLUMNS and (answers.reason.str.len() > 0).all()
+    known = answers[answers.customer_id != "UNKNOWN"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(known[RECOMMEND_COLUMNS], before[before.customer_id != "UNKNOWN"].reset_index(
+        drop=True))  # the reasons ride on the same picks
+    stranger = answers[answers.customer_id == "UNKNOWN"]  # served answers never leave a stranger empty-handed
+    assert stranger["rank"].tolist() == [1, 2, 3, 4, 5] and not out_of_stock & set(stranger.item_id)
+    if not cls.cold_start:
+        assert (stranger.reason == "popular right now").all()
+        assert recommend_one(model, "UNKNOWN", k=3).to_frame().item_id.tolist() == stranger.item_id.tolist()[:3]
+    one = recommend_one(model, customers[0], k=5).to_frame()
+    assert one.item_id.tolist() == before[before.customer_id == customers[0]].item_id.tolist()
+    similar = model.similar_items(data.items.external, k=3)
+    assert list(similar.columns) == SIMILAR_COLUMNS and (len(similar) > 0) == cls.has_similar_items
+    assert not out_of_stock & set(similar.similar_item_id) and (similar.item_id != similar.similar_item_id).all()
     model.save(tmp_path / "m")
     loaded = type(model).load(tmp_path / "m")
     pd.testing.assert_frame_equal(loaded.recommend(customers, k=5), before)
-    if model.has_similar_items:
-        pd.testing.assert_frame_equal(loaded.similar_items(["I03", "I15"], k=3), model.similar_items(["I03", "I15"], 3))
-    with zipfile.ZipFile(tmp_path / "m" / "state.npz") as archive:  # plain arrays: loadable without pickle
-        assert all(name.endswith(".npy") for name in archive.namelist())
-    np.load(tmp_path / "m" / "state.npz", allow_pickle=False).close()
+    pd.testing.assert_frame_equal(recommend_batch(loaded, customers, k=5), answers)
+    pd.testing.assert_frame_equal(loaded.similar_items(data.items.external, k=3), similar)
+    for archive_path in tmp_path.glob("m/**/state.npz"):  # plain arrays: loadable without pickle
+        with zipfile.ZipFile(archive_path) as archive:
+            assert all(name.endswith(".npy") for name in archive.namelist())
+        np.load(archive_path, allow_pickle=False).close()
 
 
-@pytest.mark.parametrize("make", MODELS)
-def test_unfitted_model_refuses_and_refit_replaces_state(make, data):
-    model = make()
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_unfitted_model_refuses_and_refit_replaces_state(cls, data):
+    model = make(cls)
     with pytest.raises(NotFittedError):
         model.recommend(["C000"])
     small = build_interactions(random_shop(seed=1, customers=30)["transactions"], as_of=AS_OF)
@@ -98,7 +146,7 @@ def test_blend_round_trip_single_and_batch_agree(data, tmp_path):
     assert manifest["class"] == "models.recommender.blend.Blend" and manifest["config"]["als"]["factors"] == 8
     loaded = Blend.load(tmp_path / "blend")
     pd.testing.assert_frame_equal(recommend_batch(loaded, customers, k=6), batch)
-    singles = pd.concat([loaded.recommend(c, k=6).to_frame() for c in customers], ignore_index=True)
+    singles = pd.concat([recommend_one(loaded, c, k=6).to_frame() for c in customers], ignore_index=True)
     pd.testing.assert_frame_equal(singles[["customer_id", "rank", "item_id", "reason"]],
                                   batch[["customer_id", "rank", "item_id", "reason"]])
     np.testing.assert_allclose(singles.score, batch.score, rtol=1e-5)

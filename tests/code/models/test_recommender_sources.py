@@ -20,6 +20,7 @@ from models.recommender import (
     UpsellRecommender,
     build_interactions,
     recommend_batch,
+    recommend_one,
 )
 
 AS_OF = pd.Timestamp("2024-06-01")
@@ -87,7 +88,7 @@ def test_copurchase_finds_the_complement(data):
 
 
 def test_cart_brings_its_complement_with_a_reason(blend):
-    answer = blend.recommend("NEW_CUSTOMER", k=3, cart=["PHONE", "NOPE"])
+    answer = recommend_one(blend, "NEW_CUSTOMER", k=3, cart=["PHONE", "NOPE"])
     assert not answer.known_customer
     assert answer.items[0].item_id in {"CASE", "CHARGER"}
     assert answer.items[0].reason == "bought together with PHONE in your cart"
@@ -102,7 +103,7 @@ def test_filters_bought_out_of_stock_and_excluded(blend, data):
     owned = set(zip(data.customers.to_external(bought.row), data.items.to_external(bought.col), strict=True))
     assert not any((c, i) in owned for c, i in zip(batch.customer_id, batch.item_id, strict=True))
     assert "GONE" not in set(batch.item_id)  # out of stock, though popular
-    answer = blend.recommend("PH00", k=5, exclude=["SOCKS"])
+    answer = recommend_one(blend, "PH00", k=5, exclude=["SOCKS"])
     assert "SOCKS" not in [r.item_id for r in answer.items]
     assert {"PHONE", "CASE"}.isdisjoint(r.item_id for r in answer.items)
 
@@ -114,14 +115,14 @@ def test_buy_again_follows_the_cycle(data, blend):
     assert model.cycle_days(int(user[0]), beans) == pytest.approx(30.0, abs=1.0)
     due, fresh = model.customer_scores(user)[:, beans]
     assert due > 0.3 and fresh < 0.01  # last bought 28 vs 3 days ago, on a 30-day cycle
-    answer = blend.recommend("CO0", k=3)
+    answer = recommend_one(blend, "CO0", k=3)
     assert answer.items[0].item_id == "BEANS"
     assert answer.items[0].reason == "time to buy again"
-    assert "BEANS" not in [r.item_id for r in blend.recommend("CO3", k=3).items]  # just bought: not due this week
+    assert "BEANS" not in [r.item_id for r in recommend_one(blend, "CO3", k=3).items]  # just bought: not due this week
 
 
 def test_cold_start_gets_popular_picks(blend):
-    answer = blend.recommend("NEVER_SEEN", k=4)
+    answer = recommend_one(blend, "NEVER_SEEN", k=4)
     assert not answer.known_customer and len(answer.items) == 4
     assert answer.items[0].item_id in {"PHONE", "CASE"}  # the most bought items (in stock)
     assert all(r.source in {"popular", "category"} for r in answer.items)
@@ -170,7 +171,7 @@ def test_cold_start_is_popular_even_when_tuning_weighs_popularity_at_zero(data):
     config = BlendConfig(als=ALSConfig(factors=8, iterations=10), buy_again=BuyAgainConfig(horizon_days=7),
                          weights=weights)
     blend = Blend(config).fit(data)
-    single = blend.recommend("NEVER_SEEN", k=2)
+    single = recommend_one(blend, "NEVER_SEEN", k=2)
     assert [r.item_id for r in single.items][0] in {"PHONE", "CASE"}
     assert all(r.source == "popular" for r in single.items)
     batch = recommend_batch(blend, ["NEVER_SEEN"], k=2)

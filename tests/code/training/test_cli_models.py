@@ -64,6 +64,10 @@ def test_score_refuses_another_horizon(workdir: Path) -> None:
     assert not (workdir / "x.csv").exists()
     result = runner.invoke(app, ["churn-list", "--data", "data", "--out", "y.csv", "--segment", "Nope"])
     assert result.exit_code == 2 and "segments present" in result.output
+    for bar in (["--min-probability", "1.0"], ["--min-value", "1e12"]):  # a filter that matches nobody
+        result = runner.invoke(app, ["churn-list", "--data", "data", "--out", "z.csv", *bar])
+        assert result.exit_code == 2 and "no customer matches the filters" in result.output, result.output
+        assert "Traceback" not in result.output and not (workdir / "z.csv").exists()
 
 
 def test_fallback_to_bgnbd_when_no_training_window_fits(workdir: Path) -> None:
@@ -90,8 +94,11 @@ def test_train_registers_the_recommender_and_recommend_uses_it(workdir: Path) ->
     assert "1 unknown to the model" in out
     recs = pd.read_csv(workdir / "recs.csv", dtype={"customer_id": str, "item_id": str})
     assert list(recs.columns) == ["customer_id", "rank", "item_id", "score", "reason"]
-    assert recs.groupby("customer_id")["rank"].apply(list).to_dict() == {known: [1, 2, 3, 4],
-                                                                      "NOT-A-CUSTOMER": [1, 2, 3, 4]}
+    # whichever model won (the blend or a single source), a stranger gets best sellers, never an empty list
+    expected = {known: [1, 2, 3, 4], "NOT-A-CUSTOMER": [1, 2, 3, 4]}
+    assert recs.groupby("customer_id")["rank"].apply(list).to_dict() == expected
+    assert "got popular picks" in out
+    assert recs.loc[recs.customer_id == "NOT-A-CUSTOMER", "reason"].isin(["popular right now", "trending now"]).all()
     assert recs["item_id"].str.startswith("I").all() and recs["reason"].str.len().gt(0).all()
 
 
@@ -114,5 +121,49 @@ def test_registered_recommender_answers_through_mlflow_pyfunc(workdir: Path) -> 
         invoke("train", "--data", "data", "--config", "small.yaml")
     tracking.configure()  # another test may have pointed MLflow elsewhere
     model = mlflow.pyfunc.load_model("models:/recommender@champion")
-    answer = model.predict(pd.DataFrame({"customer_id": ["NOT-A-CUSTOMER"]}), params={"k": 3})
-    assert answer["rank"].tolist() == [1, 2, 3] and answer["reason"].str.startswith("popular").all()
+    known = pd.read_parquet(workdir / "data" / "transactions.parquet")["customer_id"].iloc[0]
+    answer = model.predict(pd.DataFrame({"customer_id": [known, "NOT-A-CUSTOMER"]}), params={"k": 3})
+    assert answer[answer.customer_id == known]["rank"].tolist() == [1, 2, 3] and answer["reason"].str.len().gt(0).all()
+    stranger = answer[answer.customer_id == "NOT-A-CUSTOMER"]
+    assert stranger["rank"].tolist() == [1, 2, 3]  # whichever model won: best sellers for a stranger
+    assert stranger["reason"].isin(["popular right now", "trending now"]).all()
+
+
+def test_a_baseline_that_wins_the_holdout_is_the_champion_and_score_works(workdir: Path) -> None:
+    config = yaml.safe_load((workdir / "small.yaml").read_text())
+    stump = {"n_estimators": 1, "num_leaves": 2, "num_threads": 1, "monotone": {}}  # a model no baseline loses to
+    config["models"] = {"churn": stump, "golden": stump, "value": stump}
+    config["registry"].update(churn_name="bl_churn", golden_name="bl_golden", value_name="bl_value",
+                              require_beating_baseline=True)
+    (workdir / "stump.yaml").write_text(yaml.safe_dump(config))
+    out = invoke("train", "--data", "data", "--config", "stump.yaml")
+    assert "the winner of each task is registered" in out and "has the best roc_auc on the holdout" in out
+    from training import tracking
+
+    sources = {task: tracking.alias_version(f"bl_{task}", "champion") for task in ("churn", "golden", "value")}
+    assert all(v is not None for v in sources.values())  # always a champion
+    kinds = {task: v["tags"]["model_source"] for task, v in sources.items() if v is not None}
+    assert kinds["churn"] in ("bgnbd", "recency_baseline", "last_period_baseline"), kinds
+    invoke("score", "--data", "data", "--out", "bl.csv", "--config", "stump.yaml")
+    scores = pd.read_csv(workdir / "bl.csv", dtype={"next_order_date": str})
+    assert list(scores.columns) == list(SCORE_COLUMNS)
+    assert scores["model_source"].str.contains(f"churn={kinds['churn']}|^{kinds['churn']}$").all()
+    assert scores["churn_probability"].between(0, 1).all() and scores["reasons"].str.len().gt(0).all()
+    last = pd.read_parquet(workdir / "data" / "transactions.parquet")["timestamp"].max()
+    dated = scores["next_order_date"].dropna()
+    assert len(dated) > 0 and (dated > f"{last:%Y-%m-%d}").all()  # never a date in the past
+    assert scores.loc[scores["next_order_date"].isna(), "next_order_probability"].le(0.5).all()
+    invoke("churn-list", "--data", "data", "--out", "bl_list.csv", "--limit", "10", "--config", "stump.yaml")
+    assert len(pd.read_csv(workdir / "bl_list.csv")) == 10
+    out = invoke("backtest", "--data", "data", "--config", "stump.yaml", "--out", "bt.csv")
+    assert all(word in out for word in ("churn_probability", "churn rate", "decile", "next_order_days", "(bgnbd)"
+                                        if kinds["churn"] == "bgnbd" else "churn v"))
+    table = pd.read_csv(workdir / "bt.csv")
+    assert set(table["prediction"]) == {"churn_probability", "golden_probability", "expected_value",
+                                        "expected_orders", "next_order_days"}
+    assert (table.groupby("prediction")["decile"].max() == 10).all()
+    logged = list(workdir.glob("mlruns/**/backtest_deciles.csv"))
+    assert logged and list(workdir.glob("mlruns/**/backtest_deciles.png"))
+    assert set(pd.read_csv(logged[0])["prediction"]) == set(table["prediction"])
+    late = runner.invoke(app, ["backtest", "--data", "data", "--config", "stump.yaml", "--cutoff", "2099-01-01"])
+    assert late.exit_code == 2 and "after the data does" in late.output

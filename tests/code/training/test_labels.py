@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,3 +78,19 @@ def test_window_totals_are_half_open() -> None:
     totals = window_totals(shop(), datetime(2024, 1, 1), datetime(2024, 1, 10))
     assert set(totals.index) == {"A", "E", "G"}  # F's return on 01-10 and D's order on 01-10 are outside
     assert totals.loc["A", "value"] == 50.0 and totals.loc["A", "orders"] == 1.0
+
+
+def test_default_golden_is_the_pareto_few_never_the_churn_label_reversed() -> None:
+    from tests.shared import demo_tables
+    from training.config import TrainingConfig
+
+    t = TrainingConfig()
+    demo = shop_from_frames(demo_tables(400, seed=5, years=1.0))
+    cutoff = pd.Timestamp(demo.transactions.timestamp.max().execute()).to_pydatetime() - pd.Timedelta(days=60)
+    for horizon in (14, 60):  # 14 days: far fewer than 20% of customers buy at all
+        labels = make_labels(demo, cutoff, horizon, t.golden_share, t.golden_among)
+        buyers, golden = 1 - labels["churn"], labels["golden"]
+        assert 0 < golden.sum() <= np.ceil(0.2 * buyers.sum()) and (golden <= buyers).all()
+        assert np.corrcoef(golden, buyers)[0, 1] < 0.95  # "buys at all" would be 1.0
+        top = labels.loc[golden == 1, "value"].sum() / labels["value"].clip(lower=0).sum()
+        assert top > 0.2 * 2  # the golden few bring far more than their share of the revenue

@@ -9,13 +9,21 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from models.recommender import Blend, build_interactions
+from models.recommender import (
+    ALSRecommender,
+    Blend,
+    CoPurchaseRecommender,
+    EASERecommender,
+    PopularRecommender,
+    build_interactions,
+    recommend_one,
+)
 from training.recsys.holdout import RecsysConfig, holdout_truth, ranking_metrics
 from training.recsys.pipeline import train_and_evaluate_recommender
 from training.recsys.tune import tune
 
 CUTOFF = pd.Timestamp("2024-07-01")
-FAST = {"als_trials": 2, "weight_trials": 3, "blend": {"als": {"factors": 8, "iterations": 5}}}
+FAST = {"als_trials": 2, "weight_trials": 3, "blend": {"als": {"factors": 8, "iterations": 5}}, "ranker": False}
 
 
 def shop(seed: int = 0, customers: int = 150) -> dict[str, pd.DataFrame]:
@@ -74,8 +82,11 @@ def run():
 
 def test_evaluation_table_has_every_model_side_by_side(run):
     assert list(run.metrics.index) == ["popularity", "copurchase", "ease", "als", "buy_again", "blend"]
-    assert {"precision@10", "recall@10", "ndcg@10", "map@10", "coverage"} <= set(run.metrics.columns)
+    assert {"precision@10", "recall@10", "ndcg@10", "map@10", "coverage", "chosen"} <= set(run.metrics.columns)
     assert run.metrics["customers"].nunique() == 1 and run.metrics["customers"].iloc[0] > 100
+    assert (run.metrics["ndcg@10 low"] <= run.metrics["ndcg@10"]).all()
+    assert (run.metrics["ndcg@10"] <= run.metrics["ndcg@10 high"]).all()
+    assert run.metrics["chosen"].sum() == 1 and run.metrics.index[run.metrics["chosen"]][0] == run.chosen
     assert ((run.metrics[["ndcg@10", "coverage"]] >= 0) & (run.metrics[["ndcg@10", "coverage"]] <= 1)).all().all()
     # staples rebought on a cycle and group tastes: the blend must beat plain popularity clearly
     assert run.metrics.loc["blend", "ndcg@10"] > 1.3 * run.metrics.loc["popularity", "ndcg@10"]
@@ -83,12 +94,20 @@ def test_evaluation_table_has_every_model_side_by_side(run):
     assert any("no item views" in note for note in run.info["notes"])  # the shop has no events table
 
 
-def test_serving_blend_is_fitted_on_everything_before_the_cutoff(run, tmp_path):
-    assert isinstance(run.blend, Blend)
-    assert run.blend.customers_.index_of("C000") >= 0
+def test_thin_time_holdout_switches_to_the_per_customer_split_and_says_so(run):
+    # 150 customers: the last 30 days hold far fewer than 1,000 buyers
+    assert run.info["split"] == "per_customer"
+    assert any(note.startswith("per-customer split: the time holdout has only") for note in run.info["notes"])
+
+
+def test_served_model_is_the_chosen_one_fitted_on_everything_before_the_cutoff(run, tmp_path):
+    served = {"blend": Blend, "als": ALSRecommender, "ease": EASERecommender, "popularity": PopularRecommender,
+              "copurchase": CoPurchaseRecommender}[run.chosen]
+    assert type(run.model) is served and run.chosen in run.info["why"]
+    assert run.model.customers_.index_of("C000") >= 0
     assert pd.Timestamp(run.info["holdout_start"]) == CUTOFF - pd.Timedelta(days=30)
-    answer = run.blend.save(tmp_path / "blend")
-    assert Blend.load(answer).recommend("C000", k=3).items
+    answer = run.model.save(tmp_path / "served")
+    assert recommend_one(served.load(answer), "C000", k=3).items
 
 
 def test_tuning_never_reads_the_holdout():
@@ -106,6 +125,9 @@ def test_tuning_never_reads_the_holdout():
 
 def test_empty_holdout_is_refused():
     tables = shop(customers=20)
-    with pytest.raises(ValueError, match="no customer bought"):
+    with pytest.raises(ValueError, match="no customer bought"):  # the time split, asked for, is empty
         train_and_evaluate_recommender(tables["transactions"], None, None, CUTOFF + pd.Timedelta(days=400), 30,
-                                       RecsysConfig(tune=False))
+                                       RecsysConfig(tune=False, split="time"))
+    once = tables["transactions"].drop_duplicates("customer_id")  # one order each: nothing to hold out either
+    with pytest.raises(ValueError, match="none has two orders"):
+        train_and_evaluate_recommender(once, None, None, CUTOFF + pd.Timedelta(days=400), 30, RecsysConfig(tune=False))

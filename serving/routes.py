@@ -1,0 +1,222 @@
+"""What each endpoint does, given a validated request: the bundle, the live state and the journal in, JSON out.
+
+Handlers raise ``ApiError`` for answers that are not 200; ``fastpath`` turns those into ``{error, detail}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from models.inference.score import churn_list
+from serving import schemas as S
+from serving.bundle import RECOMMENDER, SCORES, Bundle, Holder
+from serving.config import Settings
+from serving.events import Journal, LiveEvent, LiveState, naive_local
+from serving.recommender import item_page_list, personal_picks
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.error, self.detail = status, error, detail
+
+
+@dataclass
+class Context:
+    settings: Settings
+    holder: Holder
+    live: LiveState
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    content_type: bytes = b"application/json"
+    status: int = 200
+
+
+def bundle_with(ctx: Context, part: str | None = None) -> Bundle:
+    """Return the current bundle; 503 while the first load runs, 409 when ``part`` could not be loaded."""
+    bundle = ctx.holder.bundle
+    if bundle is None:
+        why = ctx.holder.error or "the service is still loading the models and the shop; retry in a few seconds"
+        raise ApiError(503, "not ready", why)
+    if part is not None and part in bundle.missing:
+        raise ApiError(409, f"{part} unavailable", bundle.missing[part])
+    return bundle
+
+
+def json_answer(payload: Any) -> Answer:
+    return Answer(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY))
+
+
+# storefront ----------------------------------------------------------------------------------------------------
+async def recommend(ctx: Context, req: S.RecommendRequest) -> Answer:
+    bundle = bundle_with(ctx, RECOMMENDER)
+    live = ctx.live.of(req.customer_id)
+    if live is None and not (req.cart or req.exclude or req.category) and req.k <= CACHED_K:
+        items, known = _usual_picks(bundle, req.customer_id)
+        items = items[:req.k]
+    else:
+        cart, exclude = list(req.cart), list(req.exclude)
+        if live is not None:
+            cart += [item for item in live.cart if item not in req.cart]
+            exclude += list(live.bought)
+        picks = personal_picks(bundle.recommender, req.customer_id, req.k, cart, exclude, req.category,
+                               bundle.item_category)
+        items, known = [{"item_id": i, "score": s, "reason": r} for i, s, r in picks.items], picks.known
+    return json_answer({"customer_id": req.customer_id, "items": items,
+                        "model_version": bundle.versions[RECOMMENDER], "fallback": not known})
+
+
+CACHED_K = 20  # a plain request (no cart, exclude, category or live events) with k up to this is served from memo
+UNKNOWN = "\x00unknown"  # memo key of every customer without an order or event: they all get the same picks
+
+
+def _usual_picks(bundle: Bundle, customer_id: str) -> tuple[list[dict[str, Any]], bool]:
+    """Return a customer's top CACHED_K picks without cart or live events, computed once per bundle."""
+    key = customer_id if customer_id in bundle.active_customers else UNKNOWN
+    found = bundle.picks_memo.get(key)
+    if found is None:
+        picks = personal_picks(bundle.recommender, customer_id, CACHED_K, (), ())
+        found = ([{"item_id": i, "score": s, "reason": r} for i, s, r in picks.items], picks.known)
+        bundle.picks_memo[key] = found
+    return found
+
+
+def _item_list(ctx: Context, item_ids: list[str], k: int, kind: str) -> Answer:
+    bundle = bundle_with(ctx, RECOMMENDER)
+    known = [i for i in item_ids if i in bundle.item_category] if bundle.item_category else list(item_ids)
+    unknown = [i for i in item_ids if i not in known]
+    ranked = item_page_list(bundle.recommender, known, k, kind, bundle.item_category) if known else []
+    return json_answer({"items": [{"item_id": i, "score": s} for i, s in ranked], "unknown_items": unknown,
+                        "model_version": bundle.versions[RECOMMENDER]})
+
+
+async def bought_together(ctx: Context, req: S.BoughtTogetherRequest) -> Answer:
+    return _item_list(ctx, list(dict.fromkeys(req.item_ids)), req.k, "bought_together")
+
+
+async def similar_items(ctx: Context, req: S.ItemRequest) -> Answer:
+    return _item_list(ctx, [req.item_id], req.k, "similar")
+
+
+async def upsell(ctx: Context, req: S.ItemRequest) -> Answer:
+    return _item_list(ctx, [req.item_id], req.k, "upsell")
+
+
+async def events(ctx: Context, req: S.Event | S.EventBatch) -> Answer:
+    batch = req.events if isinstance(req, S.EventBatch) else [req]
+    live = [LiveEvent(e.customer_id, naive_local(e.timestamp), e.event_type, e.item_id) for e in batch]
+    await asyncio.to_thread(ctx.journal.append, live)  # on disk (fsync) before the answer
+    for event in live:
+        ctx.live.apply(event)
+    return json_answer({"accepted": len(live), "journal": str(ctx.journal.path)})
+
+
+# customers -----------------------------------------------------------------------------------------------------
+async def customer(ctx: Context, req: S.CustomerRequest) -> Answer:
+    bundle = bundle_with(ctx, SCORES)
+    record = bundle.customers.get(req.customer_id)
+    if record is None:
+        raise ApiError(404, "unknown customer", f"no customer {req.customer_id!r} with a purchase before "
+                       f"{bundle.cutoff:%Y-%m-%d} in the served shop; check the id (ids are strings: 00042 is not 42)")
+    return json_answer(record)
+
+
+async def churn_risk(ctx: Context, req: S.ChurnRiskRequest) -> Answer:
+    bundle = bundle_with(ctx, SCORES)
+    ids = list(dict.fromkeys(req.customer_ids))
+    return json_answer({"customers": [bundle.customers[i] for i in ids if i in bundle.customers],
+                        "unknown": [i for i in ids if i not in bundle.customers]})
+
+
+async def churn_list_route(ctx: Context, req: S.ChurnListRequest) -> Answer:
+    bundle = bundle_with(ctx, SCORES)
+    assert bundle.scores is not None  # present whenever SCORES is not missing
+    try:
+        table = churn_list(bundle.scores, req.min_probability, req.segment, req.min_value, req.limit)
+    except ValueError as exc:  # an unknown segment: the message lists the segments present
+        raise ApiError(422, "invalid request", str(exc).replace("--segment", "segment")) from None
+    table = table.assign(last_order=table["last_order"].astype(str).where(table["last_order"].notna(), None))
+    if req.format == "csv":
+        buffer = io.StringIO()
+        table.to_csv(buffer, index=False)
+        return Answer(buffer.getvalue().encode(), b"text/csv; charset=utf-8")
+    rows = table.astype(object).where(table.notna(), None).to_dict("records")
+    for row in rows:
+        row["preferred_hour"] = None if row["preferred_hour"] is None else int(row["preferred_hour"])
+    return json_answer({"customers": rows, "cutoff": bundle.cutoff.date().isoformat()})
+
+
+async def segments(ctx: Context, req: None) -> Answer:
+    return json_answer(bundle_with(ctx).segments_answer())
+
+
+async def reload(ctx: Context, req: None) -> Answer:
+    started = ctx.holder.start_reload()
+    status = ctx.holder.reload_status
+    versions = ctx.holder.bundle.versions if ctx.holder.bundle else {}
+    if not started:
+        raise ApiError(409, "reload running", "a reload is already running; GET /admin/reload says when it is done")
+    return Answer(orjson.dumps({"status": status.status, "detail": status.detail, "versions": versions}), status=202)
+
+
+async def reload_status(ctx: Context, req: None) -> Answer:
+    status = ctx.holder.reload_status
+    versions = ctx.holder.bundle.versions if ctx.holder.bundle else {}
+    return json_answer({"status": status.status, "detail": status.detail, "versions": versions})
+
+
+Handler = Callable[[Context, Any], Awaitable[Answer]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    request: Any  # a pydantic model class, a union of them, or None (no body)
+    response: type[BaseModel]
+    summary: str
+    key: str | None = None  # None (public), "api" or "admin"
+    errors: tuple[int, ...] = ()
+    ok: int = 200
+
+
+_BODY = (400, 413, 422, 503)
+ROUTES = (
+    Route("POST", "/recommend", recommend, S.RecommendRequest, S.RecommendResponse,
+          "A customer's next items, with a reason each (unknown customers: cart-based or popular, fallback true)",
+          errors=(*_BODY, 409)),
+    Route("POST", "/bought_together", bought_together, S.BoughtTogetherRequest, S.ItemListResponse,
+          "Items bought together with these (a cart)", errors=(*_BODY, 409)),
+    Route("POST", "/similar_items", similar_items, S.ItemRequest, S.ItemListResponse, "Items similar to this one",
+          errors=(*_BODY, 409)),
+    Route("POST", "/upsell", upsell, S.ItemRequest, S.ItemListResponse, "Pricier items of the same category",
+          errors=(*_BODY, 409)),
+    Route("POST", "/events", events, S.Events, S.EventsResponse,
+          "Live events (one, or {events: [...]} up to 1,000); journaled before the answer", errors=_BODY),
+    Route("POST", "/customer", customer, S.CustomerRequest, S.CustomerScores,
+          "One customer's segment, scores, reasons and suggested action", errors=(*_BODY, 404, 409)),
+    Route("POST", "/churn_risk", churn_risk, S.ChurnRiskRequest, S.ChurnRiskResponse,
+          "Scores of up to 1,000 customers", errors=(*_BODY, 409)),
+    Route("POST", "/churn_list", churn_list_route, S.ChurnListRequest, S.ChurnListResponse,
+          "The customers worth saving first (JSON or CSV); needs RETENTION_API_KEY", key="api",
+          errors=(*_BODY, 401, 409)),
+    Route("GET", "/segments", segments, None, S.SegmentsResponse,
+          "Segment sizes, revenue shares and average check; needs RETENTION_API_KEY", key="api", errors=(401, 503)),
+    Route("POST", "/admin/reload", reload, None, S.ReloadResponse,
+          "Load new champions and the shop's state in the background; needs RETENTION_ADMIN_KEY", key="admin",
+          errors=(401, 409), ok=202),
+    Route("GET", "/admin/reload", reload_status, None, S.ReloadResponse,
+          "How the last reload went; needs RETENTION_ADMIN_KEY", key="admin", errors=(401,)),
+)

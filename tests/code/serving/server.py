@@ -1,0 +1,77 @@
+"""A real `retention serve` subprocess for the serving tests: start it, wait until ready, kill it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+RETENTION = str(Path(sys.executable).with_name("retention"))
+READY_WAIT = 900  # seconds; the machine may be shared, so generous (no assertion depends on it)
+API_KEY, ADMIN_KEY = "test-api-key", "test-admin-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    url: str
+    log: Path
+
+    def client(self, **headers: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def kill(self, sig: int = signal.SIGTERM) -> None:
+        """Signal the whole process group (bentoml serve and its workers) and wait for the leader."""
+        if self.process.poll() is None:
+            workers = psutil.Process(self.process.pid).children(recursive=True)  # each in its own process group
+            os.killpg(self.process.pid, sig)
+            for worker in workers:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    worker.send_signal(sig)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(60)
+
+
+def start(work: Path, data: Path, config: Path | None = None, extra: dict[str, str] | None = None) -> Server:
+    """Start `retention serve` in ``work`` (its MLflow registry) and return once /readyz answers 200."""
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}", "RETENTION_API_KEY": API_KEY,
+           "RETENTION_ADMIN_KEY": ADMIN_KEY, "BENTOML_HOME": str(work / "bentoml"), **(extra or {})}
+    args = [RETENTION, "serve", "--data", str(data), "--port", str(port)]
+    if config is not None:
+        args += ["--config", str(config)]
+    log = work / f"serve-{port}.log"
+    process = subprocess.Popen(args, cwd=work, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + READY_WAIT
+    while time.monotonic() < deadline:
+        if process.poll() is not None or "Application startup failed" in log.read_text():
+            server.kill(signal.SIGKILL)
+            raise RuntimeError(f"retention serve failed to start:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    server.kill(signal.SIGKILL)
+    raise RuntimeError(f"retention serve not ready after {READY_WAIT} s:\n{log.read_text()[-3000:]}")

@@ -1,0 +1,52 @@
+"""The gate compares every candidate on the same holdout: the best wins, ties go to the model, NaNs never win."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from models.inference.config import RegistryConfig
+from training.evaluate import Evaluation
+from training.winners import choose_winner, choose_winners
+
+
+def evaluation(churn: dict[str, float], golden: dict[str, float], value: dict[str, float]) -> Evaluation:
+    tables = {"churn": pd.DataFrame({"roc_auc": churn, "brier": {k: 1 - v for k, v in churn.items()}}),
+              "golden": pd.DataFrame({"roc_auc": golden}), "value": pd.DataFrame({"spearman": value})}
+    return Evaluation(datetime(2024, 1, 1), 100, tables)
+
+
+def test_the_best_candidate_wins_each_task() -> None:
+    e = evaluation({"model": 0.736, "bgnbd": 0.737, "recency": 0.70, "last_period": 0.65},
+                   {"model": 0.85, "bgnbd": 0.82, "recency": 0.80, "last_period": float("nan")},
+                   {"model": 0.30, "bgnbd": 0.29, "recency": 0.31, "last_period": 0.31})
+    winners = choose_winners(e, RegistryConfig())
+    assert {t: w.predictor for t, w in winners.items()} == {"churn": "bgnbd", "golden": "model", "value": "recency"}
+    assert winners["churn"].reason == ("BG/NBD x Gamma-Gamma has the best roc_auc on the holdout: 0.7370 vs "
+                                       "model (LightGBM) 0.7360")
+    assert not winners["churn"].is_model and winners["golden"].is_model
+    assert winners["value"].runner_up == "last_period"  # equal values: order is stable, the first stays ahead
+
+
+def test_ties_go_to_the_model_lower_is_better_and_nan() -> None:
+    e = evaluation({"model": 0.70, "bgnbd": 0.70, "recency": float("nan"), "last_period": 0.60},
+                   {"model": float("nan"), "bgnbd": 0.8, "recency": 0.7, "last_period": 0.6},
+                   {"model": float("nan"), "bgnbd": float("nan"), "recency": float("nan"), "last_period": float("nan")})
+    tie = choose_winner(e, "churn", "roc_auc")
+    assert tie.predictor == "model" and "tie: the model is preferred" in tie.reason
+    assert choose_winner(e, "churn", "brier").predictor == "model"  # 0.30 is the lowest Brier (shared)
+    assert choose_winner(e, "golden", "roc_auc").predictor == "bgnbd"  # a NaN model cannot win
+    none = choose_winner(e, "value", "spearman")
+    assert none.predictor == "model" and "not a number for any candidate" in none.reason
+
+
+def test_default_yaml_is_the_built_in_default() -> None:
+    from pathlib import Path
+
+    from training.config import RetentionConfig, load_config
+
+    root = Path(__file__).resolve().parents[3]
+    cfg = load_config(root / "configs" / "default.yaml")
+    assert cfg == RetentionConfig()
+    assert cfg.training.golden_among == "buyers" and cfg.models.churn.monotone["days_since_last_order"] == 1

@@ -1,0 +1,95 @@
+"""Serving commands: serve (the BentoML service on a shop), merge-events (the live journal into the events
+table), export-models (the champions into BentoML's model store, for ``bentoml build``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import typer
+
+from training.cli.common import DataOption, bad_input_exits, console
+
+SERVICE = "serving.service:Retention"
+
+
+def serve_environment(data: Path, config: Path | None, workers: int, base: dict[str, str]) -> dict[str, str]:
+    """Return the environment ``bentoml serve`` runs with: the service reads its settings from it."""
+    env = dict(base)
+    env["RETENTION_DATA"] = str(data.resolve())
+    if config is not None:
+        env["RETENTION_CONFIG"] = str(config.resolve())
+    env["RETENTION_WORKERS"] = str(workers)
+    env.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    return env
+
+
+def serve(
+    data: Path = DataOption,
+    port: int = typer.Option(3000, "--port", min=1, max=65535, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0: the shop's whole network)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (each loads the bundle)."),
+    config: Path | None = typer.Option(None, "--config", help="Run configuration (YAML): registry names, scoring "
+                                       "thresholds, segment rules (default: the built-in defaults)."),
+) -> None:
+    """Serve recommendations, customer scores and lists over HTTP (BentoML) from the champions and the shop.
+
+    Keys: RETENTION_API_KEY (customer lists), RETENTION_ADMIN_KEY (reload). Models: MLFLOW_TRACKING_URI.
+    The process becomes `bentoml serve`; stop it with Ctrl-C or SIGTERM.
+
+    Example: RETENTION_API_KEY=secret retention serve --data data/demo --port 3000
+    """
+    with bad_input_exits():
+        if not data.exists():
+            raise FileNotFoundError(f"{data}: no such shop folder or DuckDB file")
+        if config is not None:
+            from serving.config import run_sections
+
+            run_sections(config)
+        bentoml = shutil.which("bentoml", path=str(Path(sys.executable).parent)) or shutil.which("bentoml")
+        if bentoml is None:
+            raise FileNotFoundError("bentoml is not installed in this environment (make setup installs it)")
+    env = serve_environment(data, config, workers, dict(os.environ))
+    console.print(f"Serving {data} on http://{host}:{port} (docs at /, ready at /readyz)", highlight=False)
+    os.execve(bentoml, [bentoml, "serve", SERVICE, "--host", host, "--port", str(port)], env)
+
+
+def merge_events(data: Path = DataOption) -> None:
+    """Append the service's journaled site events (view, cart_add, cart_remove) to the shop's events table.
+
+    Run it before `retention train` so training sees them; lines already merged are skipped, so it is safe to
+    run again. Purchases stay in the journal: the shop's order export brings them with order id and price.
+
+    Example: retention merge-events --data data/demo && retention train --data data/demo
+    """
+    from serving.config import JOURNAL_FOLDER
+    from serving.events import merge_journal
+
+    with bad_input_exits():
+        base = data if data.is_dir() else data.parent
+        added = merge_journal(data, base / JOURNAL_FOLDER)
+    console.print(f"merged {added:,} journaled events into {data}'s events table")
+
+
+def export_models(
+    config: Path | None = typer.Option(None, "--config", help="Run configuration (registry names)."),
+) -> None:
+    """Copy every champion from MLflow into BentoML's model store (then `bentoml build` packs them in the Bento).
+
+    Example: retention export-models && RETENTION_MODELS=bento bentoml build -f serving/bentofile.yaml .
+    """
+    from serving.config import run_sections
+    from serving.store import export_champions
+
+    with bad_input_exits():
+        tags = export_champions(run_sections(config).registry)
+    for name, tag in tags.items():
+        console.print(f"{name}: {tag}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command("merge-events")(merge_events)
+    app.command("export-models")(export_models)

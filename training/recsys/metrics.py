@@ -1,0 +1,82 @@
+"""Per-customer ranking metrics, bootstrap confidence intervals, and the choice of the served recommender.
+
+A model's NDCG@10 is a mean over customers, so its noise is the customers': ``bootstrap_ci`` resamples them
+(1,000 draws, seeded). Two models scored on the same customers are compared on the per-customer differences
+(``paired_ci``), whose interval is much narrower than either model's own. ``choose_model`` takes the best
+candidate on the holdout unless a simpler one is within the noise of it (its paired interval against the best
+reaches 0): the simpler model is cheaper to serve and explain, and the data cannot say it is worse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from models.recommender.reasons import link_lookup
+
+CANDIDATES = ("popularity", "copurchase", "ease", "als", "blend", "ranker")  # simplest first
+REPS, LEVEL = 1_000, 0.95
+
+
+def per_customer(best: np.ndarray, truth: sp.csr_matrix, k: int) -> dict[str, np.ndarray]:
+    """Return each customer's ndcg@k and recall@k (nan where the customer bought nothing in the window)."""
+    best = best[:, :k]
+    size = np.diff(truth.indptr)
+    rows = np.repeat(np.arange(best.shape[0]), best.shape[1])
+    hit = (link_lookup(truth, rows, np.maximum(best.ravel(), 0)).reshape(best.shape) > 0) & (best >= 0)
+    discount = 1.0 / np.log2(np.arange(2, best.shape[1] + 2))
+    ideal = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))[np.clip(np.minimum(size, k) - 1, 0, None)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndcg = np.where(size > 0, (hit * discount).sum(axis=1) / ideal, np.nan)
+        recall = np.where(size > 0, hit.sum(axis=1) / np.maximum(size, 1), np.nan)
+    return {"ndcg": ndcg, "recall": recall}
+
+
+def bootstrap_ci(values: np.ndarray, reps: int = REPS, seed: int = 0) -> tuple[float, float, float]:
+    """Return (mean, low, high): the mean over customers and its 95% percentile bootstrap interval."""
+    v = values[~np.isnan(values)]
+    if not len(v):
+        return float("nan"), float("nan"), float("nan")
+    draws = np.random.default_rng(seed).integers(0, len(v), (reps, len(v)))
+    means = v[draws].mean(axis=1)
+    tail = 100 * (1 - LEVEL) / 2
+    return float(v.mean()), float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+
+
+def paired_ci(a: np.ndarray, b: np.ndarray, reps: int = REPS, seed: int = 0) -> tuple[float, float, float]:
+    """Return (mean, low, high) of ``a - b`` over the customers both were scored on."""
+    return bootstrap_ci(a - b, reps, seed)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The served recommender: its name and the sentence that says why it won."""
+
+    name: str
+    reason: str
+
+
+def choose_model(ndcg: dict[str, np.ndarray], candidates: tuple[str, ...] = CANDIDATES) -> Choice:
+    """Return the simplest candidate whose NDCG is not clearly below the best one's (paired 95% interval)."""
+    means = {c: bootstrap_ci(ndcg[c], reps=1)[0] for c in candidates if c in ndcg}
+    scored = [c for c in candidates if c in means and np.isfinite(means[c])]
+    if not scored:
+        raise ValueError(f"no candidate recommender has a finite NDCG; expected some of {candidates}")
+    best = max(scored, key=lambda c: means[c])
+    for name in scored:  # simplest first: the first one inside the noise of the best wins
+        if name == best:
+            runner = max((c for c in scored if c != best), key=lambda c: means[c], default=None)
+            if runner is None:
+                return Choice(best, f"{best}: the only candidate (NDCG@10 {means[best]:.4f})")
+            diff, low, high = paired_ci(ndcg[best], ndcg[runner])
+            return Choice(best, f"{best}: best NDCG@10 {means[best]:.4f}; {diff:+.4f} [{low:+.4f}, {high:+.4f}] "
+                                f"over the runner-up {runner} ({means[runner]:.4f}), and every simpler candidate "
+                                "is clearly below it")
+        diff, low, high = paired_ci(ndcg[name], ndcg[best])
+        if high >= 0:
+            return Choice(name, f"{name}: NDCG@10 {means[name]:.4f} is within the noise of the best, {best} "
+                                f"({means[best]:.4f}; paired difference {diff:+.4f} [{low:+.4f}, {high:+.4f}]), "
+                                "and it is the simpler model")
+    raise AssertionError("unreachable: the best candidate is among the scored ones")
