@@ -15,7 +15,8 @@ import pandas as pd
 from features import columns as C
 from features.btyd.fitters import rfm_summary
 from features.data.reader import Shop
-from features.families.build import build_features
+from features.families.build import FeatureFrame, build_features
+from features.families.catalogue import feature_catalogue
 from features.families.config import FeaturesConfig
 from features.orders import orders_before, purchases_before, rows_before
 from models.customer.base import ORDERS, VALUE, CustomerModel
@@ -67,8 +68,33 @@ def model_inputs(shop: Shop, model: CustomerModel, cutoff: datetime, cache: dict
     key = json.dumps([features_cfg, model.horizon_days_], sort_keys=True)
     if key not in cache:
         built = build_features(shop, cutoff, FeaturesConfig(**features_cfg))
+        _refuse_lost_families(model, built)
         extra = baseline_inputs(shop, cutoff, model.horizon_days_, float(model.metadata_.get("baseline_unit_days", 7)))
         merged = built.frame.merge(extra, on=C.CUSTOMER_ID, how="left", validate="one_to_one")
         unit = BaselineConfig(unit_days=float(model.metadata_.get("baseline_unit_days", 7)))
         cache[key] = with_btyd_features(merged, model.horizon_days_, unit)
     return cache[key]
+
+
+def _refuse_lost_families(model: CustomerModel, built: FeatureFrame) -> None:
+    """Refuse when the shop no longer has a table the model learnt from, naming the family and what to do.
+
+    Without this the model would fail deep in LightGBM on a list of column names a shop owner cannot act on.
+    """
+    spec = getattr(model, "spec_", None)
+    if spec is None:  # the baselines read only the always-present BG/NBD inputs
+        return
+    missing = [c for c in spec.columns if c not in built.frame.columns]
+    lost = {feature_catalogue(built_cfg(model)).get(c) for c in missing}
+    families = sorted({f.family for f in lost if f is not None and f.family in built.left_out})
+    if not families:
+        return
+    why = "; ".join(f"{name}: {built.left_out[name]}" for name in families)
+    raise ValueError(f"the {type(model).__name__.removesuffix('Model').lower()} champion was trained with feature "
+                     f"families this shop no longer has ({why}); add the missing data back, or retrain on this "
+                     "shop with `retention train` so the models learn from what it has")
+
+
+def built_cfg(model: CustomerModel) -> FeaturesConfig:
+    """Return the features config the model was trained with."""
+    return FeaturesConfig(**model.metadata_.get("features_config", {}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,6 +69,16 @@ def test_score_refuses_another_horizon(workdir: Path) -> None:
         result = runner.invoke(app, ["churn-list", "--data", "data", "--out", "z.csv", *bar])
         assert result.exit_code == 2 and "no customer matches the filters" in result.output, result.output
         assert "Traceback" not in result.output and not (workdir / "z.csv").exists()
+
+
+def test_score_on_a_shop_that_lost_a_table_names_it(workdir: Path) -> None:
+    if not (workdir / "scores.csv").exists():
+        invoke("train", "--data", "data", "--config", "small.yaml")
+    shutil.copytree(workdir / "data", workdir / "no_events", ignore=shutil.ignore_patterns("events*"))
+    result = runner.invoke(app, ["score", "--data", "no_events", "--out", "lost.csv"])
+    assert result.exit_code == 2, result.output
+    assert "site" in result.output and "events" in result.output and "retention train" in result.output
+    assert "Traceback" not in result.output and not (workdir / "lost.csv").exists()
 
 
 def test_fallback_to_bgnbd_when_no_training_window_fits(workdir: Path) -> None:
