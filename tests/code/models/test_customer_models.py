@@ -114,6 +114,18 @@ def test_value_model_ranks_spenders(data: tuple) -> None:
     assert next_order_days(np.array([1.0, 0.0]), 90)[0] == pytest.approx(90 * np.log(2))
 
 
+@pytest.mark.parametrize("cls", [BgNbdBaseline, RecencyBaseline])
+def test_baselines_next_order_is_the_customers_usual_gap_never_past(cls: type[CustomerModel], data: tuple) -> None:
+    x, _ = data
+    days = fitted(cls, {}, data).predict(x)["next_order_days"].to_numpy()
+    since = x["days_since_last_order"].to_numpy() if cls is RecencyBaseline else (x["btyd_T"] - x["btyd_recency"]) * 7
+    gap = x["mean_gap_days"].fillna(x["mean_gap_days"].median()).to_numpy()
+    assert (days >= 0).all()
+    assert days == pytest.approx(np.clip(gap - since, 0, None))
+    blind = fitted(cls, {}, (x.drop(columns="mean_gap_days"), data[1])).predict(x.drop(columns="mean_gap_days"))
+    assert (blind["next_order_days"] > 0).all()  # without cadence: the Poisson wait at the expected rate
+
+
 def test_reasons_name_the_drivers_in_words(data: tuple) -> None:
     x, _ = data
     model = fitted(ChurnModel, SMALL, data)
