@@ -16,6 +16,7 @@ import httpx
 import psutil
 
 RETENTION = str(Path(sys.executable).with_name("retention"))
+BENTOML = str(Path(sys.executable).with_name("bentoml"))
 READY_WAIT = 900  # seconds; the machine may be shared, so generous (no assertion depends on it)
 API_KEY, ADMIN_KEY = "test-api-key", "test-admin-key"
 
@@ -58,8 +59,13 @@ def start(work: Path, data: Path, config: Path | None = None, extra: dict[str, s
     args = [RETENTION, "serve", "--data", str(data), "--port", str(port)]
     if config is not None:
         args += ["--config", str(config)]
-    log = work / f"serve-{port}.log"
-    process = subprocess.Popen(args, cwd=work, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    return launch(args, work, env, port)
+
+
+def launch(args: list[str], cwd: Path, env: dict[str, str], port: int) -> Server:
+    """Run ``args`` (a server listening on ``port``) in ``cwd`` and return once /readyz answers 200."""
+    log = cwd / f"serve-{port}.log"
+    process = subprocess.Popen(args, cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
     server = Server(process, f"http://127.0.0.1:{port}", log)
     deadline = time.monotonic() + READY_WAIT

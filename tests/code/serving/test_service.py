@@ -5,6 +5,8 @@ One training run and one server per module; the last test kills the server with 
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -20,13 +22,14 @@ from typer.testing import CliRunner
 
 from features.demo.shop import write_shop
 from serving.routes import ROUTES
-from tests.code.serving.server import ADMIN_KEY, API_KEY, Server, start
+from tests.code.serving.server import ADMIN_KEY, API_KEY, BENTOML, RETENTION, Server, free_port, launch, start
 from tests.shared import demo_tables, small_config
 from training.cli.app import app
 
 pytestmark = pytest.mark.integration  # trains, then runs bentoml serve for real
 
 MAX_BODY = 300_000
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -276,3 +279,30 @@ def test_events_survive_kill_9_and_a_model_missing_answers_409(work: Path, serve
             assert client.get("/segments", headers={"X-API-Key": API_KEY}).status_code == 200
     finally:
         again.kill()
+
+
+def test_a_bento_carries_the_champions_and_serves_offline(work: Path) -> None:
+    """`make bento`'s two steps, then the Bento served with MLflow out of reach: the models come from the Bento."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}", "BENTOML_HOME": str(work / "bento"),
+           "BENTOML_DO_NOT_TRACK": "true", "RETENTION_MODELS": "bento"}
+    for args, cwd in (([RETENTION, "export-models", "--config", str(work / "small.yaml")], work),
+                      ([BENTOML, "build", "-f", "serving/bentofile.yaml", "."], REPOSITORY)):
+        done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    shown = subprocess.run([BENTOML, "get", "retention:latest", "-o", "json"], env=env, capture_output=True, text=True)
+    packed = {model["tag"].split(":")[0] for service in json.loads(shown.stdout)["services"]
+              for model in service["models"]}
+    assert packed == {"retention-churn", "retention-golden", "retention-value", "retention-recommender"}
+    port = free_port()
+    offline = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'no_such_folder' / 'mlflow.db'}",
+               "RETENTION_DATA": str(work / "data"), "RETENTION_CONFIG": str(work / "small.yaml"),
+               "RETENTION_API_KEY": API_KEY, "RETENTION_ADMIN_KEY": ADMIN_KEY}
+    bento = launch([BENTOML, "serve", "retention:latest", "--port", str(port)], work, offline, port)
+    try:
+        with bento.client() as client:
+            assert ok(client.post("/recommend", json={"customer_id": "C000011", "k": 3}))["items"]
+            assert ok(client.post("/customer", json={"customer_id": "C000011"}))["churn_risk"] in ("low", "medium",
+                                                                                                  "high")
+    finally:
+        bento.kill()
+    assert not (work / "no_such_folder").exists()  # MLflow was never opened
