@@ -53,6 +53,10 @@ class Evaluation:
     calibration: dict[str, pd.DataFrame] = field(default_factory=dict)
     gains: dict[str, pd.DataFrame] = field(default_factory=dict)
     model_label: str = PREDICTOR_LABELS[MODEL]
+    # what the tables were computed from, so the gate can resample it (empty for a hand-made evaluation)
+    predictions: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    truth: Truth | None = field(default=None, repr=False)
+    golden_share: float = 0.2
 
     def label(self, predictor: str) -> str:
         """Return the display name of a predictor."""
@@ -89,27 +93,62 @@ def _records(table: pd.DataFrame) -> dict[str, dict[str, float | None]]:
             for p, row in table.iterrows()}
 
 
+@dataclass(frozen=True)
+class Truth:
+    """What the holdout's customers did, one array per target, row-aligned with the predictors."""
+
+    churn: np.ndarray
+    golden: np.ndarray
+    value: np.ndarray
+    orders: np.ndarray
+    next_days: np.ndarray
+
+    @classmethod
+    def of(cls, labels: pd.DataFrame, cutoff: datetime) -> Truth:
+        return cls(labels[CHURN].to_numpy(), labels[GOLDEN].to_numpy(), labels[VALUE].to_numpy(dtype="float64"),
+                   labels[ORDERS].to_numpy(dtype="float64"),
+                   days_to_next_order(labels, cutoff).to_numpy(dtype="float64"))
+
+    def __len__(self) -> int:
+        return len(self.churn)
+
+    def take(self, rows: np.ndarray) -> Truth:
+        return Truth(*(getattr(self, f)[rows] for f in ("churn", "golden", "value", "orders", "next_days")))
+
+
+def predictor_metrics(p: pd.DataFrame, truth: Truth, golden_share: float) -> dict[str, dict[str, float]]:
+    """Return every metric of one predictor, by task."""
+    return {task: task_metrics(task, p, truth, golden_share) for task in TASKS}
+
+
+def task_metrics(task: str, p: pd.DataFrame, truth: Truth, golden_share: float) -> dict[str, float]:
+    """Return one task's metrics of one predictor."""
+    if task == "churn":
+        return churn_metrics(p[CHURN_PROBABILITY].to_numpy(dtype="float64"), truth.churn)
+    if task == "golden":
+        golden = golden_metrics(p[GOLDEN_PROBABILITY].to_numpy(), truth.golden, truth.value, golden_share)
+        # the same top share ranked by expected value: the bar BG/NBD x Gamma-Gamma sets for golden
+        golden["revenue_capture_by_value"] = revenue_capture(truth.value, p[EXPECTED_VALUE].to_numpy(), golden_share)
+        return golden
+    return value_metrics(p[EXPECTED_VALUE].to_numpy(), p[EXPECTED_ORDERS].to_numpy(), truth.value, truth.orders,
+                         p[NEXT_ORDER_DAYS].to_numpy(), truth.next_days)
+
+
 def evaluate(predictors: dict[str, pd.DataFrame], labels: pd.DataFrame, cutoff: datetime,
              golden_share: float, model_label: str = PREDICTOR_LABELS[MODEL]) -> Evaluation:
     """Return every metric of every predictor against the holdout labels."""
-    y_churn, y_golden = labels[CHURN].to_numpy(), labels[GOLDEN].to_numpy()
-    y_value, y_orders = labels[VALUE].to_numpy(dtype="float64"), labels[ORDERS].to_numpy(dtype="float64")
-    y_next = days_to_next_order(labels, cutoff).to_numpy(dtype="float64")
+    truth = Truth.of(labels, cutoff)
     rows: dict[str, dict[str, dict[str, float]]] = {task: {} for task in TASKS}
-    evaluation = Evaluation(cutoff, len(labels), {}, model_label=model_label)
+    evaluation = Evaluation(cutoff, len(labels), {}, model_label=model_label, predictions=dict(predictors),
+                            truth=truth, golden_share=golden_share)
     for name, p in predictors.items():
         if len(p) != len(labels):
             raise ValueError(f"predictor {name} has {len(p)} rows, the holdout {len(labels)}")
+        for task, metrics in predictor_metrics(p, truth, golden_share).items():
+            rows[task][name] = metrics
         churn = p[CHURN_PROBABILITY].to_numpy(dtype="float64")
-        rows["churn"][name] = churn_metrics(churn, y_churn)
-        rows["golden"][name] = golden_metrics(p[GOLDEN_PROBABILITY].to_numpy(), y_golden, y_value, golden_share)
-        # the same top share ranked by expected value: the bar BG/NBD x Gamma-Gamma sets for golden
-        rows["golden"][name]["revenue_capture_by_value"] = revenue_capture(y_value, p[EXPECTED_VALUE].to_numpy(),
-                                                                           golden_share)
-        rows["value"][name] = value_metrics(p[EXPECTED_VALUE].to_numpy(), p[EXPECTED_ORDERS].to_numpy(), y_value,
-                                            y_orders, p[NEXT_ORDER_DAYS].to_numpy(), y_next)
-        evaluation.calibration[name] = calibration_table(churn, y_churn)
-        evaluation.gains[name] = gains_curve(churn, y_churn)
+        evaluation.calibration[name] = calibration_table(churn, truth.churn)
+        evaluation.gains[name] = gains_curve(churn, truth.churn)
     evaluation.tables = {task: pd.DataFrame.from_dict(r, orient="index") for task, r in rows.items()}
     return evaluation
 

@@ -36,6 +36,16 @@ def _auc(truth: np.ndarray, score: np.ndarray) -> float:
     return float(roc_auc_score(truth, score)) if 0 < truth.sum() < len(truth) else float("nan")
 
 
+def rank_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """Return ROC AUC by the rank-sum formula (ties get mean ranks, as in sklearn); NaN without both classes."""
+    n1 = int(positive.sum())
+    n0 = len(positive) - n1
+    if not n1 or not n0:
+        return float("nan")
+    ranks = stats.rankdata(score)
+    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
 def _pr_auc(truth: np.ndarray, score: np.ndarray) -> float:
     return float(average_precision_score(truth, score)) if truth.sum() > 0 else float("nan")
 
@@ -84,6 +94,11 @@ def value_metrics(value: np.ndarray, orders: np.ndarray, true_value: np.ndarray,
             pred = np.minimum(np.asarray(next_days, dtype="float64")[known], 2 * horizon)
             out["next_order_mae_days"] = float(np.abs(pred - true_next_days[known]).mean())
     return out
+
+
+def spearman(prediction: np.ndarray, truth: np.ndarray) -> float:
+    """Return Spearman's rho with tied predictions ordered at random (seeded), as the value gate reads it."""
+    return _spearman(prediction, truth)
 
 
 def _spearman(prediction: np.ndarray, truth: np.ndarray, break_ties: bool = True) -> float:

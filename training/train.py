@@ -336,9 +336,10 @@ def candidates_for(outcome: TrainOutcome, cfg: RetentionConfig, uris: dict[str, 
     out = []
     for task, metric in gate_metrics(r).items():
         winner = outcome.winners.get(task) or choose_winner(evaluation, task, metric)
-        # the winner is the best candidate on this holdout, so the baseline bar only matters for the model
-        baseline = evaluation.best_baseline(task, metric)[1] if r.require_beating_baseline and winner.is_model \
-            else None
+        # the winner is the best candidate on this holdout, so the baseline bar only matters for the model, and
+        # not when the gate kept it because a baseline's lead was inside the noise
+        bar = r.require_beating_baseline and winner.is_model and winner.noise is None
+        baseline = evaluation.best_baseline(task, metric)[1] if bar else None
         model = outcome.models[task]
         tags = {"horizon_days": str(outcome.plan.horizon_days), "model_source": model.source,
                 "scoring_cutoff": f"{outcome.plan.scoring_cutoff:%Y-%m-%d}", "config_hash": cfg.hash(),

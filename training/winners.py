@@ -3,7 +3,10 @@
 A shop must always have a champion it can score with. So the gate does not stop at "is the model better than
 its best baseline?": each candidate (the model, BG/NBD x Gamma-Gamma, recency alone, last period) is scored on the
 same holdout on the task's gate metric, and the best of them is what gets registered, refitted for scoring. Ties
-go to the model (it sees what the baselines see and more). The winner's reason says which won and by how much.
+go to the model (it sees what the baselines see and more), and so does a baseline's lead that the holdout cannot
+tell from noise: the model stays unless the 95% bootstrap interval of the baseline's lead (the same customers
+resampled for both) lies above zero. On CDNOW a lead inside the noise at the longer horizons was a loss on what
+customers did next. The winner's reason says which won and by how much.
 """
 
 from __future__ import annotations
@@ -11,11 +14,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
+from models.customer.base import CHURN_PROBABILITY, EXPECTED_VALUE, GOLDEN_PROBABILITY
 from models.inference.config import RegistryConfig
-from training.evaluate import MODEL, Evaluation
-from training.metrics import LOWER_IS_BETTER
+from training.evaluate import MODEL, Evaluation, Truth, task_metrics
+from training.metrics import LOWER_IS_BETTER, rank_auc, spearman
 
 TASKS = ("churn", "golden", "value")
+DRAWS = 200  # bootstrap resamples of the holdout for a baseline's lead over the model
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class Winner:
     runner_up_value: float
     label: str
     runner_up_label: str
+    noise: tuple[float, float] | None = None  # 95% interval of the leading baseline's lead, when it was kept out
 
     @property
     def is_model(self) -> bool:
@@ -41,6 +50,10 @@ class Winner:
             return f"{self.metric} is not a number for any candidate on the holdout: the model is kept"
         if not self.runner_up:
             return f"{self.label}: {self.metric} {self.value:.4f}, the only candidate"
+        if self.noise is not None:
+            low, high = self.noise
+            return (f"{self.label} is kept: {self.runner_up_label}'s {self.metric} {self.runner_up_value:.4f} vs "
+                    f"{self.value:.4f} is a lead inside the noise (95% interval {low:+.4f} to {high:+.4f})")
         tie = " (tie: the model is preferred)" if self.value == self.runner_up_value and self.is_model else ""
         return (f"{self.label} has the best {self.metric} on the holdout: {self.value:.4f} vs "
                 f"{self.runner_up_label} {self.runner_up_value:.4f}{tie}")
@@ -64,9 +77,44 @@ def choose_winner(evaluation: Evaluation, task: str, metric: str) -> Winner:
     if not ranked:
         return Winner(task, MODEL, metric, float("nan"), "", float("nan"), evaluation.label(MODEL), "")
     (best, value), rest = ranked[0], ranked[1:]
+    model_value = float(column.get(MODEL, float("nan")))
+    if best != MODEL and math.isfinite(model_value) and evaluation.predictions:
+        low, high = lead_interval(evaluation, task, metric, str(best))
+        if low <= 0:
+            return Winner(task, MODEL, metric, model_value, str(best), float(value), evaluation.label(MODEL),
+                          evaluation.label(str(best)), (low, high))
     second, second_value = (str(rest[0][0]), float(rest[0][1])) if rest else ("", float("nan"))
     return Winner(task, str(best), metric, float(value), second, second_value, evaluation.label(str(best)),
                   evaluation.label(second) if second else "")
+
+
+def lead_interval(evaluation: Evaluation, task: str, metric: str, challenger: str, draws: int = DRAWS,
+                  seed: int = 0) -> tuple[float, float]:
+    """Return the 95% bootstrap interval of ``challenger``'s lead over the model on ``metric`` (> 0: better)."""
+    truth = evaluation.truth
+    assert truth is not None  # evaluations with predictions always carry their truth
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    ours, theirs = evaluation.predictions[MODEL], evaluation.predictions[challenger]
+    rng = np.random.default_rng(seed)
+    leads = []
+    for _ in range(draws):
+        rows = rng.integers(0, len(truth), len(truth))
+        sample = truth.take(rows)
+        a = _metric(task, metric, theirs.iloc[rows], sample, evaluation.golden_share)
+        b = _metric(task, metric, ours.iloc[rows], sample, evaluation.golden_share)
+        leads.append(sign * (a - b))
+    low, high = np.nanpercentile(np.asarray(leads, dtype="float64"), [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _metric(task: str, metric: str, p: pd.DataFrame, truth: Truth, share: float) -> float:
+    """Return one metric; the usual gate metrics directly (200 resamples of every metric would take minutes)."""
+    if metric == "roc_auc" and task in ("churn", "golden"):
+        column, positive = (CHURN_PROBABILITY, truth.churn) if task == "churn" else (GOLDEN_PROBABILITY, truth.golden)
+        return rank_auc(np.asarray(positive, dtype=bool), p[column].to_numpy(dtype="float64"))
+    if metric == "spearman" and task == "value":
+        return spearman(p[EXPECTED_VALUE].to_numpy(dtype="float64"), truth.value)
+    return task_metrics(task, p, truth, share).get(metric, math.nan)
 
 
 def choose_winners(evaluation: Evaluation, r: RegistryConfig) -> dict[str, Winner]:

@@ -96,3 +96,15 @@ def test_evaluate_puts_every_metric_next_to_every_baseline() -> None:
     assert ev.best_baseline("value", "mae") == ("recency", pytest.approx((2 + 60 + 30 + 4) / 4))
     assert ev.metric("value", "next_order_mae_days") == pytest.approx((1 + 4) / 2)  # 4 and 19 days, predicted 5, 15
     assert "churn_roc_auc__recency" in ev.flat() and "| churn | roc_auc | 1.000 | 0.000 |" in markdown_table(ev)
+
+
+def test_rank_auc_is_sklearns_with_ties() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from training.metrics import rank_auc
+
+    rng = np.random.default_rng(3)
+    positive = rng.random(2000) < 0.3
+    score = np.round(rng.random(2000) + positive * 0.3, 2)  # many ties
+    assert rank_auc(positive, score) == pytest.approx(roc_auc_score(positive, score), abs=1e-12)
+    assert np.isnan(rank_auc(np.zeros(5, bool), score[:5]))

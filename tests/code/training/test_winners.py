@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from models.inference.config import RegistryConfig
@@ -50,3 +51,33 @@ def test_default_yaml_is_the_built_in_default() -> None:
     cfg = load_config(root / "configs" / "default.yaml")
     assert cfg == RetentionConfig()
     assert cfg.training.golden_among == "buyers" and cfg.models.churn.monotone["days_since_last_order"] == 1
+
+
+def holdout_evaluation(model_noise: float, baseline_noise: float, n: int = 3000, seed: int = 1) -> Evaluation:
+    """A holdout where the model and BG/NBD see the same signal through noise of the given sizes."""
+    from training.evaluate import evaluate
+
+    rng = np.random.default_rng(seed)
+    churned = (rng.random(n) < 0.5).astype(int)
+    labels = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "churn": churned, "golden": 1 - churned,
+                           "value": (1 - churned) * rng.gamma(2, 50, n), "orders": 1.0 - churned,
+                           "next_order_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(
+                               np.where(churned == 1, np.nan, rng.integers(0, 90, n)), unit="D")})
+
+    def predictor(noise: float) -> pd.DataFrame:
+        churn = 1 / (1 + np.exp(-(churned - 0.5 + rng.normal(0, noise, n))))
+        return pd.DataFrame({"churn_probability": churn, "golden_probability": 1 - churn,
+                             "expected_value": 1 - churn, "expected_orders": 1 - churn, "next_order_days": 30.0})
+
+    return evaluate({"model": predictor(model_noise), "bgnbd": predictor(baseline_noise)}, labels,
+                    datetime(2024, 1, 1), 0.2)
+
+
+def test_a_baseline_lead_inside_the_noise_keeps_the_model_a_clear_one_wins() -> None:
+    slight = next(e for e in (holdout_evaluation(1.0, 1.0, seed=s) for s in range(20))
+                  if e.metric("churn", "roc_auc", "bgnbd") > e.metric("churn", "roc_auc"))  # BG/NBD leads by luck
+    kept = choose_winner(slight, "churn", "roc_auc")
+    assert kept.is_model and kept.noise is not None and kept.noise[0] <= 0 < kept.noise[1]
+    assert "inside the noise" in kept.reason and "BG/NBD" in kept.reason
+    clear = choose_winner(holdout_evaluation(1.0, 0.5), "churn", "roc_auc")
+    assert clear.predictor == "bgnbd" and clear.noise is None and "has the best roc_auc" in clear.reason
