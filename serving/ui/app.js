@@ -22,20 +22,20 @@ const WORDS = {
   weekdays: {Monday: "понедельник", Tuesday: "вторник", Wednesday: "среда", Thursday: "четверг",
              Friday: "пятница", Saturday: "суббота", Sunday: "воскресенье"},
   en: {
-    title: "Customers: segments, churn risk, lookup", footer: "Served by the retention service; works offline.",
+    page_title: "Customers: segments, churn risk, lookup", footer: "Served by the retention service; works offline.",
     key_label: "API key (RETENTION_API_KEY)", key_save: "Use this key", key_forget: "Forget the key",
     key_missing: "Enter the API key (the service's RETENTION_API_KEY) to see the segments and the churn-risk list.",
     key_kept: "The key is kept in this tab only (sessionStorage).",
     s_segments: "Segments", segment: "segment", customers: "customers", share_customers: "share of customers",
     revenue: "revenue", share_revenue: "share of revenue", avg_check: "average check",
-    r_segments: "Customers with an order before {cutoff}: {n} in {k} segments; the golden customers (top 20%) " +
+    r_base: "Customers with an order before {cutoff}: {n} in {k} segments; the golden customers (top 20%) " +
       "bring {golden} of the revenue.",
     s_churn: "Churn risk", min_probability: "minimum churn probability", min_value: "minimum expected value",
     limit: "at most", all_segments: "all segments", apply: "Show", csv: "Download CSV",
     customer_id: "customer", probability: "churn probability", risk: "risk", expected_value: "expected value",
     expected_lost: "expected lost revenue", last_order: "last order", top_category: "top category", reasons: "why",
-    r_churn: "{n} customers match; together they may take {lost} of expected revenue with them.",
-    r_churn_none: "No customer matches these filters: lower the minimum probability or value, or pick another segment.",
+    r_list: "{n} customers match; together they may take {lost} of expected revenue with them.",
+    r_list_none: "No customer matches these filters: lower the minimum probability or value, or pick another segment.",
     bad_filter: "{what} must be a number from {low} to {high}.",
     s_lookup: "Customer lookup", look_up: "Look up", reasons_title: "Why this churn risk",
     recommendations: "Recommendations", item: "item", score: "score", reason: "reason",
@@ -49,21 +49,21 @@ const WORDS = {
     page_error: "The page failed: {why}. Reload it; if it happens again, the service log may say more.",
   },
   ru: {
-    title: "Клиенты: сегменты, риск оттока, поиск", footer: "Страница сервиса retention; работает без интернета.",
+    page_title: "Клиенты: сегменты, риск оттока, поиск", footer: "Страница сервиса retention; работает без интернета.",
     key_label: "Ключ API (RETENTION_API_KEY)", key_save: "Использовать ключ", key_forget: "Забыть ключ",
     key_missing: "Введите ключ API (RETENTION_API_KEY сервиса), чтобы увидеть сегменты и список риска оттока.",
     key_kept: "Ключ хранится только в этой вкладке (sessionStorage).",
     s_segments: "Сегменты", segment: "сегмент", customers: "клиенты", share_customers: "доля клиентов",
     revenue: "выручка", share_revenue: "доля выручки", avg_check: "средний чек",
-    r_segments: "Клиентов с заказом до {cutoff}: {n} в {k} сегментах; золотые клиенты (верхние 20 %) приносят " +
+    r_base: "Клиентов с заказом до {cutoff}: {n} в {k} сегментах; золотые клиенты (верхние 20\u00a0%) приносят " +
       "{golden} выручки.",
     s_churn: "Риск оттока", min_probability: "минимальная вероятность оттока", min_value: "минимальная ценность",
     limit: "не больше", all_segments: "все сегменты", apply: "Показать", csv: "Скачать CSV",
     customer_id: "клиент", probability: "вероятность оттока", risk: "риск", expected_value: "ожидаемая ценность",
     expected_lost: "ожидаемая потерянная выручка", last_order: "последний заказ", top_category: "любимая категория",
     reasons: "почему",
-    r_churn: "Подходит клиентов: {n}; с ними может уйти {lost} ожидаемой выручки.",
-    r_churn_none: "Никто не подходит под эти фильтры: снизьте минимальную вероятность или ценность либо выберите " +
+    r_list: "Подходит клиентов: {n}; с ними может уйти {lost} ожидаемой выручки.",
+    r_list_none: "Никто не подходит под эти фильтры: снизьте минимальную вероятность или ценность либо выберите " +
       "другой сегмент.",
     bad_filter: "{what}: нужно число от {low} до {high}.",
     s_lookup: "Поиск клиента", look_up: "Найти", reasons_title: "Почему такой риск оттока",
@@ -108,7 +108,8 @@ const fmt = {
   money(value) { return fmt.number(value, value !== null && Math.abs(value) < 100 ? 2 : 0); }, // as the report
   share(value, decimals = 1) {
     if (value === null || value === undefined || !Number.isFinite(value)) return t("none");
-    return new Intl.NumberFormat(LOCALES[state.lang], {style: "percent", maximumFractionDigits: decimals})
+    return new Intl.NumberFormat(LOCALES[state.lang], {style: "percent", minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals})
       .format(value);
   },
   date(iso) {
@@ -199,7 +200,7 @@ function renderSegments() {
     row.cells[2].append(bar(s.share));
   }
   const total = answer.segments.reduce((sum, s) => sum + s.customers, 0);
-  $("#segments-reading").textContent = t("r_segments", {cutoff: fmt.date(answer.cutoff), n: fmt.number(total),
+  $("#segments-reading").textContent = t("r_base", {cutoff: fmt.date(answer.cutoff), n: fmt.number(total),
     k: answer.segments.filter((s) => s.customers > 0).length, golden: fmt.share(answer.golden_revenue_share, 0)});
   const select = $("#segment"), chosen = select.value;
   select.replaceChildren(select.options[0]);
@@ -275,7 +276,7 @@ function renderChurn() {
   }
   const lost = state.rows.reduce((sum, r) => sum + r.expected_lost_value, 0);
   $("#churn-reading").textContent = state.rows.length ?
-    t("r_churn", {n: fmt.number(state.rows.length), lost: fmt.money(lost)}) : t("r_churn_none");
+    t("r_list", {n: fmt.number(state.rows.length), lost: fmt.money(lost)}) : t("r_list_none");
 }
 
 function sortBy(th) {
