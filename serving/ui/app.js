@@ -379,6 +379,7 @@ function switchLanguage(lang) {
 async function useKey(key) {
   state.key = key;
   if (key) sessionStorage.setItem(KEY_STORE, key); else sessionStorage.removeItem(KEY_STORE);
+  state.segments = state.rows = null; // what an earlier key was shown goes: a wrong key shows nothing but its error
   applyLanguage();
   if (key) await Promise.all([loadSegments(), loadChurn()]);
 }

@@ -151,6 +151,11 @@ def test_key_errors_are_sentences_and_the_key_opens_the_segments(visit: Visit, h
     page.route(f"{visit.server.url}/segments", lambda route: route.abort())  # the service gone, for this call
     visit.enter_key()
     expect(page.locator("#segments .problem")).to_contain_text("Could not reach the service")
+    expect(rows).to_have_count(0)  # nothing left over from the earlier answer
+    page.click("#key-forget")
+    expect(page.locator("#message")).to_contain_text("Enter the API key")
+    expect(page.locator("#churn-table tbody tr")).to_have_count(0)
+    assert page.evaluate("sessionStorage.getItem('retention.apiKey')") is None
 
 
 def test_churn_list_filters_sorts_and_downloads_the_csv(visit: Visit, http: httpx.Client) -> None:
