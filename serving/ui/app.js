@@ -109,8 +109,7 @@ const fmt = {
   share(value, decimals = 1) {
     if (value === null || value === undefined || !Number.isFinite(value)) return t("none");
     return new Intl.NumberFormat(LOCALES[state.lang], {style: "percent", minimumFractionDigits: decimals,
-      maximumFractionDigits: decimals})
-      .format(value);
+      maximumFractionDigits: decimals}).format(value);
   },
   date(iso) {
     if (!iso) return t("none");
@@ -137,7 +136,11 @@ async function api(method, path, body) {
   const text = await response.text();
   if (!response.ok) {
     let error = response.statusText, detail = text.slice(0, 300);
-    try { ({error, detail} = JSON.parse(text)); } catch { /* not the API's JSON: a proxy's page, say */ }
+    try {
+      const body = JSON.parse(text);
+      error = body.error ?? error;
+      detail = String(body.detail ?? detail);
+    } catch { /* not the API's JSON (a proxy's error page, say): its first words are the detail */ }
     const hint = response.status === 401 ? t("hint_401") : response.status === 503 ? t("hint_503") : "";
     detail = /[.!?]$/.test(detail) ? detail : detail + ".";
     throw new Problem(t("api_error", {status: response.status, error, detail}) + hint);
@@ -152,7 +155,7 @@ function say(where, message) {
 }
 
 // Run one section's work: its sentence box cleared, then filled if the work fails; aria-busy while it runs
-// (screen readers announce the change, and the browser tests wait for it).
+// (assistive technology waits for the section to settle, and so do the browser tests).
 async function guarded(section, work) {
   const box = `${section} .problem`;
   say(box, "");
@@ -169,7 +172,7 @@ async function guarded(section, work) {
 function cell(row, text, raw, className) {
   const td = row.insertCell();
   td.textContent = text;
-  if (raw !== undefined) td.dataset.value = raw === null ? "" : String(raw); // the raw value, for tests and sorting
+  if (raw !== undefined) td.dataset.value = raw === null ? "" : String(raw); // the unformatted value (the tests read it)
   if (className) td.className = className;
   return td;
 }

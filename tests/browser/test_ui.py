@@ -83,8 +83,9 @@ class Visit:
         expect(self.page.locator(section)).to_have_attribute("aria-busy", "false")
 
     def close(self) -> None:
-        assert self.outside == [] and self.errors == []
         self.context.close()
+        assert self.outside == [], f"the page asked for more than the service: {self.outside}"
+        assert self.errors == [], f"script errors: {self.errors}"
 
 
 @pytest.fixture
