@@ -43,7 +43,8 @@ serve: setup stop
 	@curl -sf localhost:$(PORT)/readyz > /dev/null || { echo "not ready; see $(OUT)/serve.log"; exit 1; }
 	@C=$$(curl -s -XPOST localhost:$(PORT)/churn_list -H "X-API-Key: $(RETENTION_API_KEY)" -d '{"limit": 1}' \
 		| $(BIN)/python -c "import json,sys; print(json.load(sys.stdin)['customers'][0]['customer_id'])"); \
-	echo "The service is up: http://localhost:$(PORT) (docs at /, stop it with make stop). Try:"; \
+	echo "The service is up: http://localhost:$(PORT) (docs at /, stop it with make stop)."; \
+	echo "Web page: http://localhost:$(PORT)/ui (API key: $(RETENTION_API_KEY)). Try:"; \
 	echo "  curl -s -XPOST localhost:$(PORT)/recommend -d '{\"customer_id\": \"$$C\", \"k\": 3}'"; \
 	echo "  curl -s -XPOST localhost:$(PORT)/customer -d '{\"customer_id\": \"$$C\"}'"; \
 	echo "  curl -s -XPOST localhost:$(PORT)/events -d '{\"customer_id\": \"$$C\", \"event_type\": \"cart_add\", \"item_id\": \"I00001\"}'"; \

@@ -9,6 +9,10 @@ import pytest
 
 from features.demo.shop import DemoConfig, generate_shop
 
+# Debian's chromium (`make browser`), driven by Playwright; Playwright's own browser download is never used
+CHROMIUM = "/usr/lib/chromium/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots of the browser tests (git-ignored)
+
 # LightGBM small enough for a test to train four models in seconds, one thread so parallel tests do not fight
 SMALL_MODEL = {"n_estimators": 40, "num_threads": 1}
 SMALL_TRAINING = {"n_windows": 2, "window_spacing_days": 45, "min_customers": 200}
@@ -28,7 +32,6 @@ def use_registry(patch: pytest.MonkeyPatch, work: Path) -> str:
     uri = f"sqlite:///{work / 'mlflow.db'}"
     patch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
-
 
 
 def demo_tables(customers: int, seed: int, years: float = 1.5) -> dict[str, pd.DataFrame]:

@@ -14,18 +14,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from playwright.sync_api import Browser, Route, sync_playwright
+from playwright.sync_api import Browser, Route
 from typer.testing import CliRunner
 
 from features.demo.shop import write_shop
 from serving.report.i18n import NBSP
-from tests.shared import demo_tables, small_config
+from tests.shared import ARTIFACTS, demo_tables, small_config
 from training.cli.app import app
 
 pytestmark = pytest.mark.integration  # trains, builds three reports, drives a real browser (~2 min)
 
-CHROMIUM = "/usr/lib/chromium/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHARTS = 16  # pareto, 2 RFM, segments, migration, 2 churn, 3 health, cohorts, ABC/XYZ, timing, 2 models, campaigns
 CHARTS_WITHOUT_MODELS = 11  # no churn charts, no model quality charts, no campaigns
 runner = CliRunner()
@@ -57,14 +55,6 @@ def reports(module_registry: Path) -> Iterator[dict[str, Path]]:
         invoke("report", "--data", "data", "--config", "small.yaml", "--lang", lang, "--campaigns", "campaigns",
                "--out", f"out/report_{lang}.html")
     yield {"before": work / "before.html", "en": work / "out/report_en.html", "ru": work / "out/report_ru.html"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def test_report_is_one_self_contained_page_with_every_section(reports: dict[str, Path]) -> None:
