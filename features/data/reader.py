@@ -45,7 +45,9 @@ class Shop:
 
     @property
     def engine(self) -> str:
-        return "duckdb" if self.duck is None else str(self.con.name)
+        if self.duck is None:
+            return "duckdb"
+        return "spark" if self.con.name == "pyspark" else str(self.con.name)
 
     @property
     def sql(self) -> duckdb.DuckDBPyConnection:
