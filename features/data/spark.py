@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
+from features.data.engine import EngineUnavailableError
 from features.data.reader import Shop
 
 if TYPE_CHECKING:
@@ -34,10 +35,6 @@ LOCAL_MASTER = "local[2]"
 # overrides them in spark_conf.
 DEFAULT_CONF = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
                 "spark.sql.shuffle.partitions": "4", "spark.sql.session.timeZone": "UTC", "spark.driver.memory": "4g"}
-
-
-class EngineUnavailableError(RuntimeError):
-    """The Spark engine cannot start here; the message says what to install."""
 
 
 def spark_session(conf: dict[str, str] | None = None) -> SparkSession:
