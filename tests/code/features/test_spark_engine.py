@@ -29,7 +29,7 @@ SMALL = {"spark.sql.shuffle.partitions": "1", "spark.default.parallelism": "2"}
 @pytest.fixture(scope="module")
 def shop_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("spark-shop")
-    write_shop(demo_tables(300, seed=11), folder, "parquet")
+    write_shop(demo_tables(300, seed=1), folder, "parquet")
     return folder
 
 
@@ -79,3 +79,45 @@ def test_features_are_equal_up_to_float_tolerance_and_row_order(both: tuple[Feat
                                    equal_nan=True, err_msg=column)
     for column in (c for c in duck.columns if c not in numeric):
         assert duck[column].fillna("<null>").tolist() == spark[column].fillna("<null>").tolist(), column
+
+
+def test_cli_features_with_the_config_engine_spark(shop_dir: Path, spark: Any, tmp_path: Path,
+                                                   both: tuple[FeatureFrame, FeatureFrame]) -> None:
+    """features.engine: spark in a run config reaches the command (RFM only: the families are compared above)."""
+    from typer.testing import CliRunner
+
+    from training.cli.app import app
+
+    config, out = tmp_path / "spark.yaml", tmp_path / "features.parquet"
+    config.write_text("features:\n  engine: spark\n  families: [rfm]\n")
+    result = CliRunner().invoke(app, ["features", "--data", str(shop_dir), "--cutoff", CUTOFF, "--out", str(out),
+                                      "--config", str(config)])  # the session of this module is reused
+    assert result.exit_code == 0, result.output
+    written = _sorted(pd.read_parquet(out))
+    expected = _sorted(both[0].frame)[list(written.columns)]
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_spark_without_java_is_refused_with_a_sentence(shop_dir: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from training.cli.app import app
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on it
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    result = CliRunner().invoke(app, ["segments", "--data", str(shop_dir), "--out", str(tmp_path / "s.csv"),
+                                      "--engine", "spark"])
+    assert result.exit_code == 2
+    assert "needs a Java runtime" in result.output and "make java" in result.output
+
+
+def test_an_unknown_engine_is_refused(shop_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from training.cli.app import app
+
+    result = CliRunner().invoke(app, ["products", "--data", str(shop_dir), "--out", str(tmp_path / "p.csv"),
+                                      "--engine", "snowflake"])
+    assert result.exit_code == 2 and "expected duckdb or spark" in result.output
