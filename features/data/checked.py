@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 CACHE_DIR = ".retention-cache"
 FORMAT = 1  # bump when the normalised tables change shape: old entries then stop matching
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
+STALE_TMP_S = 3600.0  # a temporary folder older than this was left by a killed write
 
 
 def table_files(folder: Path) -> list[Path]:
@@ -93,7 +95,9 @@ def write_entry(con: duckdb.DuckDBPyConnection, folder: Path, meta: dict[str, An
             rows[name] = scalar(con, f"SELECT count(*) FROM read_parquet('{file}')")
         (tmp / "meta.json").write_text(json.dumps({**meta, "rows": rows}))
         for stale in root.iterdir():
-            if stale != tmp:
+            # another command may be writing its own .tmp- folder right now; only an old one is a leftover
+            busy = stale.name.startswith(".tmp-") and time.time() - stale.stat().st_mtime < STALE_TMP_S
+            if stale != tmp and not busy:
                 shutil.rmtree(stale, ignore_errors=True)
         os.rename(tmp, entry)  # atomic on one file system: an entry is complete or absent
     except BaseException:

@@ -2,7 +2,9 @@
 
 Raw files are opened as DuckDB views with a 1-based ``__row`` (CSV is loaded as text first so ids keep their
 leading zeros); every contract check runs; the normalised tables (string ids, naive timestamps, numeric money,
-``revenue`` per line) are views over the raw ones, queried through Ibis. Nothing is written anywhere.
+``revenue`` per line) are views over the raw ones, queried through Ibis. For a folder they are then kept as
+Parquet in ``<folder>/.retention-cache`` (``features.data.checked``), keyed by the files' fingerprint, and the
+shop is served from those files: a later read of unchanged files skips every check. Nothing else is written.
 """
 
 from __future__ import annotations
