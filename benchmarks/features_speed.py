@@ -127,11 +127,11 @@ def breakdown(shop: Path, cutoff: str, out: Path, threads: str, cache: bool) -> 
 
 def print_report(bare: dict[str, float], runs: dict[str, dict[str, float]],
                  tx_only: dict[str, dict[str, float]] | None, phases: dict[str, Any] | None) -> None:
-    print(f"\n{'':36}{'wall s':>10}{'peak GB':>10}{'x bare':>9}")
-    print(f"{'bare DuckDB RFM group-by':36}{bare['seconds']:>10.1f}{bare['peak_gb']:>10.2f}{1:>9.1f}")
+    print(f"\n{'':42}{'wall s':>10}{'peak GB':>10}{'x bare':>9}")
+    print(f"{'bare DuckDB RFM group-by':42}{bare['seconds']:>10.1f}{bare['peak_gb']:>10.2f}{1:>9.1f}")
     for title, group in (("features, whole shop", runs), ("features, transactions only", tx_only or {})):
         for label, run in group.items():
-            print(f"{title + ', ' + label:36}{run['seconds']:>10.1f}{run['peak_gb']:>10.2f}"
+            print(f"{title + ', ' + label:42}{run['seconds']:>10.1f}{run['peak_gb']:>10.2f}"
                   f"{run['seconds'] / bare['seconds']:>9.1f}")
     warm = runs["cache warm"]
     ratio = warm["seconds"] / bare["seconds"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from features.data.contract import ShopDataError
 
@@ -57,7 +58,7 @@ def bad_input_exits() -> Iterator[None]:
         err_console.print("Nothing was written.")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except (FileNotFoundError, ValueError, _engine_error()) as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         err_console.print("Nothing was written.")
         raise typer.Exit(EXIT_BAD_INPUT) from None
 

@@ -6,6 +6,7 @@ pyspark (the project's `spark` extra, installed by `make setup`) and Java (`make
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,17 @@ def test_an_unknown_engine_is_refused(shop_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["products", "--data", str(shop_dir), "--out", str(tmp_path / "p.csv"),
                                       "--engine", "snowflake"])
     assert result.exit_code == 2 and "expected duckdb or spark" in result.output
+
+
+def test_spark_without_pyspark_is_refused_with_a_sentence(shop_dir: Path, tmp_path: Path) -> None:
+    """A Python where pyspark cannot be imported (as without the spark extra) gets exit 2 and what to install."""
+    import subprocess
+    import sys
+
+    script = ("import sys; sys.modules['pyspark'] = None; sys.modules['pyspark.sql'] = None\n"
+              "from training.cli.app import app; app()")
+    done = subprocess.run([sys.executable, "-c", script, "products", "--data", str(shop_dir), "--out",
+                           str(tmp_path / "p.csv"), "--engine", "spark"], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 2, done.stderr
+    assert "needs pyspark" in done.stderr and "retention[spark]" in done.stderr
