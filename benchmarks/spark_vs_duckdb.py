@@ -72,10 +72,10 @@ def main() -> None:
     report = {"customers": args.customers, "cutoff": args.cutoff, "master": args.master, "bare_rfm_query": bare,
               "duckdb": duck, "spark": spark, "spark_over_duckdb": spark["seconds"] / duck["seconds"],
               "spark_phases": phases, "outputs": same}
-    print(f"\n{'':32}{'wall s':>10}{'peak GB':>10}{'x bare':>9}")
+    print(f"\n{'':40}{'wall s':>10}{'peak GB':>10}{'x bare':>9}")
     for label, run in (("bare DuckDB RFM group-by", bare), ("features --engine duckdb", duck),
                        (f"features --engine spark ({args.master})", spark)):
-        print(f"{label:32}{run['seconds']:>10.1f}{run['peak_gb']:>10.2f}{run['seconds'] / bare['seconds']:>9.1f}")
+        print(f"{label:40}{run['seconds']:>10.1f}{run['peak_gb']:>10.2f}{run['seconds'] / bare['seconds']:>9.1f}")
     print(f"spark / duckdb: {report['spark_over_duckdb']:.1f}x; Spark in-process: session start "
           f"{phases['session_start_s']:.1f} s, read checked Parquet {phases['read_checked_s']:.1f} s, build "
           f"{phases['build_s']:.1f} s")
