@@ -9,14 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from features.data.contract import EngineUnavailableError
 from features.data.reader import Shop, read_shop
+
+__all__ = ["ENGINES", "Engine", "EngineUnavailableError", "open_shop"]
 
 Engine = Literal["duckdb", "spark"]
 ENGINES: tuple[Engine, ...] = ("duckdb", "spark")
-
-
-class EngineUnavailableError(RuntimeError):
-    """The engine asked for cannot start here; the message says what to install or set."""
 
 
 def open_shop(path: str | Path, engine: Engine = "duckdb", cache: bool = True,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
-from features.data.engine import EngineUnavailableError
+from features.data.contract import EngineUnavailableError
 from features.data.reader import Shop
 
 if TYPE_CHECKING:
