@@ -11,7 +11,7 @@ export RETENTION_API_KEY ?= demo-api-key
 export RETENTION_ADMIN_KEY ?= demo-admin-key
 PID := $(OUT)/serve.pid
 
-.PHONY: setup run serve stop wrk bench-serve bento test lint bench clean browser
+.PHONY: setup run serve stop wrk bench-serve bento test lint bench clean browser java
 
 setup: $(BIN)/retention
 
@@ -20,7 +20,7 @@ $(BIN)/retention: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24" "uv>=0.4"
 	$(BIN)/uv pip install --python $(BIN)/python -q -r requirements.lock
-	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps -e '.[test]'
+	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps -e '.[test,spark]'
 	touch $@
 
 run: setup
@@ -78,7 +78,11 @@ CHROMIUM := /usr/lib/chromium/chromium
 browser:
 	test -x $(CHROMIUM) || (apt-get update -q && apt-get install -y -q chromium)
 
-test: setup lint browser
+# A Java runtime for `--engine spark` (PySpark starts a JVM); Debian's OpenJDK when none is on the PATH.
+java:
+	command -v java > /dev/null || (apt-get update -q && apt-get install -y -q default-jre-headless)
+
+test: setup lint browser java
 	$(BIN)/python -m pytest -q --durations=15
 
 bench: setup

@@ -161,3 +161,7 @@ class Findings:
     def raise_if_any(self) -> None:
         if self.errors:
             raise ShopDataError(self.errors)
+
+
+class EngineUnavailableError(RuntimeError):
+    """The engine asked for (``--engine spark``) cannot start here; the message says what to install or set."""

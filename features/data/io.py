@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.data.checked import CACHE_DIR
+
 FORMATS = (".csv", ".parquet")
 SIGNIFICANT_DIGITS = 12  # far beyond any money or probability we report, far above the ~16th digit that varies
 _RENAME_EXCHANGE = 2  # renameat2 flag (Linux >= 3.15): swap two paths atomically
@@ -126,7 +128,8 @@ def replace_folder(frames: dict[str, pd.DataFrame], out: Path, suffix: str, owne
         raise ValueError(f"--out {out} is a file; give a folder to write the tables to")
     writable_folder(out.parent)
     if out.is_dir():
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in owned)
+        # the checked-table cache belongs to the old files and leaves with them
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in (*owned, CACHE_DIR))
         if foreign:
             raise ValueError(f"{out} holds other files ({', '.join(foreign[:5])}); it would be replaced as a whole: "
                              "choose a new or empty folder, or the format it already holds")

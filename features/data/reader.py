@@ -2,7 +2,9 @@
 
 Raw files are opened as DuckDB views with a 1-based ``__row`` (CSV is loaded as text first so ids keep their
 leading zeros); every contract check runs; the normalised tables (string ids, naive timestamps, numeric money,
-``revenue`` per line) are views over the raw ones, queried through Ibis. Nothing is written anywhere.
+``revenue`` per line) are views over the raw ones, queried through Ibis. For a folder they are then kept as
+Parquet in ``<folder>/.retention-cache`` (``features.data.checked``), keyed by the files' fingerprint, and the
+shop is served from those files: a later read of unchanged files skips every check. Nothing else is written.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import ibis
 import pandas as pd
 
 from features import columns as C
+from features.data.checked import CACHE_DIR, SUFFIXES, entry_dir, load_entry, meta_warnings, shop_meta, write_entry
 from features.data.checks import column_checks, failed_checks, mixed_zone_problem, parsed, quote
 from features.data.contract import SPECS, Findings, Problem, ShopDataError, TableSpec
 from features.data.duck import scalar
@@ -24,22 +28,32 @@ from features.data.integrity import integrity_problems, reference_warnings
 
 logger = logging.getLogger(__name__)
 
-SUFFIXES = (".parquet", ".csv", ".csv.gz")
-
 
 @dataclass
 class Shop:
-    """A checked shop: Ibis tables over embedded DuckDB, plus what is present and what was warned about."""
+    """A checked shop: Ibis tables (on DuckDB, or on Spark), plus what is present and what was warned about.
+
+    ``duck`` is the DuckDB connection that checked the shop; with ``engine == "spark"`` the feature queries run on
+    ``con`` (Spark) while the few checks written in SQL still run on ``duck`` over the same checked tables.
+    """
 
     con: ibis.BaseBackend
     source: str
     files: dict[str, str]
     columns: dict[str, tuple[str, ...]]
     warnings: list[Problem] = field(default_factory=list)
+    duck: duckdb.DuckDBPyConnection | None = None  # None: con is DuckDB itself
+    parquet: dict[str, str] = field(default_factory=dict)  # table -> checked Parquet file, when cached
+
+    @property
+    def engine(self) -> str:
+        if self.duck is None:
+            return "duckdb"
+        return "spark" if self.con.name == "pyspark" else str(self.con.name)
 
     @property
     def sql(self) -> duckdb.DuckDBPyConnection:
-        return self.con.con  # the raw DuckDB connection, for the few checks written in SQL
+        return self.duck if self.duck is not None else self.con.con  # raw DuckDB, for the checks written in SQL
 
     @property
     def transactions(self) -> ibis.Table:
@@ -55,8 +69,11 @@ class Shop:
         return self.sql.execute(f"SELECT * FROM {quote(name)}").df()
 
 
-def read_shop(path: str | Path) -> Shop:
+def read_shop(path: str | Path, cache: bool = True) -> Shop:
     """Read and check the shop at ``path``: a folder with ``transactions.{csv,parquet}`` etc., or a DuckDB file.
+
+    With ``cache`` a folder's checked tables are kept as Parquet keyed by the files' fingerprint
+    (``features.data.checked``): a later read of unchanged files skips the checks and reads those.
 
     Raises
     ------
@@ -68,9 +85,37 @@ def read_shop(path: str | Path) -> Shop:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such folder or DuckDB file")
+    if cache and path.is_dir():
+        meta = load_entry(entry_dir(path))
+        if meta is not None:
+            logger.info("checked tables from the cache %s (the files have not changed)", entry_dir(path))
+            return _cached_shop(entry_dir(path), meta)
     con = duckdb.connect()
     sources = _folder_sources(con, path) if path.is_dir() else _database_sources(con, path)
-    return _checked_shop(con, sources, str(path))
+    shop = _checked_shop(con, sources, str(path))
+    if not (cache and path.is_dir()):
+        return shop
+    try:
+        entry = write_entry(con, path, shop_meta(shop.source, shop.files, shop.columns, shop.warnings))
+    except (OSError, duckdb.Error) as exc:  # e.g. a read-only shop folder: work on, uncached
+        logger.warning("could not cache the checked tables in %s (%s)", path / CACHE_DIR, exc)
+        return shop
+    con.close()
+    return _cached_shop(entry, load_entry(entry) or {}, replay=False)
+
+
+def _cached_shop(entry: Path, meta: dict[str, Any], replay: bool = True) -> Shop:
+    """Return a shop over the checked Parquet files of a cache entry (warnings logged again unless told not)."""
+    con = duckdb.connect()
+    parquet = {name: str(entry / f"{name}.parquet") for name in meta["columns"]}
+    for name, file in parquet.items():
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{file}')")
+    warnings = meta_warnings(meta)
+    for warning in warnings if replay else []:
+        logger.warning("%s", warning)
+    columns = {name: tuple(cols) for name, cols in meta["columns"].items()}
+    return Shop(ibis.duckdb.from_connection(con), meta["source"], meta["files"], columns, warnings,
+                parquet=parquet)
 
 
 def shop_from_frames(tables: dict[str, pd.DataFrame], label: str = "memory") -> Shop:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,7 +26,6 @@ import pandas as pd
 
 from features import columns as C
 from features.data.contract import CAPABILITIES
-from features.data.duck import scalar
 from features.data.reader import Shop
 from features.families.basket import BASKET_DOC, CATEGORY_DOC, basket_features, category_features
 from features.families.cadence import BGNBD_DOC, CADENCE_DOC, bgnbd_features, cadence_features
@@ -38,6 +35,7 @@ from features.families.config import FeaturesConfig
 from features.families.profile import PROFILE_DOC, TEXT_COLUMNS, known_customers, profile_features
 from features.families.promotions import PROMOTIONS_DOC, promotion_features
 from features.families.rfm import RFM_DOC, rfm_features
+from features.families.scratch import Scratch, duckdb_settings, scratch
 from features.families.site import SITE_DOC, site_features
 from features.families.timing import HOUR_NOTE, TIMING_DOC, has_time_of_day, timing_features
 from features.orders import AsOf, cutoff_datetime, orders_before, require_purchase_before, rows_before
@@ -302,72 +300,3 @@ def _no_rows_before(context: Context, family: str) -> bool:
     else:
         rows = known_customers(shop.table("customers"), as_of)
     return int(rows.count().execute()) == 0
-
-
-class Scratch:
-    """The temporary DuckDB tables of one build, dropped together when it ends."""
-
-    def __init__(self, shop: Shop) -> None:
-        self.shop, self.tag = shop, uuid.uuid4().hex[:12]
-        self.names: list[str] = []
-
-    def table(self, label: str, expr: ir.Table) -> ir.Table:
-        """Execute ``expr`` into a temporary table and return it as an Ibis table."""
-        name = f"_features_{label}_{self.tag}"
-        # raw SQL, because ibis 12's create_table / cache stumble over duckdb 2.0's Python API
-        self.shop.sql.execute(f"CREATE TEMP TABLE {name} AS {self.shop.con.compile(expr)}")
-        self.names.append(name)
-        return self.shop.con.table(name)
-
-    def frame(self, label: str, frame: pd.DataFrame) -> ir.Table:
-        """Copy a DataFrame into a temporary table and return it as an Ibis table."""
-        view, name = f"_features_frame_{self.tag}", f"_features_{label}_{self.tag}"
-        self.shop.sql.register(view, frame)
-        try:
-            self.shop.sql.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {view}")
-        finally:
-            self.shop.sql.unregister(view)
-        self.names.append(name)
-        return self.shop.con.table(name)
-
-    def drop(self, *labels: str) -> None:
-        """Drop the tables of these labels (all of them when none is given)."""
-        names = [f"_features_{label}_{self.tag}" for label in labels] if labels else list(self.names)
-        for name in names:
-            self.shop.sql.execute(f"DROP TABLE IF EXISTS {name}")
-            if name in self.names:
-                self.names.remove(name)
-
-
-@contextmanager
-def scratch(shop: Shop) -> Iterator[Scratch]:
-    """Yield a ``Scratch`` for one build; its tables are dropped however the build ends."""
-    tables = Scratch(shop)
-    try:
-        yield tables
-    finally:
-        tables.drop()
-
-
-@contextmanager
-def duckdb_settings(shop: Shop, cfg: FeaturesConfig) -> Iterator[None]:
-    """Apply the build's DuckDB settings for one query and put the previous ones back."""
-    settings = {"preserve_insertion_order": "false"}  # the result is sorted explicitly; lets DuckDB stream
-    if cfg.duckdb_threads:
-        settings["threads"] = str(cfg.duckdb_threads)
-    if cfg.duckdb_memory_limit:
-        settings["memory_limit"] = f"'{cfg.duckdb_memory_limit}'"
-    previous = {k: scalar(shop.sql, f"SELECT current_setting('{k}')") for k in settings}
-    for key, value in settings.items():
-        shop.sql.execute(f"SET {key} = {value}")
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            shop.sql.execute(f"SET {key} = {_setting_literal(value)}")
-
-
-def _setting_literal(value: object) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value) if isinstance(value, int | float) else "'" + str(value).replace("'", "''") + "'"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 FAMILIES = ("rfm", "cadence", "bgnbd", "basket", "categories", "promotions", "site", "channel", "timing", "profile")
@@ -33,6 +35,15 @@ class FeaturesConfig(BaseModel):
     duckdb_memory_limit: str | None = Field(None, pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$",
                                             description="DuckDB memory limit for the build, e.g. '2GB' (None = "
                                             "DuckDB's default, 80% of RAM); above it DuckDB spills to disk.")
+
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="Where the feature queries run: duckdb "
+                                               "(embedded) or spark (Ibis' PySpark backend: SPARK_REMOTE or "
+                                               "SPARK_MASTER from the environment, else local[2]).")
+    cache: bool = Field(True, description="Keep a shop folder's checked tables as Parquet in "
+                        "<shop>/.retention-cache, keyed by the files' path, size and mtime, so that later commands "
+                        "skip the contract checks.")
+    spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings for the session, "
+                                       "e.g. {spark.driver.memory: 8g} (see features/data/spark.py for defaults).")
 
     @field_validator("families")
     @classmethod

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from features.data.contract import ShopDataError
 
 if TYPE_CHECKING:  # pandas, Ibis and DuckDB load inside the commands, so `retention --help` stays fast
     from features.data.reader import Shop
+    from features.families.config import FeaturesConfig
 
 PIPE_WIDTH = 200  # rich would wrap tables and log lines at 80 columns when writing to a file or a pipe
 
@@ -40,7 +42,7 @@ def setup_logging(verbose: bool = False) -> None:
     """Log to stderr through rich; called once by the CLI entry point, never on import."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", datefmt="[%X]",
                         handlers=[RichHandler(console=err_console, show_path=False)], force=True)
-    for noisy in ("mlflow", "alembic", "urllib3", "git", "matplotlib", "numba", "implicit"):
+    for noisy in ("mlflow", "alembic", "urllib3", "git", "matplotlib", "numba", "implicit", "py4j"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -55,22 +57,42 @@ def bad_input_exits() -> Iterator[None]:
             err_console.print(f"  - {problem}", highlight=False, soft_wrap=True)
         err_console.print("Nothing was written.")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (FileNotFoundError, ValueError) as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+    except (FileNotFoundError, ValueError, _engine_error()) as exc:
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         err_console.print("Nothing was written.")
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def load_shop(data: Path) -> Shop:
-    """Read and check a shop; the caller wraps it in ``bad_input_exits``."""
-    from features.data.reader import read_shop
+def _engine_error() -> type[Exception]:
+    from features.data.engine import EngineUnavailableError
 
-    with console.status(f"Reading and checking {data} ..."):
-        return read_shop(data)
+    return EngineUnavailableError
+
+
+def load_shop(data: Path, cfg: FeaturesConfig | None = None, engine: str | None = None,
+              cache: bool = True) -> Shop:
+    """Read and check a shop and put it on the engine (``engine``, else the config's); the caller wraps it in
+    ``bad_input_exits``. ``cache=False`` (``--no-cache``) or ``features.cache: false`` checks the files again."""
+    from features.data.engine import open_shop
+    from features.families.config import FeaturesConfig
+
+    cfg = cfg or FeaturesConfig()
+    chosen = engine or cfg.engine
+    if chosen not in ("duckdb", "spark"):
+        raise ValueError(f"--engine {chosen!r}: expected duckdb or spark")
+    with console.status(f"Reading and checking {data} ({chosen}) ..."):
+        return open_shop(data, chosen, cache=cache and cfg.cache, spark_conf=cfg.spark_conf)  # type: ignore[arg-type]
 
 
 DataOption = typer.Option(..., "--data", help="Shop folder (transactions, events, customers, items as CSV/Parquet) "
                           "or a DuckDB database file.", exists=False)
+
+
+EngineOption = typer.Option(None, "--engine", help="Where the queries run: duckdb (embedded) or spark (Ibis' "
+                            "PySpark backend; SPARK_REMOTE or SPARK_MASTER, else local[2]). Default: the config's "
+                            "features.engine, duckdb.")
+CacheOption = typer.Option(True, "--cache/--no-cache", help="Reuse the checked tables kept in "
+                           "<data>/.retention-cache when the files have not changed (--no-cache checks them again).")
 
 
 def tidy_registry() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from training.cli.common import DataOption, bad_input_exits, console, load_shop
+from training.cli.common import CacheOption, DataOption, EngineOption, bad_input_exits, console, load_shop
 
 
 def features(
@@ -19,13 +19,15 @@ def features(
                                        "features.duckdb_threads, else all cores)."),
     config: Path | None = typer.Option(None, "--config", help="Run configuration (YAML) whose features section "
                                        "is used; default: the built-in defaults, the same as configs/default.yaml."),
+    engine: str | None = EngineOption,
+    cache: bool = CacheOption,
 ) -> None:
     """Write one row of behavioural features per customer with an order before the cutoff.
 
     Families: RFM, cadence and BG/NBD, basket, categories, promotions, site behaviour, channel, timing and
     profile. A family whose table or column is missing is left out, and the command says so.
 
-    Example: retention features --data data/demo --cutoff 2024-01-01 --out features.parquet
+    Example: retention features --data data/demo --cutoff 2024-01-01 --out features.parquet --engine spark
     """
     from features.data.io import output_format, write_frame
     from features.families.build import build_features
@@ -38,7 +40,7 @@ def features(
         as_of = cutoff_datetime(cutoff)
         cfg = load_config(config).features
         cfg = FeaturesConfig(**{**cfg.model_dump(), **({"duckdb_threads": threads} if threads else {})})
-        shop = load_shop(data)
+        shop = load_shop(data, cfg, engine, cache)
         with console.status(f"Building features as of {as_of:%Y-%m-%d %H:%M} ..."):
             result = build_features(shop, as_of, cfg)
             path = write_frame(result.frame, out)

@@ -12,7 +12,15 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from training.cli.common import DataOption, bad_input_exits, console, load_shop, tidy_registry
+from training.cli.common import (
+    CacheOption,
+    DataOption,
+    EngineOption,
+    bad_input_exits,
+    console,
+    load_shop,
+    tidy_registry,
+)
 
 if TYPE_CHECKING:  # the heavy modules load inside the commands, so `retention --help` stays fast
     from models.inference.score import ScoreResult
@@ -46,6 +54,8 @@ def train(
     horizon_days: int | None = HorizonOption,
     force_promote: bool = typer.Option(False, "--force-promote", help="Make the new versions champions even when "
                                        "their holdout metric is worse than the current champions'."),
+    engine: str | None = EngineOption,
+    cache: bool = CacheOption,
 ) -> None:
     """Train churn, golden-customer and value models on backtest windows; log to MLflow; promote if better.
 
@@ -62,7 +72,7 @@ def train(
     with bad_input_exits():
         cfg = load_config(config).with_horizon(horizon_days)
         as_of = _cutoff(cutoff)
-        shop = load_shop(data)
+        shop = load_shop(data, cfg.features, engine, cache)
         tidy_registry()
         columns = (TextColumn("{task.description:<48}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                    TimeElapsedColumn())
@@ -143,14 +153,15 @@ def metrics_table(evaluation: Evaluation, title: str) -> Table:
     return table
 
 
-def _scores(data: Path, config: Path | None, cutoff: str | None, horizon_days: int | None) -> ScoreResult:
+def _scores(data: Path, config: Path | None, cutoff: str | None, horizon_days: int | None,
+            engine: str | None = None, cache: bool = True) -> ScoreResult:
     from models.inference.score import load_champions, score
     from training.config import load_config
 
     _quiet_steps()
     cfg = load_config(config)
     as_of = _cutoff(cutoff)
-    shop = load_shop(data)
+    shop = load_shop(data, cfg.features, engine, cache)
     tidy_registry()
     with console.status("Loading the champion models ..."):
         champions = load_champions(cfg.registry, horizon_days)
@@ -172,6 +183,8 @@ def score(
     horizon_days: int | None = typer.Option(None, "--horizon-days", min=1, help="Refuse unless the champions were "
                                             "trained for this horizon (default: theirs)."),
     config: Path | None = ConfigOption,
+    engine: str | None = EngineOption,
+    cache: bool = CacheOption,
 ) -> None:
     """Score every customer with the champion models: churn risk, golden chance, expected value, next order, why.
 
@@ -186,7 +199,7 @@ def score(
 
     with bad_input_exits():
         output_format(out)
-        result = _scores(data, config, cutoff, horizon_days)
+        result = _scores(data, config, cutoff, horizon_days, engine, cache)
         table = score_table(result)
         write_frame(table, out)
     risk = table["churn_risk"].value_counts()

@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from training.cli.common import DataOption, bad_input_exits, console, load_shop
+from training.cli.common import CacheOption, DataOption, EngineOption, bad_input_exits, console, load_shop
 
 if TYPE_CHECKING:  # pandas, Ibis and DuckDB load inside the commands, so `retention --help` stays fast
     import pandas as pd
@@ -66,6 +66,8 @@ def segments(
     churn_k: float | None = typer.Option(None, "--churn-k", min=0.1, help="Churned after k x own usual gap without "
                                          "order (default: segments.churn_k, 2)."),
     config: Path | None = ConfigOption,
+    engine: str | None = EngineOption,
+    cache: bool = CacheOption,
 ) -> None:
     """RFM cells, named segments, golden, churned and dead-contact flags for every customer, and who moved where.
 
@@ -81,10 +83,11 @@ def segments(
             if path is not None:
                 output_format(path)
         given = {"previous_days": previous_days, "golden_share": golden_share, "churn_k": churn_k}
-        cfg = load_config(config).segments.model_copy(update={k: v for k, v in given.items() if v is not None})
+        run = load_config(config)
+        cfg = run.segments.model_copy(update={k: v for k, v in given.items() if v is not None})
         cfg = SegmentsConfig(**cfg.model_dump())  # validated again with the overrides
         as_of = parse_cutoff(cutoff)
-        shop = load_shop(data)
+        shop = load_shop(data, run.features, engine, cache)
         checked_cutoff(shop, as_of)
         with console.status("Computing segments ..."):
             result = segment_customers(shop, as_of, cfg)
@@ -117,6 +120,8 @@ def metrics(
     period: str = typer.Option("month", "--period", help="month or week (ISO weeks, Monday first)."),
     cutoff: str | None = CutoffOption,
     config: Path | None = ConfigOption,
+    engine: str | None = EngineOption,
+    cache: bool = CacheOption,
 ) -> None:
     """Base health per period (new, active, orders, revenue, checks, repeat, churn, golden share) and cohorts.
 
@@ -134,7 +139,7 @@ def metrics(
             raise ValueError(f"--period {period!r}: expected month or week")
         cfg = load_config(config)
         as_of = parse_cutoff(cutoff)
-        shop = load_shop(data)
+        shop = load_shop(data, cfg.features, engine, cache)
         as_of = checked_cutoff(shop, as_of)
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task(f"Metrics per {period} ...", total=None)
@@ -165,6 +170,8 @@ def products(
     popularity_days: int | None = typer.Option(None, "--popularity-days", min=1, help="Window for orders/customers/"
                                                "units (default: products.popularity_days, 30)."),
     config: Path | None = ConfigOption,
+    engine: str | None = EngineOption,
+    cache: bool = CacheOption,
 ) -> None:
     """ABC (revenue share), XYZ (weekly demand variability), popularity and trend of every item sold.
 
@@ -179,10 +186,10 @@ def products(
     with bad_input_exits():
         output_format(out)
         given = {"window_days": window_days, "popularity_days": popularity_days}
-        cfg = ProductsConfig(**{**load_config(config).products.model_dump(),
-                                **{k: v for k, v in given.items() if v is not None}})
+        run = load_config(config)
+        cfg = ProductsConfig(**{**run.products.model_dump(), **{k: v for k, v in given.items() if v is not None}})
         as_of = parse_cutoff(cutoff)
-        shop = load_shop(data)
+        shop = load_shop(data, run.features, engine, cache)
         if not shop.has("transactions", "item_id"):
             raise ValueError(NEEDS_ITEM_ID)
         as_of = checked_cutoff(shop, as_of)

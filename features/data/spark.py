@@ -1,0 +1,98 @@
+"""Spark for ``--engine spark``: a session from Spark's own configuration, and a checked shop's tables on it.
+
+DuckDB checks the shop (the contract stays in one place) and its checked, typed tables are Parquet files (the
+checked-table cache, or a temporary folder when the cache is off); Spark reads those files and the feature
+families' Ibis expressions run on Ibis' PySpark backend. Imported only when the engine is spark: pyspark and
+a Java runtime are optional (``pip install 'retention[spark]'``, ``make java``).
+
+Where Spark runs: ``SPARK_REMOTE`` (Spark Connect) or ``SPARK_MASTER`` (a master URL) from the environment, as
+Spark itself reads them; otherwise local mode on two cores. On a cluster the Parquet files must be on storage
+the executors see (the shop folder on a shared file system).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from features.data.contract import EngineUnavailableError
+from features.data.reader import Shop
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+logger = logging.getLogger(__name__)
+
+LOCAL_MASTER = "local[2]"
+# Small shuffles by default: Spark's 200 partitions cost more than they give on one machine; a cluster
+# overrides them in spark_conf.
+DEFAULT_CONF = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                "spark.sql.shuffle.partitions": "4", "spark.sql.session.timeZone": "UTC", "spark.driver.memory": "4g"}
+
+
+def spark_session(conf: dict[str, str] | None = None) -> SparkSession:
+    """Return a Spark session: Spark Connect at ``SPARK_REMOTE``, the master at ``SPARK_MASTER``, else local.
+
+    Raises
+    ------
+    EngineUnavailableError
+        When pyspark is not installed, or no Java runtime is found for a local or classic session.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineUnavailableError("--engine spark needs pyspark: install it with `pip install 'retention[spark]'` "
+                                "(or `make setup`)") from None
+    remote = os.environ.get("SPARK_REMOTE")
+    if not remote and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        raise EngineUnavailableError("--engine spark needs a Java runtime (17 or later) on the PATH or in JAVA_HOME: "
+                                "install it with `make java` (Debian: apt-get install default-jre-headless)")
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # else Spark resolves the host name and may warn or hang
+    builder = SparkSession.builder.appName("retention")
+    builder = builder.remote(remote) if remote else builder.master(os.environ.get("SPARK_MASTER", LOCAL_MASTER))
+    for key, value in {**DEFAULT_CONF, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # Py4J / JVM start-up errors have no common base class
+        raise EngineUnavailableError(f"Spark did not start ({type(exc).__name__}: {str(exc)[:300]}); check Java "
+                                "(`make java`) and SPARK_REMOTE / SPARK_MASTER") from None
+    if not remote:
+        session.sparkContext.setLogLevel("ERROR")  # Spark's own INFO/WARN lines would drown the command's output
+    logger.info("Spark %s session on %s", session.version, remote or os.environ.get("SPARK_MASTER", LOCAL_MASTER))
+    return session
+
+
+def spark_shop(shop: Shop, session: SparkSession) -> Shop:
+    """Return ``shop`` with its checked tables on Spark; SQL checks keep running on its DuckDB connection."""
+    parquet = shop.parquet or _written(shop)
+    for name, file in parquet.items():
+        session.read.parquet(file).createOrReplaceTempView(name)
+    con = ibis.pyspark.connect(session)
+    return Shop(con, shop.source, shop.files, shop.columns, shop.warnings, duck=shop.sql, parquet=parquet)
+
+
+def _written(shop: Shop) -> dict[str, str]:
+    """Write the checked tables to a temporary folder (removed at exit): the cache is off or not a folder."""
+    folder = Path(tempfile.mkdtemp(prefix="retention-checked-"))
+    atexit.register(shutil.rmtree, folder, True)
+    written = {}
+    for name in shop.columns:
+        file = folder / f"{name}.parquet"
+        shop.sql.execute(f"COPY (SELECT * FROM {name}) TO '{file}' (FORMAT parquet)")
+        written[name] = str(file)
+    return written
+
+
+def stop_spark(shop: Shop) -> None:
+    """Stop the shop's Spark session (a no-op for a DuckDB shop)."""
+    session: Any = getattr(shop.con, "_session", None)
+    if shop.engine != "duckdb" and session is not None:
+        session.stop()
