@@ -21,10 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import Field
 
-from models.base import ModelConfig
-from models.recommender.als import ALSConfig, ALSRecommender, single_threaded_blas
+from models.recommender.als import ALSRecommender, single_threaded_blas
 from models.recommender.base import (
     BLOCK,
     CUSTOMERS_FILE,
@@ -37,14 +35,16 @@ from models.recommender.base import (
     save_sparse,
     top_k,
 )
-from models.recommender.buy_again import BuyAgainConfig, BuyAgainRecommender
-from models.recommender.copurchase import CoPurchaseConfig, CoPurchaseRecommender
+from models.recommender.blend_answers import blend_item_scores, blend_one, explain
+from models.recommender.blend_config import BlendConfig, BlendWeights
+from models.recommender.buy_again import BuyAgainRecommender
+from models.recommender.copurchase import CoPurchaseRecommender
 from models.recommender.idmap import IdMap
 from models.recommender.interactions import Interactions
 from models.recommender.itemitem import top_per_row
-from models.recommender.popular import PopularConfig, PopularRecommender
+from models.recommender.popular import PopularRecommender
 from models.recommender.reasons import Recommendations, sample
-from models.recommender.upsell import UpsellConfig, UpsellRecommender
+from models.recommender.upsell import UpsellRecommender
 
 logger = logging.getLogger(__name__)
 
@@ -52,35 +52,6 @@ COMPONENTS: dict[str, type[Recommender]] = {
     "als": ALSRecommender, "popular": PopularRecommender, "copurchase": CoPurchaseRecommender,
     "coview": CoPurchaseRecommender, "upsell": UpsellRecommender, "buy_again": BuyAgainRecommender,
 }
-
-
-class BlendWeights(ModelConfig):
-    """How much each source counts in the blended score (0 switches a source off)."""
-
-    als: float = Field(1.0, ge=0)
-    category: float = Field(0.3, ge=0)
-    popular: float = Field(0.05, ge=0)
-    copurchase: float = Field(0.3, ge=0)
-    upsell: float = Field(0.05, ge=0)
-    buy_again: float = Field(1.0, ge=0)
-    cart: float = Field(1.0, ge=0)
-
-
-class BlendConfig(ModelConfig):
-    """Every source's hyperparameters plus the blend weights and filters."""
-
-    als: ALSConfig = Field(default_factory=ALSConfig)
-    popular: PopularConfig = Field(default_factory=PopularConfig)
-    copurchase: CoPurchaseConfig = Field(default_factory=CoPurchaseConfig)
-    coview: CoPurchaseConfig = Field(default_factory=lambda: CoPurchaseConfig(source="sessions"))
-    upsell: UpsellConfig = Field(default_factory=UpsellConfig)
-    buy_again: BuyAgainConfig = Field(default_factory=BuyAgainConfig)
-    weights: BlendWeights = Field(default_factory=BlendWeights)
-    category_half_life_days: float | None = Field(180.0, gt=0)
-    max_categories: int = Field(3, ge=1)  # a customer's favourite categories that get "popular in ..." picks
-    category_top_items: int = Field(100, ge=1)  # the most popular items of each category considered there
-    rebuy_threshold: float = Field(0.05, ge=0)  # buy-again score from which a bought item may be shown again
-    max_rebuys: int | None = Field(None, ge=0)  # due re-buys allowed on one list (None: as many as score)
 
 
 class Blend(Recommender):
@@ -302,12 +273,10 @@ class Blend(Recommender):
         self.is_fitted = True
         self._prepare()
 
-    # answers (in serve.py and item_lists.py, kept apart to hold this module to one job) ---------------------
+    # answers (in blend_answers.py, kept apart to hold this module to one job) ---------------------------------
     def answer(self, users: np.ndarray, k: int, excluded: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """Return (items, scores, reasons) of the top ``k`` per dense customer index (see ``serve.explain``)."""
-        from models.recommender.serve import explain
-
+        """Return (items, scores, reasons) of the top ``k`` per dense customer index (see ``blend_answers.explain``)."""
         if excluded is not None and len(excluded):
             raise ValueError("the blend takes excluded items through answer_one (with the cart), not in batches")
         best, values, parts = self.rank_with_parts(users, k)
@@ -315,15 +284,11 @@ class Blend(Recommender):
 
     def answer_one(self, customer_id: str, k: int = 10, cart: Iterable[str] = (), exclude: Iterable[str] = ()
                    ) -> Recommendations:
-        """Return a customer's top ``k`` picks with reasons, ranked with the cart (see ``serve.blend_one``)."""
-        from models.recommender.serve import blend_one
-
+        """Return a customer's top ``k`` picks with reasons, ranked with the cart (see ``blend_answers.blend_one``)."""
         return blend_one(self, customer_id, k, cart, exclude)
 
     def similar_items(self, item_ids: Iterable[str], k: int = 10, kind: str = "similar") -> pd.DataFrame:
-        """Return item-page lists: ``similar``, ``bought_together`` or ``upsell`` (see ``item_lists``)."""
-        from models.recommender.item_lists import blend_item_scores
-
+        """Return item-page lists: ``similar``, ``bought_together`` or ``upsell`` (see ``blend_item_scores``)."""
         if kind not in LIST_KINDS:
             raise ValueError(f"unknown list kind {kind!r}; expected one of {', '.join(LIST_KINDS)}")
         self.check_fitted()

@@ -23,6 +23,7 @@ from pydantic import Field
 from models.base import ModelConfig
 from models.recommender.base import Recommender, top_k
 from models.recommender.blend import Blend, BlendConfig
+from models.recommender.blend_answers import explain
 from models.recommender.interactions import Interactions
 from models.recommender.split import last_orders
 
@@ -164,8 +165,6 @@ class Reranker(Recommender):
 
     def reasons(self, users: np.ndarray, best: np.ndarray) -> list[str]:
         """The blend's reason for each pick (the ranker reorders the blend's sources; it adds none)."""
-        from models.recommender.serve import explain
-
         return explain(self.blend_, users, best, self.blend_.score_parts(users)[1])
 
     def similar_items(self, item_ids: Any, k: int = 10, kind: str = "similar") -> Any:
