@@ -67,8 +67,9 @@ def model_inputs(shop: Shop, model: CustomerModel, cutoff: datetime, cache: dict
     features_cfg = model.metadata_.get("features_config", {})
     key = json.dumps([features_cfg, model.horizon_days_], sort_keys=True)
     if key not in cache:
-        built = build_features(shop, cutoff, FeaturesConfig(**features_cfg))
-        _refuse_lost_families(model, built)
+        cfg = FeaturesConfig(**features_cfg)
+        built = build_features(shop, cutoff, cfg)
+        _refuse_lost_families(model, built, cfg)
         extra = baseline_inputs(shop, cutoff, model.horizon_days_, float(model.metadata_.get("baseline_unit_days", 7)))
         merged = built.frame.merge(extra, on=C.CUSTOMER_ID, how="left", validate="one_to_one")
         unit = BaselineConfig(unit_days=float(model.metadata_.get("baseline_unit_days", 7)))
@@ -76,7 +77,7 @@ def model_inputs(shop: Shop, model: CustomerModel, cutoff: datetime, cache: dict
     return cache[key]
 
 
-def _refuse_lost_families(model: CustomerModel, built: FeatureFrame) -> None:
+def _refuse_lost_families(model: CustomerModel, built: FeatureFrame, cfg: FeaturesConfig) -> None:
     """Refuse when the shop no longer has a table the model learnt from, naming the family and what to do.
 
     Without this the model would fail deep in LightGBM on a list of column names a shop owner cannot act on.
@@ -85,7 +86,8 @@ def _refuse_lost_families(model: CustomerModel, built: FeatureFrame) -> None:
     if spec is None:  # the baselines read only the always-present BG/NBD inputs
         return
     missing = [c for c in spec.columns if c not in built.frame.columns]
-    lost = {feature_catalogue(built_cfg(model)).get(c) for c in missing}
+    catalogue = feature_catalogue(cfg)
+    lost = {catalogue.get(c) for c in missing}
     families = sorted({f.family for f in lost if f is not None and f.family in built.left_out})
     if not families:
         return
@@ -93,8 +95,3 @@ def _refuse_lost_families(model: CustomerModel, built: FeatureFrame) -> None:
     raise ValueError(f"the {type(model).__name__.removesuffix('Model').lower()} champion was trained with feature "
                      f"families this shop no longer has ({why}); add the missing data back, or retrain on this "
                      "shop with `retention train` so the models learn from what it has")
-
-
-def built_cfg(model: CustomerModel) -> FeaturesConfig:
-    """Return the features config the model was trained with."""
-    return FeaturesConfig(**model.metadata_.get("features_config", {}))
