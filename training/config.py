@@ -66,6 +66,11 @@ class TrainingConfig(_Section):
     refit_for_scoring: bool = Field(True, description="Refit on the windows ending at the scoring cutoff (True) or "
                                     "register the models evaluated on the holdout as they are (False).")
     reasons_k: int = Field(3, ge=1, le=10, description="Drivers per customer in the reasons column.")
+    max_customers: int | None = Field(
+        200_000, ge=100, description="The training windows, the holdout and the gate use at most this many "
+        "customers: a seeded sample, the same customers in every window (features.data.sample). Scoring and the "
+        "recommender always use every customer. null: every customer, whatever the shop's size.")
+    sample_seed: int = Field(0, description="Which customers the sample holds (the same seed, the same customers).")
 
 
 

@@ -21,6 +21,7 @@ from features import columns as C
 from features.analytics.segment_rules import GOLDEN_SHARE
 from features.analytics.segments import default_cutoff
 from features.data.reader import Shop
+from features.data.sample import customer_sample
 from models.customer.base import CustomerModel
 from models.customer.baselines import BgNbdBaseline, LastPeriodBaseline, RecencyBaseline
 from models.customer.churn import ChurnModel
@@ -122,15 +123,19 @@ def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None =
     plan = plan_windows(scoring, pd.Timestamp(fingerprint["first_order"]).to_pydatetime(), t)
     if on_plan is not None:
         on_plan(plan)
-    builder = WindowBuilder(shop, cfg)
+    sample = customer_sample(shop, t.max_customers, t.sample_seed)
+    builder = WindowBuilder(sample.shop, cfg)
     train_windows = _windows(builder, usable_cutoffs(shop, plan.eval_cutoffs, plan.holdout_cutoff, t), step)
     plan = WindowPlan(scoring, h, plan.holdout_cutoff, tuple(w.cutoff for w in train_windows),
                       plan.final_cutoffs if train_windows else ())
     logger.info("windows: %s", plan.describe())
     step(f"holdout window {plan.holdout_cutoff:%Y-%m-%d}")
     holdout = builder.window(plan.holdout_cutoff)
-    meta = _metadata(cfg, plan)
+    meta = {**_metadata(cfg, plan), "training_customers": sample.kept, "shop_customers": sample.total}
     notes = [f"left out of the features: {k} ({v})" for k, v in holdout.features.left_out.items()]
+    if not sample.is_whole:
+        notes.append(f"trained and evaluated on {sample.describe()} (training.max_customers); scoring uses every "
+                     "customer")
     step("baselines")
     bgnbd = BgNbdBaseline(cfg.models.baseline).fit(holdout.inputs, horizon_days=h, metadata=meta)
     if plan.fallback:

@@ -22,6 +22,9 @@ def open_shop(path: str | Path, engine: Engine = "duckdb", cache: bool = True,
               spark_conf: dict[str, str] | None = None) -> Shop:
     """Read and check the shop at ``path`` (cached checks unless ``cache`` is False) and put it on ``engine``.
 
+    ``path`` is a shop folder or DuckDB file, or with ``engine="spark"`` ``spark:<database>``: the tables
+    ``<database>.transactions`` (and events, customers, items) the Spark session's catalogue already has.
+
     Raises
     ------
     ValueError
@@ -31,6 +34,12 @@ def open_shop(path: str | Path, engine: Engine = "duckdb", cache: bool = True,
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if str(path).startswith("spark:"):  # tables the cluster already has
+        if engine != "spark":
+            raise ValueError(f"--data {path} names Spark catalogue tables: run it with --engine spark")
+        from features.data.spark import catalog_shop, spark_session
+
+        return catalog_shop(str(path), spark_session(spark_conf), cache=cache)
     shop = read_shop(path, cache=cache)
     if engine == "duckdb":
         return shop

@@ -5,6 +5,11 @@ checked-table cache, or a temporary folder when the cache is off); Spark reads t
 families' Ibis expressions run on Ibis' PySpark backend. Imported only when the engine is spark: pyspark and
 a Java runtime are optional (``pip install 'retention[spark]'``, ``make java``).
 
+Data comes from a shop folder (Parquet/CSV, as for DuckDB) or from tables the cluster already has: ``--data
+spark:<database>`` reads ``<database>.transactions`` (and ``events``, ``customers``, ``items`` when they exist)
+from the session's catalogue. Those tables are staged once as Parquet for the contract checks (DuckDB, on the
+driver) and the checked tables go back to Spark; a problem names ``spark:<database>.<table>``, not the staged file.
+
 Where Spark runs: ``SPARK_REMOTE`` (Spark Connect) or ``SPARK_MASTER`` (a master URL) from the environment, as
 Spark itself reads them; otherwise local mode on two cores. On a cluster the Parquet files must be on storage
 the executors see (the shop folder on a shared file system).
@@ -13,6 +18,7 @@ the executors see (the shop folder on a shared file system).
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 import os
 import shutil
@@ -22,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
-from features.data.contract import EngineUnavailableError
-from features.data.reader import Shop
+from features.data.contract import SPECS, EngineUnavailableError, Problem, ShopDataError
+from features.data.reader import Shop, read_shop
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -77,6 +83,59 @@ def spark_shop(shop: Shop, session: SparkSession) -> Shop:
         session.read.parquet(file).createOrReplaceTempView(name)
     con = ibis.pyspark.connect(session)
     return Shop(con, shop.source, shop.files, shop.columns, shop.warnings, duck=shop.sql, parquet=parquet)
+
+
+CATALOG = "spark:"
+
+
+def catalog_shop(source: str, session: SparkSession, cache: bool = True) -> Shop:
+    """Return the shop held by the cluster's tables ``<database>.<table>`` (``source`` is ``spark:<database>``).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the database has no ``transactions`` table (the message lists the tables it has).
+    ShopDataError
+        When a table breaks the contract; every problem names ``spark:<database>.<table>``.
+    """
+    database = source.removeprefix(CATALOG)
+    if not database:
+        raise ValueError("--data spark:<database>: name the database that holds the transactions table")
+    try:
+        present = {t.name for t in session.catalog.listTables(database) if not t.isTemporary}  # not our views
+    except Exception as exc:  # AnalysisException when the database does not exist
+        raise FileNotFoundError(f"{source}: no such Spark database ({str(exc).splitlines()[0][:200]})") from None
+    if "transactions" not in present:
+        raise FileNotFoundError(f"{source}: no table {database}.transactions (found: "
+                                f"{', '.join(sorted(present)) or 'none'})")
+    folder = Path(tempfile.mkdtemp(prefix="retention-catalog-"))
+    atexit.register(shutil.rmtree, folder, True)
+    staged = {name: _staged(session, f"{database}.{name}", folder, name) for name in SPECS if name in present}
+    logger.info("staged %s from %s for the contract checks", ", ".join(staged), source)
+    try:
+        shop = read_shop(folder, cache=cache)
+    except ShopDataError as exc:
+        names = {str(file): f"{CATALOG}{database}.{name}" for name, file in staged.items()}
+        raise ShopDataError([_renamed(p, names) for p in exc.problems]) from None
+    files = {name: f"{CATALOG}{database}.{name}" for name in staged}
+    return spark_shop(dataclasses.replace(shop, source=source, files=files), session)
+
+
+def _staged(session: SparkSession, table: str, folder: Path, name: str) -> Path:
+    """Write one catalogue table as a single Parquet file ``folder/name.parquet``."""
+    parts = folder / f".{name}"
+    session.table(table).coalesce(1).write.mode("overwrite").parquet(str(parts))
+    written = sorted(parts.glob("part-*.parquet"))
+    if len(written) != 1:
+        raise OSError(f"staging {table} wrote {len(written)} Parquet parts to {parts}; expected one")
+    target = folder / f"{name}.parquet"
+    written[0].rename(target)
+    shutil.rmtree(parts, ignore_errors=True)
+    return target
+
+
+def _renamed(problem: Problem, names: dict[str, str]) -> Problem:
+    return dataclasses.replace(problem, file=names.get(problem.file, problem.file))
 
 
 def _written(shop: Shop) -> dict[str, str]:

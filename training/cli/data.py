@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from training.cli.common import DataOption, bad_input_exits, console, load_shop
+from training.cli.common import CacheOption, DataOption, bad_input_exits, console, load_shop
 
 if TYPE_CHECKING:
     from features.data.summary import ShopSummary
@@ -25,17 +25,18 @@ class DemoProfile(StrEnum):
     durable = "durable"
 
 
-def validate(data: Path = DataOption) -> None:
+def validate(data: Path = DataOption, cache: bool = CacheOption) -> None:
     """Check a shop against the data contract and print what it holds.
 
-    Exits 0 when the data is usable (warnings are printed), 2 with every problem listed when it is not.
+    Exits 0 when the data is usable (warnings are printed), 2 with every problem listed when it is not. Files
+    unchanged since the last check (same path, size, mtime) are not checked again unless --no-cache.
 
     Example: retention validate --data data/demo
     """
     from features.data.summary import shop_summary
 
     with bad_input_exits():
-        shop = load_shop(data)
+        shop = load_shop(data, cache=cache)
         summary = shop_summary(shop)
     for warning in shop.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)

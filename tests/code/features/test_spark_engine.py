@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.data.contract import ShopDataError
 from features.data.engine import open_shop
 from features.data.reader import Shop
 from features.data.spark import spark_session, spark_shop
 from features.demo.shop import write_shop
 from features.families.build import FeatureFrame, build_features
+from features.families.config import FeaturesConfig
 from tests.shared import demo_tables
 
 CUTOFF = "2026-08-01"
@@ -35,8 +37,9 @@ def shop_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def spark(shop_dir: Path) -> Iterator[Any]:
-    session = spark_session(SMALL)
+def spark(shop_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")  # catalogue tables live there, not in the work tree
+    session = spark_session({**SMALL, "spark.sql.warehouse.dir": str(warehouse)})
     yield session
     session.stop()
 
@@ -136,3 +139,38 @@ def test_spark_without_pyspark_is_refused_with_a_sentence(shop_dir: Path, tmp_pa
                           env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 2, done.stderr
     assert "needs pyspark" in done.stderr and "retention[spark]" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def catalog(shop_dir: Path, spark: Any) -> str:
+    """The demo shop's raw files as tables of a Spark database, as a cluster would hold them."""
+    spark.sql("CREATE DATABASE IF NOT EXISTS shop_db")
+    for name in ("transactions", "events", "customers", "items"):
+        spark.read.parquet(str(shop_dir / f"{name}.parquet")).createOrReplaceTempView(f"raw_{name}")
+        spark.sql(f"CREATE TABLE shop_db.{name} USING parquet AS SELECT * FROM raw_{name}")
+    return "spark:shop_db"
+
+
+def test_tables_the_cluster_has_give_the_same_features(catalog: str, both: tuple[FeatureFrame, FeatureFrame]) -> None:
+    shop = open_shop(catalog, "spark")
+    assert shop.engine == "spark" and shop.source == catalog
+    assert shop.files["transactions"] == "spark:shop_db.transactions" and set(shop.files) == set(shop.columns)
+    from_catalog = _sorted(build_features(shop, CUTOFF, FeaturesConfig(families=("rfm", "cadence"))).frame)
+    expected = _sorted(both[0].frame)[list(from_catalog.columns)]
+    pd.testing.assert_frame_equal(from_catalog, expected, check_dtype=False, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_a_bad_catalogue_table_names_the_table_not_the_staged_file(spark: Any, catalog: str) -> None:
+    spark.sql("CREATE DATABASE IF NOT EXISTS bad_db")
+    spark.sql("CREATE TABLE bad_db.transactions USING parquet AS SELECT customer_id, order_id, "
+              "CAST('soon' AS STRING) AS timestamp, price FROM shop_db.transactions LIMIT 5")
+    with pytest.raises(ShopDataError) as raised:
+        open_shop("spark:bad_db", "spark")
+    assert "spark:bad_db.transactions, column 'timestamp': unparseable timestamp in 5 rows" in str(raised.value)
+    with pytest.raises(FileNotFoundError, match=r"spark:nowhere: no such Spark database"):
+        open_shop("spark:nowhere", "spark")
+    spark.sql("CREATE DATABASE IF NOT EXISTS empty_db")
+    with pytest.raises(FileNotFoundError, match=r"no table empty_db.transactions \(found: none\)"):
+        open_shop("spark:empty_db", "spark")
+    with pytest.raises(ValueError, match="run it with --engine spark"):
+        open_shop("spark:shop_db", "duckdb")

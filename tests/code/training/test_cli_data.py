@@ -67,3 +67,13 @@ def test_validate_missing_folder_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", "--data", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert "no such folder" in result.output
+
+
+def test_validate_no_cache_checks_again_and_writes_no_cache(tmp_path: Path) -> None:
+    runner.invoke(app, ["import-cdnow", str(SAMPLE), "--out", str(tmp_path)])
+    result = runner.invoke(app, ["validate", "--data", str(tmp_path), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert "2,357" in result.output
+    assert not (tmp_path / ".retention-cache").exists()
+    assert runner.invoke(app, ["validate", "--data", str(tmp_path)]).exit_code == 0
+    assert (tmp_path / ".retention-cache").exists()  # the default keeps the checked tables for later commands
