@@ -30,7 +30,7 @@ from features.data.reader import Shop
 from features.families.basket import BASKET_DOC, CATEGORY_DOC, basket_features, category_features
 from features.families.cadence import BGNBD_DOC, CADENCE_DOC, bgnbd_features, cadence_features
 from features.families.catalogue import FEATURES, Feature, feature_catalogue
-from features.families.channel import CHANNEL_COLUMNS, CHANNEL_DOC, channel_features
+from features.families.channel import CHANNEL_COLUMNS, CHANNEL_DOC, channel_features, order_channels
 from features.families.config import FeaturesConfig
 from features.families.profile import PROFILE_DOC, TEXT_COLUMNS, known_customers, profile_features
 from features.families.promotions import PROMOTIONS_DOC, promotion_features
@@ -88,7 +88,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
            lambda x: site_features(x.shop.table("events"), x.lines, x.as_of, x.cfg, orders=x.orders),
            observed_zero=True),
     Family("channel", CHANNEL_DOC, _needs("channel"),
-           lambda x: channel_features(x.lines, x.as_of, x.cfg)),
+           lambda x: channel_features(x.lines, x.as_of, x.cfg,
+                                      orders=x.scratch.table("order_channels", order_channels(x.lines, x.as_of)))),
     Family("timing", TIMING_DOC, _needs("timing"),
            lambda x: timing_features(x.lines, x.as_of, x.cfg, with_hour=x.with_hour, orders=x.orders)),
     Family("profile", PROFILE_DOC, _needs("profile"),
@@ -181,7 +182,7 @@ def _built(context: Context) -> FeatureFrame:
         result.included[name] = family.doc
         tables.append((family, table))
     result.notes += partial_notes(context, result.included)
-    context.scratch.drop("lines", "orders")  # frees ~1 GB at 1M customers before the join
+    context.scratch.drop("lines", "orders", "order_channels")  # frees ~1 GB at 1M customers before the join
     # Arrow to pandas ourselves: ibis' own conversion took 3 s more at 1M rows; numbers are cast in the query.
     result.frame = joined(tables, cfg).to_pyarrow().to_pandas()
     logger.info("features as of %s: %d customers, %d columns; left out: %s", cutoff, len(result.frame),

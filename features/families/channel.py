@@ -19,11 +19,14 @@ CHANNEL_COLUMNS = (C.DEVICE, C.CHANNEL, C.SOURCE)
 CHANNEL_DOC = "main device, channel and source of orders, share of orders placed on mobile"
 
 
-def channel_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None) -> ir.Table:
+def channel_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None,
+                     orders: ir.Table | None = None) -> ir.Table:
     """Return main_device, main_channel, main_source (those present) and mobile_share, keyed by customer_id.
 
     ``mobile_share`` (needs ``device``) is the share of purchase orders whose device, lower-cased, is one
-    of ``cfg.mobile_devices``; orders without a device count in the denominator as not mobile.
+    of ``cfg.mobile_devices``; orders without a device count in the denominator as not mobile. ``orders``:
+    ``order_channels(transactions, as_of)`` already materialised (the build stages it: the family reads it four
+    times, and DuckDB would otherwise group the lines by order four times).
 
     Raises
     ------
@@ -34,7 +37,7 @@ def channel_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | 
     present = channel_columns(transactions)
     if not present:
         raise ValueError("transactions have no channel, device or source column")
-    orders = order_channels(transactions, as_of)
+    orders = order_channels(transactions, as_of) if orders is None else orders
     result = orders.group_by(C.CUSTOMER_ID).aggregate(
         orders=orders.count(),
         **({"mobile_orders": orders.count(where=orders[C.DEVICE].lower().isin(cfg.mobile_devices))}

@@ -51,10 +51,16 @@ class Holdout:
     users: np.ndarray
     truth: sp.csr_matrix  # users x items, 1 = bought in the window
     new_truth: sp.csr_matrix  # the same, without items the customer had bought before
+    eligible: int | None = None  # customers who bought in the window before max_eval_customers sampled them
 
     @property
     def n_users(self) -> int:
         return len(self.users)
+
+    @property
+    def n_eligible(self) -> int:
+        """How many customers the window has, sampled or not (what tells whether a time holdout is thin)."""
+        return self.n_users if self.eligible is None else self.eligible
 
 
 def holdout_truth(transactions: pd.DataFrame, data: Interactions, start: object, end: object,
@@ -77,6 +83,7 @@ def holdout_truth(transactions: pd.DataFrame, data: Interactions, start: object,
     ok = users >= 0
     ok[ok] &= buyers[users[ok]]
     scored = np.unique(users[ok])
+    eligible = len(scored)
     if max_customers is not None and len(scored) > max_customers:
         scored = np.sort(np.random.default_rng(seed).choice(scored, max_customers, replace=False))
     row = np.searchsorted(scored, users[ok])
@@ -87,7 +94,7 @@ def holdout_truth(transactions: pd.DataFrame, data: Interactions, start: object,
     seen = sp.hstack([data.bought[scored], sp.csr_matrix((len(scored), truth.shape[1] - data.n_items))]).tocsr()
     new_truth = truth - truth.multiply(seen)
     new_truth.eliminate_zeros()
-    return Holdout(users=scored, truth=truth, new_truth=sp.csr_matrix(new_truth))
+    return Holdout(users=scored, truth=truth, new_truth=sp.csr_matrix(new_truth), eligible=eligible)
 
 
 def ranking_metrics(best: np.ndarray, truth: sp.csr_matrix, k: int, n_items: int) -> dict[str, float]:

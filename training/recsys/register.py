@@ -15,9 +15,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from features import columns as C
 from features.data.reader import Shop
+from models.recommender.interactions import EVENT_KINDS
 from models.recommender.serve import recommend_batch
 from training.config import RetentionConfig
 from training.recsys.pipeline import RecommenderRun, train_and_evaluate_recommender
@@ -27,17 +29,32 @@ logger = logging.getLogger(__name__)
 
 
 def recommender_tables(shop: Shop, cutoff: datetime) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
-    """Return transactions and events before the cutoff (the point-in-time rule) and the items table."""
-    at = pd.Timestamp(cutoff)
+    """Return transactions and the item events the recommender reads before the cutoff (the point-in-time rule,
+    filtered in the database) and the items table.
 
-    def before(name: str) -> pd.DataFrame | None:
-        if not shop.has(name):
-            return None
-        frame = shop.to_pandas(name)
-        return frame[frame[C.TIMESTAMP] < at].reset_index(drop=True)
-
+    Events are the bulk of a big shop (41M rows at 1M customers, 34M of them item views, cart and wish-list adds):
+    their text columns come as pandas categoricals, about 4 bytes a value instead of a Python string each.
+    """
+    transactions = shop.sql.sql("SELECT * FROM transactions WHERE timestamp < $at", params={"at": cutoff}).df()
+    events = None
+    if shop.has("events", C.ITEM_ID):
+        wanted = [c for c in (C.CUSTOMER_ID, C.TIMESTAMP, C.EVENT_TYPE, C.ITEM_ID, C.SESSION_ID)
+                  if c in shop.columns["events"]]
+        kinds = ", ".join(f"'{k}'" for k in EVENT_KINDS)
+        events = _categorical(shop.sql.sql(
+            f"SELECT {', '.join(wanted)} FROM events WHERE timestamp < $at AND {C.EVENT_TYPE} IN ({kinds}) AND "
+            f"{C.ITEM_ID} IS NOT NULL", params={"at": cutoff}).to_arrow_table())
     items = shop.to_pandas("items") if shop.has("items") else None
-    return before("transactions"), before("events"), items
+    return transactions, events, items
+
+
+def _categorical(table: pa.Table) -> pd.DataFrame:
+    """Return ``table`` as pandas with its text columns dictionary-encoded (categoricals)."""
+    import pyarrow.compute as pc
+
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+    columns = [pc.dictionary_encode(c) if any(t(c.type) for t in text) else c for c in table.columns]
+    return pa.table(columns, names=table.column_names).to_pandas()
 
 
 def fit_recommender(shop: Shop, cfg: RetentionConfig, cutoff: datetime, horizon_days: int) -> RecommenderRun | None:

@@ -37,7 +37,7 @@ class SplitChoice:
 def choose_split(time_holdout: Holdout, data: Interactions, min_customers: int, min_share: float) -> SplitChoice:
     """Return the time split unless its holdout is thin (few customers, or a small share of the active ones)."""
     active = len(np.unique(data.line_customer[data.line_age < ACTIVE_DAYS]))
-    n = time_holdout.n_users
+    n = time_holdout.n_eligible  # before max_eval_customers: the cap keeps evaluation fast, the holdout is not thin
     if n >= min_customers and n >= min_share * active:
         return SplitChoice("time", f"time holdout: {n:,} customers ({n / max(active, 1):.0%} of {active:,} active)")
     note = (f"per-customer split: the time holdout has only {n:,} customers (needs {min_customers:,} and "

@@ -89,6 +89,9 @@ def test_choose_split_keeps_a_big_time_holdout_and_leaves_a_thin_one():
     assert choose_split(three, data, min_customers=3, min_share=0.5).kind == "time"  # 3 of 3 active
     thin = choose_split(three, data, min_customers=1_000, min_share=0.2)
     assert thin.kind == "per_customer" and "only 3 customers" in thin.note
+    # a holdout sampled down by max_eval_customers is judged by the customers it had, not by the sample's size
+    sampled = Holdout(users=np.arange(1), truth=empty[:1], new_truth=empty[:1], eligible=3)
+    assert choose_split(sampled, data, min_customers=3, min_share=0.5).kind == "time"
 
 
 def popular_shop(customers: int = 300, seed: int = 0) -> dict[str, pd.DataFrame]:
