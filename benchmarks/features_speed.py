@@ -13,7 +13,8 @@ The CLI runs three times: with the checked-table cache off (``--no-cache``: ever
 back, no validation); every figure is printed next to the bare query of the same run.
 
 Example: python benchmarks/features_speed.py --customers 1000000 --workdir /tmp/retention-bench
-Targets (2 cores): features <= 8x the bare query, peak memory < 4 GB.
+Targets (2 cores, the issue's): on the transactions alone <= 4x the bare query, on the whole shop (with events)
+<= 8x, peak memory <= 2 GB; the warm runs (checked tables cached) are what a shop sees day to day.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 PYTHON = sys.executable
 RETENTION = str(Path(sys.executable).parent / "retention")
-MAX_RATIO, MAX_PEAK_GB = 8.0, 4.0
+MAX_RATIO, MAX_RATIO_TRANSACTIONS, MAX_PEAK_GB = 8.0, 4.0, 2.0
 
 GENERATE = """
 import sys
@@ -133,11 +134,15 @@ def print_report(bare: dict[str, float], runs: dict[str, dict[str, float]],
         for label, run in group.items():
             print(f"{title + ', ' + label:42}{run['seconds']:>10.1f}{run['peak_gb']:>10.2f}"
                   f"{run['seconds'] / bare['seconds']:>9.1f}")
-    warm = runs["cache warm"]
-    ratio = warm["seconds"] / bare["seconds"]
-    print(f"whole shop, warm: {ratio:.1f}x (target <= {MAX_RATIO:.0f}x: {'met' if ratio <= MAX_RATIO else 'NOT met'}); "
-          f"peak {warm['peak_gb']:.2f} GB (target < {MAX_PEAK_GB:.0f} GB: "
-          f"{'met' if warm['peak_gb'] < MAX_PEAK_GB else 'NOT met'})")
+    verdicts = (("whole shop", runs, MAX_RATIO), ("transactions only", tx_only, MAX_RATIO_TRANSACTIONS))
+    for title, group, target in verdicts:
+        if not group:
+            continue
+        warm = group["cache warm"]
+        ratio = warm["seconds"] / bare["seconds"]
+        print(f"{title}, warm: {ratio:.1f}x (target <= {target:.0f}x: {'met' if ratio <= target else 'NOT met'}); "
+              f"peak {warm['peak_gb']:.2f} GB (target <= {MAX_PEAK_GB:.0f} GB: "
+              f"{'met' if warm['peak_gb'] <= MAX_PEAK_GB else 'NOT met'})")
     for label, p in (phases or {}).items():
         print(f"CLI phases in-process, {label}: read {p['read_and_validate_s']:.1f} s, build {p['build_s']:.1f} s, "
               f"write {p['write_s']:.1f} s; {p['customers']:,} customers x {p['columns']} features")
@@ -177,8 +182,9 @@ def main() -> None:
     report = {"customers": args.customers, "seed": args.seed, "cutoff": args.cutoff, "threads": args.threads,
               "bare_rfm_query": bare, "retention_features": runs, "ratio_warm": ratio, "phases": phases,
               "transactions_only": tx_only,
-              "targets": {"max_ratio": MAX_RATIO, "max_peak_gb": MAX_PEAK_GB,
-                          "ratio_met": ratio <= MAX_RATIO, "memory_met": runs["cache warm"]["peak_gb"] < MAX_PEAK_GB}}
+              "targets": {"max_ratio": MAX_RATIO, "max_ratio_transactions": MAX_RATIO_TRANSACTIONS,
+                          "max_peak_gb": MAX_PEAK_GB, "ratio_met": ratio <= MAX_RATIO,
+                          "memory_met": runs["cache warm"]["peak_gb"] <= MAX_PEAK_GB}}
     print_report(bare, runs, tx_only, phases)
     path = args.json or args.workdir / "features_speed.json"
     path.write_text(json.dumps(report, indent=2))
