@@ -134,7 +134,7 @@ def print_report(bare: dict[str, float], runs: dict[str, dict[str, float]],
         for label, run in group.items():
             print(f"{title + ', ' + label:42}{run['seconds']:>10.1f}{run['peak_gb']:>10.2f}"
                   f"{run['seconds'] / bare['seconds']:>9.1f}")
-    verdicts = (("whole shop", runs, MAX_RATIO), ("transactions only", tx_only, MAX_RATIO_TRANSACTIONS))
+    verdicts = (("whole shop", runs, MAX_RATIO), ("transactions only", tx_only or {}, MAX_RATIO_TRANSACTIONS))
     for title, group, target in verdicts:
         if not group:
             continue
