@@ -286,7 +286,7 @@ def _events_matching_nobody(context: Context) -> str | None:
     """Return why site features would be all zeros: no event before the cutoff names a customer who ordered."""
     events = rows_before(context.shop.table("events"), context.as_of)
     buyers = context.orders.select(C.CUSTOMER_ID).distinct()
-    if int(events.semi_join(buyers, C.CUSTOMER_ID).count().execute()):
+    if _any_row(events.semi_join(buyers, C.CUSTOMER_ID)):
         return None
     seen = events[C.CUSTOMER_ID].arbitrary().execute()
     known = buyers[C.CUSTOMER_ID].arbitrary().execute()
@@ -300,4 +300,9 @@ def _no_rows_before(context: Context, family: str) -> bool:
         rows = rows_before(shop.table("events"), as_of)
     else:
         rows = known_customers(shop.table("customers"), as_of)
-    return int(rows.count().execute()) == 0
+    return not _any_row(rows)
+
+
+def _any_row(table: ir.Table) -> bool:
+    """Return whether ``table`` has a row; stops at the first (a count would read 41M events at 1M customers)."""
+    return int(table.limit(1).count().execute()) > 0

@@ -44,7 +44,8 @@ def has_time_of_day(transactions: ir.Table, as_of: AsOf) -> bool:
     """Return whether any line before the cutoff has a time other than midnight (executes one scalar query)."""
     lines = lines_before(transactions, as_of)
     ts = lines[C.TIMESTAMP]
-    return bool(((ts.hour() != 0) | (ts.minute() != 0) | (ts.second() != 0)).any().execute())
+    timed = lines.filter((ts.hour() != 0) | (ts.minute() != 0) | (ts.second() != 0))
+    return int(timed.limit(1).count().execute()) > 0  # stops at the first such line
 
 
 def _preferred(orders: ir.Table, slot: str) -> ir.Table:
