@@ -55,7 +55,8 @@ class IdMap:
     @classmethod
     def from_values(cls, *columns: Iterable[object]) -> IdMap:
         """Return the map of the distinct non-missing values of ``columns``, in order of first appearance."""
-        parts = [pd.Series(np.asarray(list(c) if not isinstance(c, (np.ndarray, pd.Series)) else c, dtype=object))
+        parts = [pd.Series(_distinct_categories(c) if _is_categorical(c) else
+                           np.asarray(list(c) if not isinstance(c, (np.ndarray, pd.Series)) else c, dtype=object))
                  for c in columns]
         values = pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=object)
         values = values[values.notna()].astype(str)
@@ -72,6 +73,14 @@ class IdMap:
         if len(array) == 0:
             return np.zeros(0, dtype=np.int64)
         return self._index.get_indexer(array.astype(str)).astype(np.int64)
+
+    def codes(self, values: pd.Series) -> np.ndarray:
+        """Return ``to_internal(values)`` as int32; a categorical column is looked up once per category."""
+        if _is_categorical(values):
+            lookup = self.to_internal(values.cat.categories.to_numpy(dtype=object)).astype(np.int32)
+            codes = values.cat.codes.to_numpy()
+            return np.where(codes >= 0, lookup[codes], self.UNKNOWN).astype(np.int32)
+        return self.to_internal(values.astype(str).to_numpy()).astype(np.int32)
 
     def index_of(self, external_id: object) -> int:
         """Return one id's dense index, or ``-1``: a dict lookup, for single in-process calls."""
@@ -91,3 +100,14 @@ class IdMap:
     def load(cls, path: Path) -> IdMap:
         with np.load(path, allow_pickle=False) as data:
             return cls(data["ids"])
+
+
+def _is_categorical(values: object) -> bool:
+    return isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype)
+
+
+def _distinct_categories(values: pd.Series) -> np.ndarray:
+    """Return a categorical column's values in order of first appearance, from its codes (no per-row strings)."""
+    codes = values.cat.codes.to_numpy()
+    seen = pd.unique(codes[codes >= 0])
+    return np.asarray(values.cat.categories.to_numpy(dtype=object)[seen], dtype=object)

@@ -136,7 +136,7 @@ class Interactions:
 
 
 def _codes(values: pd.Series, ids: IdMap) -> np.ndarray:
-    return ids.to_internal(values.astype(str).to_numpy()).astype(np.int32)
+    return ids.codes(values)
 
 
 def _age_days(timestamps: pd.Series, as_of: pd.Timestamp) -> np.ndarray:
@@ -181,7 +181,8 @@ def build_interactions(transactions: pd.DataFrame, events: pd.DataFrame | None =
     quantity = (pd.to_numeric(tx[C.QUANTITY], errors="coerce").fillna(1.0).to_numpy(np.float64)
                 if C.QUANTITY in tx.columns else np.ones(len(tx)))
     cust, item = _codes(tx[C.CUSTOMER_ID], customer_ids), _codes(tx[C.ITEM_ID], item_ids)
-    order = pd.factorize(tx[C.ORDER_ID].astype(str))[0].astype(np.int64)
+    order = pd.factorize(tx[C.ORDER_ID] if isinstance(tx[C.ORDER_ID].dtype, pd.CategoricalDtype)
+                         else tx[C.ORDER_ID].astype(str))[0].astype(np.int64)
     age = _age_days(tx[C.TIMESTAMP], cutoff)
     buy, back = quantity > 0, quantity < 0
     lines = _purchase_lines(cust[buy], item[buy], order[buy], age[buy], quantity[buy], len(item_ids))

@@ -74,8 +74,8 @@ def holdout_truth(transactions: pd.DataFrame, data: Interactions, start: object,
     window = tx[(ts >= pd.Timestamp(start)) & (ts < pd.Timestamp(end))]
     if C.QUANTITY in window.columns:
         window = window[pd.to_numeric(window[C.QUANTITY], errors="coerce").fillna(1.0) > 0]
-    users = data.customers.to_internal(window[C.CUSTOMER_ID].astype(str).to_numpy())
-    items = data.items.to_internal(window[C.ITEM_ID].astype(str).to_numpy())
+    users = data.customers.codes(window[C.CUSTOMER_ID]).astype(np.int64)
+    items = data.items.codes(window[C.ITEM_ID]).astype(np.int64)
     unseen = items < 0  # items new to the shop count as relevant (no model can find them) after the known ones
     items[unseen] = data.n_items + pd.factorize(window[C.ITEM_ID].astype(str).to_numpy()[unseen])[0]
     width = int(items.max()) + 1 if len(items) else data.n_items

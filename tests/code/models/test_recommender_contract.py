@@ -225,3 +225,14 @@ def test_events_add_weaker_signal_and_decay_with_age():
     assert weights[0, x] == pytest.approx(1.5) and weights[0, y] == pytest.approx(0.2)
     decayed = data.weighted(events={"view": 0.1}, half_life_days=10.0).toarray()
     assert decayed[0, x] == pytest.approx(0.5) and decayed[0, y] == pytest.approx(0.1)
+
+
+def test_idmap_reads_categorical_columns_as_it_reads_strings() -> None:
+    """Big shops hand the recommender categoricals; ids, their order and the codes must not change."""
+    raw = pd.Series(["b", None, "a", "b", "c", "a", None], dtype=object)
+    cat = raw.astype("category")
+    other = pd.Series(["d", "a"], dtype=object)
+    plain, from_cat = IdMap.from_values(raw, other), IdMap.from_values(cat, other.astype("category"))
+    assert plain == from_cat and from_cat.external.tolist() == ["b", "a", "c", "d"]  # first appearance
+    assert from_cat.codes(cat).tolist() == plain.codes(raw).tolist() == [0, -1, 1, 0, 2, 1, -1]
+    assert IdMap(["a"]).codes(cat).tolist() == [-1, -1, 0, -1, -1, 0, -1]  # categories unknown to the map
