@@ -7,6 +7,8 @@ days before the cutoff) and derives the matrices the models need on first use. O
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -204,6 +206,19 @@ def build_interactions(transactions: pd.DataFrame, events: pd.DataFrame | None =
                 cutoff, f"{data.n_customers:,}", f"{data.n_items:,}", f"{len(data.line_item):,}",
                 f"{len(data.event_item):,}")
     return data
+
+
+def customer_rows(data: Interactions, keep: np.ndarray) -> Interactions:
+    """Return ``data`` with only the purchase lines, returns and events of customers where ``keep`` (a boolean
+    mask over customers) holds; ids, items and every index stay as they are."""
+    line, back, event = keep[data.line_customer], keep[data.return_customer], keep[data.event_customer]
+    return dataclasses.replace(
+        data, line_customer=data.line_customer[line], line_item=data.line_item[line],
+        line_order=data.line_order[line], line_age=data.line_age[line], line_quantity=data.line_quantity[line],
+        return_customer=data.return_customer[back], return_item=data.return_item[back],
+        event_customer=data.event_customer[event], event_item=data.event_item[event],
+        event_kind=data.event_kind[event], event_age=data.event_age[event], event_session=data.event_session[event],
+        notes=list(data.notes))
 
 
 def _skipped(events: pd.DataFrame, catalogue: pd.DataFrame | None) -> list[str]:

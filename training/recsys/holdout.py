@@ -34,6 +34,9 @@ class RecsysConfig(BaseModel):
     als_trials: int = Field(12, ge=1)
     weight_trials: int = Field(40, ge=1)
     max_eval_customers: int = Field(20_000, ge=1)  # a seeded sample keeps evaluation time flat on big shops
+    # tuning fits every trial on the rows of at most this many customers (the validation customers and a seeded
+    # sample of the others); the evaluation and the served model fit on everyone. None: tune on everyone.
+    max_tune_customers: int | None = Field(100_000, ge=1)
     seed: int = 0
     split: Literal["auto", "time", "per_customer"] = "auto"  # auto: per customer when the time holdout is thin
     min_holdout_customers: int = Field(1_000, ge=1)

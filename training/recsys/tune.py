@@ -33,6 +33,7 @@ from models.recommender import (
     Recommender,
     build_interactions,
 )
+from models.recommender.interactions import customer_rows
 from training.recsys.holdout import Holdout, RecsysConfig, holdout_truth, ranking_metrics, top_items
 
 logger = logging.getLogger(__name__)
@@ -193,6 +194,7 @@ def tune_on(data: Interactions, valid: Holdout, cfg: RecsysConfig, horizon_days:
     if valid.n_users == 0:
         logger.warning("no customer to validate on: recommender left untuned")
         return start, cfg.ease, {"skipped": "empty validation"}
+    data, sampled = tuning_sample(data, valid, cfg.max_tune_customers, cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     tuned, models, logs = tune_sources(data, valid, start, cfg, rng)
     ease, logs["ease"] = tune_ease(data, valid, cfg.ease, cfg.k)
@@ -207,5 +209,28 @@ def tune_on(data: Interactions, valid: Holdout, cfg: RecsysConfig, horizon_days:
         lambda c: ndcg(tuned_blend.with_weights(weights, rebuy_threshold=threshold, max_rebuys=c), valid, cfg.k),
         "re-buy slots")
     tuned = tuned.model_copy(update={"weights": weights, "rebuy_threshold": threshold, "max_rebuys": cap})
-    logs["validation"] = {"customers": valid.n_users, "seconds": round(time.perf_counter() - began, 1)}
+    logs["validation"] = {"customers": valid.n_users, "fitted_customers": sampled,
+                          "seconds": round(time.perf_counter() - began, 1)}
     return tuned, ease, logs
+
+
+def tuning_sample(data: Interactions, valid: Holdout, max_customers: int | None, seed: int
+                  ) -> tuple[Interactions, int]:
+    """Return ``data`` with only the rows of at most ``max_customers`` customers, and how many that is.
+
+    The validation customers are always kept (the models must know them to rank for them); the rest is a seeded
+    sample of the other customers with a row. Indices do not change: the matrices keep their shape, the left-out
+    customers' rows are empty. Trials then cost what they cost on a shop of that size; hyperparameters found on
+    100,000 customers carry over (what the models learn is per item: factors, co-purchases, popularity).
+    """
+    active = np.unique(np.concatenate([data.line_customer, data.event_customer]))
+    if max_customers is None or len(active) <= max_customers:
+        return data, len(active)
+    keep = np.zeros(data.n_customers, bool)
+    keep[valid.users] = True
+    others = active[~keep[active]]
+    room = max(0, max_customers - int(keep.sum()))
+    keep[np.random.default_rng(seed + 1).choice(others, min(room, len(others)), replace=False)] = True
+    logger.info("recommender tuning: trials fit on %s of %s customers (max_tune_customers)",
+                f"{int(keep.sum()):,}", f"{len(active):,}")
+    return customer_rows(data, keep), int(keep.sum())

@@ -131,3 +131,22 @@ def test_empty_holdout_is_refused():
     once = tables["transactions"].drop_duplicates("customer_id")  # one order each: nothing to hold out either
     with pytest.raises(ValueError, match="none has two orders"):
         train_and_evaluate_recommender(once, None, None, CUTOFF + pd.Timedelta(days=400), 30, RecsysConfig(tune=False))
+
+
+def test_tuning_sample_keeps_the_validation_customers_and_whole_customers() -> None:
+    from training.recsys.tune import tuning_sample
+
+    tables = shop(seed=3, customers=200)
+    data = build_interactions(tables["transactions"], as_of=CUTOFF - pd.Timedelta(days=60))
+    valid = holdout_truth(tables["transactions"], data, CUTOFF - pd.Timedelta(days=60), CUTOFF, max_customers=30)
+    sampled, n = tuning_sample(data, valid, 80, seed=0)
+    kept = np.unique(sampled.line_customer)
+    assert n == 80 == len(kept) and set(valid.users) <= set(kept)
+    assert sampled.n_customers == data.n_customers and sampled.n_items == data.n_items  # same indices
+    whole = np.isin(data.line_customer, kept)
+    assert len(sampled.line_customer) == int(whole.sum())  # every line of a kept customer, no other
+    np.testing.assert_array_equal(sampled.line_item, data.line_item[whole])
+    assert tuning_sample(data, valid, 80, seed=0)[1] == n and np.array_equal(
+        np.unique(tuning_sample(data, valid, 80, seed=0)[0].line_customer), kept)  # seeded
+    same, everyone = tuning_sample(data, valid, 10_000, seed=0)
+    assert same is data and everyone == data.n_customers
