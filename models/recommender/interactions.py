@@ -8,7 +8,6 @@ days before the cutoff) and derives the matrices the models need on first use. O
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
