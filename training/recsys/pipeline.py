@@ -142,12 +142,14 @@ def train_and_evaluate_recommender(transactions: pd.DataFrame, events: pd.DataFr
     metrics = result.metrics.assign(chosen=lambda m: m.index == choice.name)
     logger.info("recommender holdout (%s customers, %s split):\n%s\nserved: %s", split.holdout.n_users, split.kind,
                 metrics.round(4).to_string(), choice.reason)
+    evaluated = {"holdout_customers": split.holdout.n_users, "split": split.kind, "note": split.note}
+    del split, blend, models  # the evaluation's data and models (GBs at 1M customers) before the served fit
     full = build_interactions(transactions, events, items, as_of=cutoff)
     served = served_model(choice.name, blend_cfg, ease_cfg).fit(full)
     served.serve_filter(result.filters.get(choice.name, True))
     params = {"blend": blend_cfg.model_dump(mode="json"), "ease": ease_cfg.model_dump(mode="json")}
-    info = {"seconds": round(time.perf_counter() - began, 1), "holdout_customers": split.holdout.n_users,
-            "split": split.kind, "holdout_start": str(cutoff - horizon), "cutoff": str(cutoff),
+    info = {"seconds": round(time.perf_counter() - began, 1), "holdout_customers": evaluated["holdout_customers"],
+            "split": evaluated["split"], "holdout_start": str(cutoff - horizon), "cutoff": str(cutoff),
             "filter_bought": result.filters, "chosen": choice.name, "why": choice.reason,
-            "notes": [*full.notes, split.note], "trials": trials}
+            "notes": [*full.notes, evaluated["note"]], "trials": trials}
     return RecommenderRun(model=served, metrics=metrics, metrics_new=result.metrics_new, params=params, info=info)
