@@ -56,6 +56,19 @@ def test_train_score_and_churn_list(workdir: Path) -> None:
     assert churn_list[["top_category", "preferred_weekday", "email_opt_in", "last_order"]].notna().all().all()
 
 
+def test_score_explains_the_most_at_risk_up_to_max_reasons(workdir: Path) -> None:
+    if not (workdir / "scores.csv").exists():
+        invoke("train", "--data", "data", "--config", "small.yaml")
+    capped = {**small_config(), "scoring": {"max_reasons": 50}}
+    (workdir / "capped.yaml").write_text(yaml.safe_dump(capped))
+    out = invoke("score", "--data", "data", "--out", "capped.csv", "--config", "capped.yaml")
+    assert "reasons are given for the 50 customers most at risk" in " ".join(out.split())
+    scores = pd.read_csv(workdir / "capped.csv", keep_default_na=False)
+    explained = scores[scores["reasons"] != ""]
+    assert len(explained) == 50
+    assert explained["churn_probability"].min() >= scores.loc[scores["reasons"] == "", "churn_probability"].max()
+
+
 def test_score_refuses_another_horizon(workdir: Path) -> None:
     if not (workdir / "scores.csv").exists():
         invoke("train", "--data", "data", "--config", "small.yaml")
