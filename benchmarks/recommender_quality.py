@@ -26,8 +26,9 @@ import pandas as pd
 
 from features.demo.shop import DemoConfig, generate_shop
 from models.recommender import Blend, Recommender, RerankConfig, Reranker
+from training.gate import choose_model
 from training.recsys.holdout import RecsysConfig, evaluate
-from training.recsys.metrics import CANDIDATES, choose_model, paired_ci
+from training.recsys.metrics import CANDIDATES, paired_ci
 from training.recsys.pipeline import candidates, evaluation_split
 from training.recsys.tune import tune_on
 

@@ -1,10 +1,6 @@
-"""Model registry and the promotion gate, generic over models (churn, golden, value, recommender, ...).
-
-A new version takes the alias ``champion`` only when its holdout metric is at least the champion's, compared on
-the same holdout when the caller can score the champion on it fairly (the caller decides: a champion whose
-training read days of this holdout cannot be), else against the champion's logged metric (a version tag written
-at registration). Optionally it must also be at least as good as its best baseline.
-Otherwise it gets ``challenger`` and the decision says why; ``force`` promotes regardless.
+"""Registering candidates, generic over models (churn, golden, value, recommender, ...); the decisions come from
+``training.gate`` (``decide``: a new version takes ``champion`` only when its holdout metric is at least the
+champion's; otherwise ``challenger``; ``force`` promotes regardless).
 
 ``register_all`` registers several candidates as one unit: every version is created first, then one release
 record names the version of every alias (the commit point readers go by), then the aliases follow it. An error
@@ -15,20 +11,21 @@ at any moment leaves the old release or the new one, which the next command tidi
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from training import tracking
+from training.gate import CHALLENGER, CHAMPION, METRIC_TAG, REASON_TAG, VALUE_TAG, Candidate, decide
+
+__all__ = ["CHALLENGER", "CHAMPION", "METRIC_TAG", "REASON_TAG", "VALUE_TAG", "Candidate", "PromotionDecision",
+           "register_all", "register_candidate"]
 
 logger = logging.getLogger(__name__)
 
-CHAMPION, CHALLENGER = "champion", "challenger"
 KILL_AT_ENV = "RETENTION_KILL_AT"
-METRIC_TAG, VALUE_TAG, REASON_TAG = "gate_metric", "gate_value", "promotion_reason"
 
 
 @dataclass(frozen=True)
@@ -44,67 +41,6 @@ class PromotionDecision:
     metric_value: float
     champion_version: str | None = None
     champion_value: float | None = None
-
-
-@dataclass
-class Candidate:
-    """One model to register.
-
-    ``champion_metric``, when given, scores the current champion on this run's holdout (it receives the
-    champion's version info and returns the metric, or None when it cannot); ``baseline_value`` is the best
-    baseline's metric on the same holdout.
-    """
-
-    name: str
-    model_uri: str
-    metric_name: str
-    metric_value: float
-    higher_is_better: bool = True
-    champion_metric: Callable[[dict[str, Any]], float | None] | None = None
-    baseline_value: float | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    must_match: tuple[str, ...] = ()  # tags (e.g. horizon_days) that must equal the champion's to compare at all
-
-
-def _at_least(a: float, b: float, higher_is_better: bool) -> bool:
-    return a >= b - 1e-12 if higher_is_better else a <= b + 1e-12
-
-
-def decide(c: Candidate, champion: dict[str, Any] | None, force: bool) -> tuple[bool, str, float | None]:
-    """Return (promote, reason, champion's value) for one candidate against the current champion."""
-    value, metric = c.metric_value, c.metric_name
-    if not math.isfinite(value):
-        why = f"{metric} is not a number on the holdout"
-        return force, why + ("; promoted anyway (--force-promote)" if force else ""), None
-    if c.baseline_value is not None and math.isfinite(c.baseline_value) and \
-            not _at_least(value, c.baseline_value, c.higher_is_better):
-        why = f"{metric} {value:.4f} is worse than the best baseline's {c.baseline_value:.4f}"
-        return force, why + ("; promoted anyway (--force-promote)" if force else ""), None
-    if champion is None:
-        return True, f"first version: no {CHAMPION} yet ({metric} {value:.4f})", None
-    differ = [k for k in c.must_match if champion["tags"].get(k) not in (None, c.tags.get(k))]
-    if differ:
-        was = ", ".join(f"{k}={champion['tags'][k]} (now {c.tags.get(k)})" for k in differ)
-        return True, f"the {CHAMPION} v{champion['version']} was trained with {was}: not comparable, replaced", None
-    old, where = None, ""
-    if c.champion_metric is not None:
-        try:
-            old = c.champion_metric(champion)
-            where = "on the same holdout"
-        except Exception as exc:  # a champion that cannot be scored here falls back to its logged metric
-            logger.warning("could not score %s v%s on this holdout (%s); using its logged metric", c.name,
-                           champion["version"], exc)
-    if old is None:
-        logged = champion["tags"].get(VALUE_TAG) if champion["tags"].get(METRIC_TAG) == metric else None
-        old = float(logged) if logged is not None else tracking.run_metric(champion.get("run_id"), metric)
-        where = "logged on its own holdout"
-    if old is None or not math.isfinite(old):
-        return True, f"the {CHAMPION} v{champion['version']} has no {metric} to compare with", old
-    better = _at_least(value, old, c.higher_is_better)
-    text = f"{metric} {value:.4f} vs {CHAMPION} v{champion['version']}'s {old:.4f} ({where})"
-    if better:
-        return True, text + ": at least as good", old
-    return force, text + (": worse; promoted anyway (--force-promote)" if force else ": worse"), old
 
 
 def register_all(candidates: list[Candidate], force: bool = False, champion_alias: str = CHAMPION,

@@ -30,7 +30,7 @@ from models.customer.value import ValueModel
 from training.backtest import champion_predictions, decile_figure, decile_table
 from training.config import RetentionConfig, TrainingConfig
 from training.evaluate import MODEL, Evaluation, evaluate, model_predictor, task_metric
-from training.metrics import LOWER_IS_BETTER
+from training.gate import Winner, choose_winner, choose_winners, gate_metrics
 from training.windows import (
     Window,
     WindowBuilder,
@@ -40,10 +40,9 @@ from training.windows import (
     plan_windows,
     stacked,
 )
-from training.winners import Winner, choose_winner, choose_winners, gate_metrics
 
 if TYPE_CHECKING:
-    from training.register import Candidate
+    from training.gate import Candidate
 
 logger = logging.getLogger(__name__)
 
@@ -274,7 +273,8 @@ def train(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None = None, forc
           step: Step | None = None, on_plan: Callable[[WindowPlan], None] | None = None) -> TrainResult:
     """Run ``fit_and_evaluate`` inside an MLflow run, log everything, then register and gate the three models."""
     from training import tracking
-    from training.recsys.register import fit_recommender, log_recommender, recommender_candidate
+    from training.gate import recommender_candidate
+    from training.recsys.register import fit_recommender, log_recommender
     from training.register import register_all
 
     checked_data(shop, cfg, cutoff)  # refuse too little data before a run exists
@@ -334,24 +334,18 @@ def log_outcome(outcome: TrainOutcome, cfg: RetentionConfig) -> dict[str, str]:
 
 def candidates_for(outcome: TrainOutcome, cfg: RetentionConfig, uris: dict[str, str]) -> list[Candidate]:
     """Return the registration candidates: each model's gate metric, best baseline and champion scorer."""
-    from training.register import Candidate
+    from training.gate import task_candidate
 
     r, evaluation = cfg.registry, outcome.evaluation
     names = {"churn": r.churn_name, "golden": r.golden_name, "value": r.value_name}
     out = []
     for task, metric in gate_metrics(r).items():
         winner = outcome.winners.get(task) or choose_winner(evaluation, task, metric)
-        # the winner is the best candidate on this holdout, so the baseline bar only matters for the model, and
-        # not when the gate kept it because a baseline's lead was inside the noise
-        bar = r.require_beating_baseline and winner.is_model and winner.noise is None
-        baseline = evaluation.best_baseline(task, metric)[1] if bar else None
-        model = outcome.models[task]
-        tags = {"horizon_days": str(outcome.plan.horizon_days), "model_source": model.source,
+        tags = {"horizon_days": str(outcome.plan.horizon_days), "model_source": outcome.models[task].source,
                 "scoring_cutoff": f"{outcome.plan.scoring_cutoff:%Y-%m-%d}", "config_hash": cfg.hash(),
-                "data_content_hash": outcome.fingerprint["content_hash"], "holdout_winner": winner.reason[:250]}
-        value = evaluation.metric(task, metric, winner.predictor)  # read from the table: the registered candidate's
-        out.append(Candidate(names[task], uris[task], metric, value, metric not in LOWER_IS_BETTER,
-                             _champion_scorer(outcome, task, metric), baseline, tags, must_match=("horizon_days",)))
+                "data_content_hash": outcome.fingerprint["content_hash"]}
+        out.append(task_candidate(names[task], uris[task], evaluation, winner, r,
+                                  _champion_scorer(outcome, task, metric), tags))
     return out
 
 

@@ -1,15 +1,12 @@
-"""Per-customer ranking metrics, bootstrap confidence intervals, and the choice of the served recommender.
+"""Per-customer ranking metrics and bootstrap confidence intervals (the gate chooses the served recommender on them).
 
 A model's NDCG@10 is a mean over customers, so its noise is the customers': ``bootstrap_ci`` resamples them
 (1,000 draws, seeded). Two models scored on the same customers are compared on the per-customer differences
-(``paired_ci``), whose interval is much narrower than either model's own. ``choose_model`` takes the best
-candidate on the holdout unless a simpler one is within the noise of it (its paired interval against the best
-reaches 0): the simpler model is cheaper to serve and explain, and the data cannot say it is worse.
+(``paired_ci``), whose interval is much narrower than either model's own. ``training.gate.choose_model`` uses
+them to choose the served recommender.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,35 +45,3 @@ def bootstrap_ci(values: np.ndarray, reps: int = REPS, seed: int = 0) -> tuple[f
 def paired_ci(a: np.ndarray, b: np.ndarray, reps: int = REPS, seed: int = 0) -> tuple[float, float, float]:
     """Return (mean, low, high) of ``a - b`` over the customers both were scored on."""
     return bootstrap_ci(a - b, reps, seed)
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The served recommender: its name and the sentence that says why it won."""
-
-    name: str
-    reason: str
-
-
-def choose_model(ndcg: dict[str, np.ndarray], candidates: tuple[str, ...] = CANDIDATES) -> Choice:
-    """Return the simplest candidate whose NDCG is not clearly below the best one's (paired 95% interval)."""
-    means = {c: bootstrap_ci(ndcg[c], reps=1)[0] for c in candidates if c in ndcg}
-    scored = [c for c in candidates if c in means and np.isfinite(means[c])]
-    if not scored:
-        raise ValueError(f"no candidate recommender has a finite NDCG; expected some of {candidates}")
-    best = max(scored, key=lambda c: means[c])
-    for name in scored:  # simplest first: the first one inside the noise of the best wins
-        if name == best:
-            runner = max((c for c in scored if c != best), key=lambda c: means[c], default=None)
-            if runner is None:
-                return Choice(best, f"{best}: the only candidate (NDCG@10 {means[best]:.4f})")
-            diff, low, high = paired_ci(ndcg[best], ndcg[runner])
-            return Choice(best, f"{best}: best NDCG@10 {means[best]:.4f}; {diff:+.4f} [{low:+.4f}, {high:+.4f}] "
-                                f"over the runner-up {runner} ({means[runner]:.4f}), and every simpler candidate "
-                                "is clearly below it")
-        diff, low, high = paired_ci(ndcg[name], ndcg[best])
-        if high >= 0:
-            return Choice(name, f"{name}: NDCG@10 {means[name]:.4f} is within the noise of the best, {best} "
-                                f"({means[best]:.4f}; paired difference {diff:+.4f} [{low:+.4f}, {high:+.4f}]), "
-                                "and it is the simpler model")
-    raise AssertionError("unreachable: the best candidate is among the scored ones")

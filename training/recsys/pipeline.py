@@ -7,7 +7,7 @@
 2. tunes every source and the blend on the validation side (``tune.py``; never the holdout),
 3. scores the candidates (popularity, co-purchase, EASE, ALS, the blend, the LambdaRank second stage over the
    blend; buy-again alone for reference) on the holdout customers, each NDCG@k with a bootstrap 95% interval,
-4. chooses the served model (``metrics.choose_model``): the best on the holdout unless a simpler candidate is
+4. chooses the served model (``gate.choose_model``): the best on the holdout unless a simpler candidate is
    within the noise of it, and refits that one on everything before ``cutoff``.
 
 Metrics (``@k``): precision, recall, NDCG and MAP over customers who bought in the holdout and bought before it
@@ -38,8 +38,9 @@ from models.recommender import (
     Reranker,
     build_interactions,
 )
+from training.gate import choose_model
 from training.recsys.holdout import Holdout, RecsysConfig, evaluate, holdout_truth
-from training.recsys.metrics import CANDIDATES, choose_model
+from training.recsys.metrics import CANDIDATES
 from training.recsys.split import choose_split, split_last_orders, subsample
 from training.recsys.tune import tune_on
 

@@ -1,7 +1,8 @@
-"""The recommender inside a training run: fit and evaluate it, log it to MLflow, make it a registry candidate.
+"""The recommender inside a training run: fit and evaluate it, log it to MLflow (its registry candidate is
+``gate.recommender_candidate``).
 
 ``train`` calls these when the transactions carry ``item_id``. The candidate is the model the evaluation chose
-(``metrics.choose_model``: the blend, or a single source when it wins or the blend is not clearly better), so the
+(``gate.choose_model``: the blend, or a single source when it wins or the blend is not clearly better), so the
 comparison with the baselines is already made, noise-aware, and the candidate never fails it; the gate then
 compares it with the current champion (NDCG@10). It registers together with the other models, so a failed run
 registers none.
@@ -23,7 +24,6 @@ from models.recommender.interactions import EVENT_KINDS
 from models.recommender.serve import recommend_batch
 from training.config import RetentionConfig
 from training.recsys.pipeline import RecommenderRun, train_and_evaluate_recommender
-from training.register import Candidate
 
 logger = logging.getLogger(__name__)
 
@@ -96,16 +96,3 @@ def evaluation_text(run: RecommenderRun) -> str:
     """Return the run's table (every candidate, NDCG with its 95% interval, the chosen one) and why it won."""
     return (f"{run.info['notes'][-1]}\n\n{run.metrics.round(4).to_string()}\n\nitems new to the customer:\n"
             f"{run.metrics_new.round(4).to_string()}\n\nserved: {run.info['why']}\n")
-
-
-def recommender_candidate(run: RecommenderRun, uri: str, cfg: RetentionConfig, tags: dict[str, str]) -> Candidate:
-    """Return the registry candidate: the chosen model's gate metric (it was chosen against the baselines)."""
-
-    metric = cfg.registry.recommender_metric
-    if metric not in run.metrics.columns:
-        raise ValueError(f"registry.recommender_metric {metric!r} is not a recommender metric; choose one of "
-                         f"{list(run.metrics.columns)}")
-    tags = {**tags, "recommender_model": run.chosen, "recommender_split": str(run.info["split"])}
-    return Candidate(cfg.registry.recommender_name, uri, metric, float(run.metrics.loc[run.chosen, metric]), True,
-                     None, None, tags, must_match=("horizon_days", "recommender_split"))
-

@@ -19,10 +19,11 @@ from models.recommender import (
 )
 from training import tracking
 from training.config import RetentionConfig
+from training.gate import choose_model, recommender_candidate
 from training.recsys.holdout import Holdout, RecsysConfig
-from training.recsys.metrics import bootstrap_ci, choose_model, paired_ci, per_customer
+from training.recsys.metrics import bootstrap_ci, paired_ci, per_customer
 from training.recsys.pipeline import train_and_evaluate_recommender
-from training.recsys.register import log_recommender, recommender_candidate
+from training.recsys.register import log_recommender
 from training.recsys.split import choose_split, split_last_orders
 from training.register import register_all
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from models.inference.config import RegistryConfig
 from training.evaluate import Evaluation
-from training.winners import choose_winner, choose_winners
+from training.gate import choose_winner, choose_winners
 
 
 def evaluation(churn: dict[str, float], golden: dict[str, float], value: dict[str, float]) -> Evaluation:
