@@ -68,12 +68,16 @@ class Bundle:
 ModelLoader = Callable[[str, str], tuple[Any, str]]  # (registered name, alias) -> (model, version)
 
 
-def mlflow_loader(name: str, alias: str) -> tuple[Any, str]:
-    """Load ``models:/<name>@<alias>`` from the MLflow registry; return it with its version."""
-    found = registry.alias_version(name, alias)
-    if found is None:
-        raise LookupError(f"no registered model {name!r} with alias {alias!r} at {registry.tracking_uri()}")
-    return registry.load_registered(f"models:/{name}@{alias}"), found["version"]
+def release_loader(resolved: registry.Resolved) -> ModelLoader:
+    """A loader of the versions one read of the release record named (never two releases in one bundle)."""
+
+    def load(name: str, alias: str) -> tuple[Any, str]:
+        found = resolved.versions.get(name)
+        if found is None:
+            raise LookupError(f"no registered model {name!r} with alias {alias!r} at {registry.shown_uri()}")
+        return registry.load_registered(f"models:/{name}/{found['version']}"), found["version"]
+
+    return load
 
 
 def load_bundle(settings: Settings, loader: ModelLoader | None = None) -> Bundle:
@@ -90,8 +94,15 @@ def load_bundle(settings: Settings, loader: ModelLoader | None = None) -> Bundle
     segmentation = segment_customers(shop, cfg=sections.segments)
     missing: dict[str, str] = {}
     versions: dict[str, str] = {}
-    result, records = _scores(shop, sections, segmentation, loader, missing, versions)
-    recommender = _recommender(shop, sections, loader, missing, versions)
+    r = sections.registry
+    # every champion from one read of the release record; a registry that does not answer raises (the old bundle
+    # keeps serving), only "no such model" leaves a part missing
+    resolved = None if loader is not None else registry.resolve(
+        (r.churn_name, r.golden_name, r.value_name, r.recommender_name), r.champion_alias)
+    for note in resolved.notes if resolved else []:
+        logger.warning("%s", note)
+    result, records = _scores(shop, sections, segmentation, loader, missing, versions, resolved)
+    recommender = _recommender(shop, sections, loader or release_loader(resolved), missing, versions)
     bundle = Bundle(datetime.now(), segmentation.cutoff, sections, versions, missing, segmentation, result, records,
                     recommender, _item_categories(shop), _active_customers(shop, segmentation))
     logger.info("loaded the bundle in %.1f s: %d customers scored, versions %s, missing %s",
@@ -100,11 +111,12 @@ def load_bundle(settings: Settings, loader: ModelLoader | None = None) -> Bundle
 
 
 def _scores(shop: Shop, sections: RunSections, segmentation: Segmentation, loader: ModelLoader | None,
-            missing: dict[str, str], versions: dict[str, str]) -> tuple[ScoreResult | None, dict[str, dict]]:
+            missing: dict[str, str], versions: dict[str, str],
+            resolved: registry.Resolved | None = None) -> tuple[ScoreResult | None, dict[str, dict]]:
     r = sections.registry
     try:
         if loader is None:
-            champions = load_champions(r)
+            champions = load_champions(r, resolved=resolved)
         else:
             loaded = {task: loader(name, r.champion_alias) for task, name in
                       (("churn", r.churn_name), ("golden", r.golden_name), ("value", r.value_name))}
@@ -122,7 +134,7 @@ def _scores(shop: Shop, sections: RunSections, segmentation: Segmentation, loade
     return result, records
 
 
-def _recommender(shop: Shop, sections: RunSections, loader: ModelLoader | None, missing: dict[str, str],
+def _recommender(shop: Shop, sections: RunSections, loader: ModelLoader, missing: dict[str, str],
                  versions: dict[str, str]) -> Any:
     if not shop.has("transactions", "item_id"):
         missing[RECOMMENDER] = ("recommendations need item_id in the transactions table; add it and run `retention "
@@ -130,7 +142,9 @@ def _recommender(shop: Shop, sections: RunSections, loader: ModelLoader | None, 
         return None
     r = sections.registry
     try:
-        model, version = (loader or mlflow_loader)(r.recommender_name, r.champion_alias)
+        model, version = loader(r.recommender_name, r.champion_alias)
+    except registry.RegistryUnavailableError:
+        raise  # not "no recommender": the reload fails and the old bundle keeps serving
     except Exception as exc:  # MLflow raises its own types for a missing model, alias or artifact
         logger.warning("recommender unavailable: %s", exc)
         missing[RECOMMENDER] = (f"no champion recommender ({type(exc).__name__}: {exc}); run `retention train --data "

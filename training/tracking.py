@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 ARTIFACT_DIR = "mlruns"
 PID_TAG, HOST_TAG = "retention.pid", "retention.host"
+HISTORY_PREFIX = "history."  # tags of the release model: one copy of every release record, by id
 PENDING_TAG = "release_pending"  # on versions registered by a run whose release is not complete yet
 RUNTIME_PACKAGES = ("lightgbm", "numpy", "pandas", "scipy", "scikit-learn", "pydantic", "mlflow")
 
@@ -206,28 +207,66 @@ def run_metric(run_id: str | None, key: str) -> float | None:
 # --- releases: all models' aliases as one unit -------------------------------------------------------------------
 
 
-def write_release(targets: dict[str, dict[str, str | None]], run_id: str | None) -> dict[str, Any]:
-    """Write the release record in one step (the commit point of a registration) and return it.
+def write_release(targets: dict[str, dict[str, str | None]], run_id: str | None, kind: str = "train",
+                  restores: int | None = None, exact: bool = False) -> dict[str, Any]:
+    """Write the release record in one step (the commit point of a registration or a promotion) and return it.
 
-    ``targets`` maps model name -> alias -> version; the models this run does not touch keep their entries.
+    ``targets`` maps model name -> alias -> version; the models this run does not touch keep their entries
+    (``exact``: a model named in ``targets`` gets exactly those aliases, its others removed: a promotion). Every
+    record gets the next id and names the one it replaced (``previous``), and a copy goes into the history
+    (``release_history``), which ``retention models --history``, ``promote`` and ``rollback`` read.
     """
+    from datetime import UTC, datetime
+
     from mlflow.exceptions import MlflowException
 
     from models.inference.registry import RELEASE_MODEL, RELEASE_TAG
 
     client = _client()
-    previous = current_release() or {}
-    aliases = {**previous.get("aliases", {})}
-    for name, moves in targets.items():
-        aliases[name] = {**_current_aliases(name, aliases.get(name, {})), **moves}
-    record = {"run_id": run_id, "state": "moving", "aliases": aliases}
     try:
         client.get_registered_model(RELEASE_MODEL)
     except MlflowException:
         client.create_registered_model(RELEASE_MODEL, description="The release record of `retention train`: "
                                        "which version holds each alias of each model, written in one step.")
+    previous = current_release() or {}
+    history = release_history()
+    if previous and "id" not in previous:  # a record from before ids: keep it in the history, so rollback finds it
+        previous = {**previous, "id": max(history, default=0) + 1, "kind": "train"}
+        _write_history(previous)
+        history[previous["id"]] = previous
+    aliases = {**previous.get("aliases", {})}
+    for name, moves in targets.items():
+        now = _current_aliases(name, aliases.get(name, {}))
+        aliases[name] = {**(dict.fromkeys(now) if exact else now), **moves}
+    record = {"id": max([*history, previous.get("id", 0)], default=0) + 1, "previous": previous.get("id"),
+              "kind": kind, "restores": restores, "time": datetime.now(UTC).isoformat(timespec="seconds"),
+              "run_id": run_id, "state": "moving", "aliases": aliases}
     client.set_registered_model_tag(RELEASE_MODEL, RELEASE_TAG, json.dumps(record, sort_keys=True))
+    _write_history(record)
     return record
+
+
+def release_history() -> dict[int, dict[str, Any]]:
+    """Return every release record written since releases had ids, by id (oldest first)."""
+    from models.inference.registry import RELEASE_MODEL
+
+    try:
+        tags = _client().get_registered_model(RELEASE_MODEL).tags
+    except Exception as exc:
+        if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+            return {}
+        raise
+    found = {int(k.removeprefix(HISTORY_PREFIX)): json.loads(v) for k, v in tags.items()
+             if k.startswith(HISTORY_PREFIX) and k.removeprefix(HISTORY_PREFIX).isdigit()}
+    return dict(sorted(found.items()))
+
+
+def _write_history(record: dict[str, Any]) -> None:
+    from models.inference.registry import RELEASE_MODEL
+
+    entry = {k: v for k, v in record.items() if k != "state"}
+    _client().set_registered_model_tag(RELEASE_MODEL, f"{HISTORY_PREFIX}{record['id']}",
+                                       json.dumps(entry, sort_keys=True))
 
 
 def _current_aliases(name: str, pinned: dict[str, str | None]) -> dict[str, str | None]:
@@ -272,7 +311,10 @@ def recover() -> list[str]:
     release = current_release()
     if release and release.get("state") == "moving":
         complete_release(release)
-        notes.append(f"completed the release of run {release.get('run_id')}, interrupted while moving aliases")
+        notes.append(f"completed release {release.get('id', '')} ({release.get('kind', 'train')} of run "
+                     f"{release.get('run_id')}), interrupted while moving aliases")
+    if release and "id" in release and release["id"] not in release_history():
+        _write_history(release)  # killed between the commit and its copy in the history
     notes += _deleted_orphans(release)
     return notes
 

@@ -56,14 +56,17 @@ class Champions:
 
     models: dict[str, CustomerModel]
     versions: dict[str, str]
+    notes: list[str] = field(default_factory=list)  # e.g. a mixed release: an alias moved by hand in MLflow
 
     @property
     def horizon_days(self) -> int:
         return self.models["churn"].horizon_days_
 
 
-def load_champions(r: RegistryConfig, horizon_days: int | None = None) -> Champions:
-    """Load the three champions; refuse when one is missing or a horizon differs from the one asked for.
+def load_champions(r: RegistryConfig, horizon_days: int | None = None,
+                   resolved: registry.Resolved | None = None) -> Champions:
+    """Load the three champions, all from one read of the release record (``resolved``, when the caller read it
+    already for the recommender too); refuse when one is missing or a horizon differs from the one asked for.
 
     Raises
     ------
@@ -71,12 +74,13 @@ def load_champions(r: RegistryConfig, horizon_days: int | None = None) -> Champi
         When a champion is missing (train first) or horizons disagree (the message says what to run).
     """
     names = {"churn": r.churn_name, "golden": r.golden_name, "value": r.value_name}
+    resolved = resolved or registry.resolve(names.values(), r.champion_alias)
     models, versions = {}, {}
     for task, name in names.items():
-        found = registry.alias_version(name, r.champion_alias)
+        found = resolved.versions.get(name)
         if found is None:
             raise ValueError(f"no registered model {name!r} with alias {r.champion_alias!r} at "
-                             f"{registry.tracking_uri()}; run `retention train --data DIR` first (or set "
+                             f"{registry.shown_uri()}; run `retention train --data DIR` first (or set "
                              "MLFLOW_TRACKING_URI to the registry you trained into)")
         # by version, as the release record names it: every champion from the same complete release
         models[task] = load_registered(f"models:/{name}/{found['version']}")
@@ -89,7 +93,7 @@ def load_champions(r: RegistryConfig, horizon_days: int | None = None) -> Champi
         raise ValueError(f"the champion(s) {which} were trained for another horizon than the {asked} days asked "
                          f"for; train with `retention train --horizon-days {asked}` or score with "
                          f"--horizon-days {next(iter(wrong.values()))}")
-    return Champions(models, versions)
+    return Champions(models, versions, list(resolved.notes))
 
 
 @dataclass

@@ -57,10 +57,16 @@ def bad_input_exits() -> Iterator[None]:
             err_console.print(f"  - {problem}", highlight=False, soft_wrap=True)
         err_console.print("Nothing was written.")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (FileNotFoundError, ValueError, _engine_error()) as exc:
+    except (FileNotFoundError, ValueError, _engine_error(), _registry_error()) as exc:
         err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         err_console.print("Nothing was written.")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _registry_error() -> type[Exception]:
+    from models.inference.registry import RegistryUnavailableError
+
+    return RegistryUnavailableError
 
 
 def _engine_error() -> type[Exception]:
@@ -98,8 +104,9 @@ CacheOption = typer.Option(True, "--cache/--no-cache", help="Reuse the checked t
 def tidy_registry() -> None:
     """Repair what a killed ``train`` left in the registry (dead runs marked FAILED, an interrupted release
     completed, orphan versions deleted) and say so; does nothing when no registry exists yet."""
+    from models.inference.registry import answered
     from training.tracking import recover
 
-    for note in recover():
+    for note in answered("tidying the registry", recover) or []:
         err_console.print(f"[yellow]registry:[/] {note}", highlight=False, soft_wrap=True)
 

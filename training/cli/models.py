@@ -171,6 +171,8 @@ def _scores(data: Path, config: Path | None, cutoff: str | None, horizon_days: i
     versions = ", ".join(f"{task} v{v}" for task, v in champions.versions.items())
     console.print(f"Champions: {versions}; horizon {champions.horizon_days} days; cutoff {result.cutoff:%Y-%m-%d}",
                   highlight=False)
+    for note in champions.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     return result
@@ -247,6 +249,9 @@ def churn_list(
 
 
 def register(app: typer.Typer) -> None:
+    from training.cli import lifecycle
+
     app.command()(train)
     app.command()(score)
     app.command("churn-list")(churn_list)
+    lifecycle.register(app)  # models, promote, rollback, monitor
