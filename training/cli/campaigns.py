@@ -15,6 +15,7 @@ from rich.table import Table
 
 from training.cli.common import DataOption, bad_input_exits, console, load_shop
 from training.cli.models import ConfigOption, CutoffOption, _cutoff, _quiet_steps
+from training.cli.outputs import refuse_shop_paths
 
 if TYPE_CHECKING:
     from features.campaigns.audiences import Audiences
@@ -45,6 +46,7 @@ def campaigns(
 
     _quiet_steps()
     with bad_input_exits():
+        refuse_shop_paths(data, out, out / MANIFEST, out / SUMMARY)
         if (out / MANIFEST).exists():
             raise ValueError(f"{out / MANIFEST} already exists: a campaign's control split is never redrawn; write "
                              "to a new folder (--out) or measure this one with `retention campaign-results`")
@@ -124,6 +126,7 @@ def audience(
         if (item is None) == (category is None):
             raise ValueError("give exactly one of --item ID or --category NAME")
         book_path = out.with_name(f"{out.stem}.manifest.csv")
+        refuse_shop_paths(data, out, book_path)
         if book_path.exists():
             raise ValueError(f"{book_path} already exists: a control split is never redrawn; choose another --out")
         cfg = load_config(config)
@@ -158,6 +161,7 @@ def campaign_results(
     from models.inference.campaigns import measure_campaigns
 
     with bad_input_exits():
+        refuse_shop_paths(data, out)
         if out is not None:
             output_format(out)
         book = read_manifest(manifest)

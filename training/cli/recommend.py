@@ -8,6 +8,7 @@ import typer
 
 from features import columns as C
 from training.cli.common import DataOption, bad_input_exits, console, load_shop, tidy_registry
+from training.cli.outputs import refuse_shop_paths
 
 
 def recommend(
@@ -28,6 +29,7 @@ def recommend(
     from training.config import load_config
 
     with bad_input_exits():
+        refuse_shop_paths(data, out)
         output_format(out)
         cfg = load_config(config)
         load_shop(data)  # the data must still meet the contract the champion was trained on
