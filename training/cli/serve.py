@@ -53,7 +53,20 @@ def serve(
             raise FileNotFoundError("bentoml is not installed in this environment (make setup installs it)")
     env = serve_environment(data, config, workers, dict(os.environ))
     console.print(f"Serving {data} on http://{host}:{port} (docs at /, ready at /readyz)", highlight=False)
+    read_only_note(data)
     os.execve(bentoml, [bentoml, "serve", SERVICE, "--host", host, "--port", str(port)], env)
+
+
+def read_only_note(data: Path) -> None:
+    """Say at start when the shop's journal cannot be written: the service then serves read-only (/events 503)."""
+    from serving.config import JOURNAL_FOLDER
+    from serving.journal import unwritable
+
+    why = unwritable((data if data.is_dir() else data.parent) / JOURNAL_FOLDER)
+    if why is not None:
+        console.print(f"[yellow]read-only:[/] the journal folder in {data} cannot be written ({why}); serving "
+                      "read-only: POST /events answers 503 until it is writable and the service restarted",
+                      highlight=False, soft_wrap=True)
 
 
 def merge_events(data: Path = DataOption) -> None:
@@ -65,12 +78,20 @@ def merge_events(data: Path = DataOption) -> None:
     Example: retention merge-events --data data/demo && retention train --data data/demo
     """
     from serving.config import JOURNAL_FOLDER
-    from serving.events import merge_journal
+    from serving.merge import merge_journal
 
     with bad_input_exits():
         base = data if data.is_dir() else data.parent
-        added = merge_journal(data, base / JOURNAL_FOLDER)
-    console.print(f"merged {added:,} journaled events into {data}'s events table")
+        result = merge_journal(data, base / JOURNAL_FOLDER)
+    console.print(f"merged {result.merged:,} journaled events into {data}'s events table", highlight=False)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    if result.report is not None:
+        console.print(f"[yellow]set aside:[/] {result.set_aside:,} journaled rows would break the data contract and "
+                      f"were not merged; each is listed with its problem in {result.report}", highlight=False,
+                      soft_wrap=True)
+    if result.compacted:
+        console.print(f"compacted {result.compacted} fully merged journal files into one snapshot", highlight=False)
 
 
 def export_models(
