@@ -28,7 +28,7 @@ from pathlib import Path
 
 import orjson
 
-from serving.events import COLUMNS, LiveEvent, LiveState
+from serving.live import COLUMNS, LiveEvent, LiveState
 
 logger = logging.getLogger(__name__)
 

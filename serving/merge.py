@@ -23,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from features.ids import id_problem
-from serving.events import COLUMNS, SITE_EVENTS, LiveEvent
 from serving.journal import event_line, journal_files, read_journal
+from serving.live import COLUMNS, SITE_EVENTS, LiveEvent
 from serving.timerule import event_time_problem, shop_first_order
 
 logger = logging.getLogger(__name__)
