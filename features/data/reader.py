@@ -25,6 +25,7 @@ from features.data.contract import SPECS, Findings, Problem, ShopDataError, Tabl
 from features.data.duck import scalar
 from features.data.files import checked_file, csv_header, csv_select, parquet_columns, read_error
 from features.data.integrity import integrity_problems, reference_warnings
+from features.data.zones import parquet_zone_replace
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,8 @@ def _folder_sources(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, t
         try:
             if file.suffix == ".parquet":
                 parquet_columns(file)
-                con.execute(f"CREATE VIEW raw_{name} AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 "
+                zoned = parquet_zone_replace(file)  # a zoned column: its own zone's wall time, as in CSV
+                con.execute(f"CREATE VIEW raw_{name} AS SELECT * EXCLUDE (file_row_number){zoned}, file_row_number + 1 "
                             f"AS __row FROM read_parquet('{file}', file_row_number = true)")
                 sources[name] = (str(file), "row")
             else:
