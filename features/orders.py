@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features import columns as C
+from features.data.checks import latest_allowed
 
 AsOf = date | datetime | str
 _ZONE = re.compile(r"[+\-zZ]|UTC", re.IGNORECASE)
@@ -38,6 +39,10 @@ def cutoff_datetime(as_of: AsOf) -> datetime:
         except ValueError:
             raise ValueError(f"cutoff {as_of!r} is not an ISO date or datetime such as 2024-01-01 or "
                              "2024-01-01T06:00") from None
+        if as_of.tzinfo is None and as_of > latest_allowed():  # a typed cutoff (--cutoff) in the future
+            raise ValueError(f"cutoff {text!r} is later than now plus a day ({latest_allowed():%Y-%m-%d %H:%M}): no "
+                             "order exists after it, and every customer would look long gone; give a past date "
+                             "(the default is the day after the last order)")
     elif not isinstance(as_of, datetime):
         as_of = datetime(as_of.year, as_of.month, as_of.day)
     if as_of.tzinfo is not None:

@@ -25,6 +25,7 @@ from features.data.contract import SPECS, Findings, Problem, ShopDataError, Tabl
 from features.data.duck import scalar
 from features.data.files import checked_file, csv_header, csv_select, parquet_columns, read_error
 from features.data.integrity import integrity_problems, reference_warnings
+from features.data.plausibility import id_rule_problems
 from features.data.zones import parquet_zone_replace
 
 logger = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ def _checked_shop(con: duckdb.DuckDBPyConnection, sources: dict[str, tuple[str, 
         con.execute(f"CREATE VIEW norm_{name} AS {_normalised_select(SPECS[name], present[name])}")
         con.execute(f"CREATE VIEW {name} AS SELECT * EXCLUDE (__row) FROM norm_{name}")
     files = {name: file for name, (file, _) in sources.items()}
-    findings.errors += integrity_problems(con, files, sources)
+    findings.errors += integrity_problems(con, files, sources) + id_rule_problems(con, sources, present)
     findings.raise_if_any()
     findings.warnings += reference_warnings(con, files, present)
     for warning in findings.warnings:

@@ -34,3 +34,15 @@ def test_the_same_zoned_instants_as_csv_and_parquet_give_the_same_local_times(tm
     expected = list(pd.to_datetime(STAMPS))
     assert local_times(tmp_path / "csv") == expected
     assert local_times(tmp_path / "parquet") == expected  # 10:00 in Tokyo stays 10:00, not 01:00 UTC
+
+
+def test_ids_the_service_would_refuse_are_refused_in_the_files(tmp_path: Path) -> None:
+    from features.data.contract import ShopDataError
+
+    lines = orders(STAMPS).assign(customer_id=["c1", "a\rb", "x" * 129])
+    lines.to_parquet(tmp_path / "transactions.parquet", index=False)
+    with pytest.raises(ShopDataError) as refused:
+        read_shop(tmp_path, cache=False)
+    said = str(refused.value)
+    assert "id breaking the id rule" in said and "in 2 rows" in said and "row 2: 'a\\rb'" in said
+    assert "1 to 128 characters without control characters" in said

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -56,3 +57,47 @@ def test_migration_and_other_files_in_the_shop_folder_are_checked_too(shop: Path
     assert "shop's items table" in said(result.output)
     ok = runner.invoke(app, ["segments", "--data", str(shop), "--out", str(shop / "segments.csv")])
     assert ok.exit_code == 0, ok.output  # a file that is not a table may sit beside the tables
+
+
+def absurd_shop(folder: Path, lines: int = 50) -> Path:
+    """The demo shop with ``lines`` order lines priced at 1e12 (finite, so the contract lets them in)."""
+    from features.demo.shop import write_shop
+    from tests.shared import demo_tables
+
+    tables = demo_tables(1000, seed=13)
+    tx = tables["transactions"]
+    tx.loc[tx.sample(lines, random_state=1).index, "amount"] = 1e12
+    tables["customers"].loc[tables["customers"].index[:2], "birth_date"] = pd.Timestamp("1800-01-01")
+    write_shop(tables, folder, "parquet")
+    return folder
+
+
+def test_validate_warns_about_absurd_amounts_and_birth_dates(tmp_path: Path) -> None:
+    shop = absurd_shop(tmp_path / "shop")
+    result = runner.invoke(app, ["validate", "--data", str(shop)])
+    assert result.exit_code == 0, result.output
+    text = said(result.output)
+    assert "50 line(s) with an amount far beyond the shop's usual" in text and "1e+12" in text
+    assert "2 birth_date(s) before" in text and "1800-01-01" in text
+    lenient = runner.invoke(app, ["validate", "--data", str(shop), "--max-amount-z", "1000"])
+    assert "far beyond" not in said(lenient.output)  # the threshold is the user's
+
+
+def test_a_cutoff_far_in_the_future_is_refused(shop: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["segments", "--data", str(shop), "--cutoff", "2999-01-01",
+                                 "--out", str(tmp_path / "s.csv")])
+    assert result.exit_code == 2, result.output
+    assert "cutoff '2999-01-01' is later than now plus a day" in said(result.output)
+
+
+@pytest.mark.integration
+def test_a_failing_baseline_drops_out_and_train_goes_on(temp_registry: Path) -> None:
+    import yaml
+
+    from tests.shared import small_config
+
+    shop = absurd_shop(temp_registry / "shop")
+    (temp_registry / "small.yaml").write_text(yaml.safe_dump(small_config()))
+    result = runner.invoke(app, ["train", "--data", str(shop), "--config", str(temp_registry / "small.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "the bgnbd baseline failed and is left out of the comparison (Gamma-Gamma" in said(result.output)
