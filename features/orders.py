@@ -114,6 +114,11 @@ def require_purchase_before(transactions: ir.Table, as_of: AsOf) -> None:
     """
     if int(purchases_before(transactions, as_of).count().execute()):
         return
+    cutoff = cutoff_datetime(as_of)
     first = transactions[C.TIMESTAMP].min().execute()
-    raise ValueError(f"no purchase order before the cutoff {cutoff_datetime(as_of):%Y-%m-%d %H:%M} "
-                     f"(the first order is at {first}); choose a later --cutoff")
+    if first is not None and first < cutoff:  # orders before it, but only returns: a later cutoff may not help
+        raise ValueError(f"no purchase order before the cutoff {cutoff:%Y-%m-%d %H:%M}: every order before it is "
+                         "a return (all its lines have a negative quantity); check the sign of quantity in the "
+                         "export (a purchase has a positive quantity), or use a cutoff after the first purchase")
+    raise ValueError(f"no purchase order before the cutoff {cutoff:%Y-%m-%d %H:%M} (the first order is at "
+                     f"{first}); choose a --cutoff after the first order")

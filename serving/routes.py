@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from features.data.io import spreadsheet_safe
 from models.inference.score import churn_list
 from serving import schemas as S
 from serving.bundle import RECOMMENDER, SCORES, Bundle, Holder
@@ -157,7 +158,7 @@ async def churn_list_route(ctx: Context, req: S.ChurnListRequest) -> Answer:
     table = table.assign(last_order=table["last_order"].astype(str).where(table["last_order"].notna(), None))
     if req.format == "csv":
         buffer = io.StringIO()
-        table.to_csv(buffer, index=False)
+        spreadsheet_safe(table).to_csv(buffer, index=False)  # a list for people: '=...' ids never run as formulas
         return Answer(buffer.getvalue().encode(), b"text/csv; charset=utf-8")
     rows = table.astype(object).where(table.notna(), None).to_dict("records")
     for row in rows:

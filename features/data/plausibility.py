@@ -8,13 +8,15 @@ plausible, while 1e12 stands out whatever the spread. The threshold is ``validat
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
 from features import columns as C
 from features.data.checks import quote, text_of
-from features.data.contract import MAX_SHOWN_ROWS, SPECS, Kind, Problem
+from features.data.contract import MAX_SHOWN_ROWS, SPECS, Kind, Problem, ShopDataError
 from features.ids import ID_RULE, MAX_ID_LENGTH
 
 MAX_AMOUNT_Z = 8.0
@@ -91,3 +93,16 @@ def birth_date_warnings(con: duckdb.DuckDBPyConnection, now: datetime) -> list[s
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def refuse_dangling_links(folder: Path) -> None:
+    """Refuse a table file that is a symbolic link to nothing: it would count, silently, as a missing table."""
+    from features.data.checked import SUFFIXES
+
+    dangling = [folder / f"{name}{s}" for name in SPECS for s in SUFFIXES
+                if (folder / f"{name}{s}").is_symlink() and not (folder / f"{name}{s}").exists()]
+    if dangling:
+        raise ShopDataError([Problem(str(link), None, f"a symbolic link to {os.readlink(link)}, which does not exist "
+                                     f"(the {link.name.split('.')[0]} table would be silently missing)",
+                                     "the link pointing at the table's file, or no link (then the table is absent)")
+                             for link in dangling])

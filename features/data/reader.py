@@ -25,7 +25,7 @@ from features.data.contract import SPECS, Findings, Problem, ShopDataError, Tabl
 from features.data.duck import scalar
 from features.data.files import checked_file, csv_header, csv_select, parquet_columns, read_error
 from features.data.integrity import integrity_problems, reference_warnings
-from features.data.plausibility import id_rule_problems
+from features.data.plausibility import id_rule_problems, refuse_dangling_links
 from features.data.zones import parquet_zone_replace
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,8 @@ def read_shop(path: str | Path, cache: bool = True) -> Shop:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such folder or DuckDB file")
+    if path.is_dir():
+        refuse_dangling_links(path)
     if cache and path.is_dir():
         meta = load_entry(entry_dir(path))
         if meta is not None:

@@ -120,7 +120,7 @@ def import_cdnow(
     with bad_input_exits():
         lines = read_cdnow(file)
         transactions = cdnow_transactions(lines)
-        path = write_frame(transactions, out / f"transactions.{fmt.value}")
+        path = write_frame(transactions, out / f"transactions.{fmt.value}", for_people=False)  # a shop table
     console.print(f"wrote {path}: {len(lines):,} lines, {transactions['customer_id'].nunique():,} customers, "
                   f"{transactions['order_id'].nunique():,} orders")
 

@@ -7,8 +7,12 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from serving.config import RunSections
 
 from training.cli.common import DataOption, bad_input_exits, console
 
@@ -45,9 +49,7 @@ def serve(
         if not data.exists():
             raise FileNotFoundError(f"{data}: no such shop folder or DuckDB file")
         if config is not None:
-            from serving.config import run_sections
-
-            run_sections(config)
+            checked_sections(config)
         bentoml = shutil.which("bentoml", path=str(Path(sys.executable).parent)) or shutil.which("bentoml")
         if bentoml is None:
             raise FileNotFoundError("bentoml is not installed in this environment (make setup installs it)")
@@ -55,6 +57,25 @@ def serve(
     console.print(f"Serving {data} on http://{host}:{port} (docs at /, ready at /readyz)", highlight=False)
     read_only_note(data)
     os.execve(bentoml, [bentoml, "serve", SERVICE, "--host", host, "--port", str(port)], env)
+
+
+def checked_sections(config: Path | None) -> RunSections:
+    """Return the run configuration's serving sections; malformed YAML or an unreadable file is a ValueError naming
+    the file and the line (exit 2 with a sentence, never a traceback)."""
+    import yaml
+
+    from serving.config import run_sections
+
+    try:
+        return run_sections(config)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"{config}: not valid YAML{where} ({problem}); fix the file (configs/default.yaml shows "
+                         "the layout)") from None
+    except OSError as exc:
+        raise ValueError(f"{config}: cannot be read as a run configuration ({exc.strerror or exc})") from None
 
 
 def read_only_note(data: Path) -> None:
@@ -101,11 +122,10 @@ def export_models(
 
     Example: retention export-models && RETENTION_MODELS=bento bentoml build -f serving/bentofile.yaml .
     """
-    from serving.config import run_sections
     from serving.store import export_champions
 
     with bad_input_exits():
-        tags = export_champions(run_sections(config).registry)
+        tags = export_champions(checked_sections(config).registry)
     for name, tag in tags.items():
         console.print(f"{name}: {tag}", highlight=False)
 

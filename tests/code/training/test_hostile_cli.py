@@ -101,3 +101,49 @@ def test_a_failing_baseline_drops_out_and_train_goes_on(temp_registry: Path) -> 
     result = runner.invoke(app, ["train", "--data", str(shop), "--config", str(temp_registry / "small.yaml")])
     assert result.exit_code == 0, result.output
     assert "the bgnbd baseline failed and is left out of the comparison (Gamma-Gamma" in said(result.output)
+
+
+def test_exports_for_people_neutralise_formulas_and_parquet_keeps_the_raw_id(tmp_path: Path) -> None:
+    shop = tmp_path / "formula"
+    shop.mkdir()
+    (shop / "transactions.csv").write_text(LINES.replace("C1,", "=HYPERLINK(1),").replace("C2,", "-2,"))
+    for suffix in ("csv", "parquet"):
+        result = runner.invoke(app, ["segments", "--data", str(shop), "--out", str(tmp_path / f"s.{suffix}")])
+        assert result.exit_code == 0, result.output
+    as_text = pd.read_csv(tmp_path / "s.csv", dtype=str)["customer_id"]
+    assert sorted(as_text) == ["'-2", "'=HYPERLINK(1)"]
+    assert sorted(pd.read_parquet(tmp_path / "s.parquet")["customer_id"]) == ["-2", "=HYPERLINK(1)"]
+
+
+def test_a_dangling_table_link_is_reported_not_silently_missing(shop: Path) -> None:
+    (shop / "items.parquet").symlink_to(shop / "gone" / "items.parquet")
+    result = runner.invoke(app, ["validate", "--data", str(shop)])
+    assert result.exit_code == 2, result.output
+    text = said(result.output)
+    assert "a symbolic link to" in text and "items table would be silently missing" in text
+
+
+def test_serve_with_malformed_yaml_is_a_sentence(shop: Path, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("registry: [unclosed\n  - x: :\n")
+    result = runner.invoke(app, ["serve", "--data", str(shop), "--config", str(tmp_path / "bad.yaml")])
+    assert result.exit_code == 2, result.output
+    assert "bad.yaml: not valid YAML at line 2" in said(result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_advice_names_the_fix_that_applies(tmp_path: Path) -> None:
+    import numpy as np
+
+    from features.btyd.fitters import BetaGeoFitter
+
+    returns = tmp_path / "returns"
+    returns.mkdir()
+    (returns / "transactions.csv").write_text("customer_id,order_id,timestamp,amount,quantity\n"
+                                              "C1,O1,2024-01-05,10,-1\nC2,O2,2024-03-05,10,1\n")
+    result = runner.invoke(app, ["segments", "--data", str(returns), "--cutoff", "2024-02-01",
+                                 "--out", str(tmp_path / "s.csv")])
+    assert result.exit_code == 2, result.output
+    assert "every order before it is a return" in said(result.output) and "later --cutoff" not in result.output
+    with pytest.raises(ValueError) as no_repeat:
+        BetaGeoFitter().fit(np.zeros(5), np.zeros(5), np.full(5, 10.0))
+    assert "a later cutoff" in str(no_repeat.value) and "calibration period" not in str(no_repeat.value)
