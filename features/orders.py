@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features import columns as C
+from features.data.checks import latest_allowed
 
 AsOf = date | datetime | str
 _ZONE = re.compile(r"[+\-zZ]|UTC", re.IGNORECASE)
@@ -38,6 +39,10 @@ def cutoff_datetime(as_of: AsOf) -> datetime:
         except ValueError:
             raise ValueError(f"cutoff {as_of!r} is not an ISO date or datetime such as 2024-01-01 or "
                              "2024-01-01T06:00") from None
+        if as_of.tzinfo is None and as_of > latest_allowed():  # a typed cutoff (--cutoff) in the future
+            raise ValueError(f"cutoff {text!r} is later than now plus a day ({latest_allowed():%Y-%m-%d %H:%M}): no "
+                             "order exists after it, and every customer would look long gone; give a past date "
+                             "(the default is the day after the last order)")
     elif not isinstance(as_of, datetime):
         as_of = datetime(as_of.year, as_of.month, as_of.day)
     if as_of.tzinfo is not None:
@@ -109,6 +114,11 @@ def require_purchase_before(transactions: ir.Table, as_of: AsOf) -> None:
     """
     if int(purchases_before(transactions, as_of).count().execute()):
         return
+    cutoff = cutoff_datetime(as_of)
     first = transactions[C.TIMESTAMP].min().execute()
-    raise ValueError(f"no purchase order before the cutoff {cutoff_datetime(as_of):%Y-%m-%d %H:%M} "
-                     f"(the first order is at {first}); choose a later --cutoff")
+    if first is not None and first < cutoff:  # orders before it, but only returns: a later cutoff may not help
+        raise ValueError(f"no purchase order before the cutoff {cutoff:%Y-%m-%d %H:%M}: every order before it is "
+                         "a return (all its lines have a negative quantity); check the sign of quantity in the "
+                         "export (a purchase has a positive quantity), or use a cutoff after the first purchase")
+    raise ValueError(f"no purchase order before the cutoff {cutoff:%Y-%m-%d %H:%M} (the first order is at "
+                     f"{first}); choose a --cutoff after the first order")

@@ -14,12 +14,15 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from features.data.io import spreadsheet_safe
 from models.inference.score import churn_list
 from serving import schemas as S
 from serving.bundle import RECOMMENDER, SCORES, Bundle, Holder
 from serving.config import Settings
 from serving.events import Journal, LiveEvent, LiveState, naive_local
+from serving.journal import JournalError
 from serving.recommender import item_page_list, personal_picks
+from serving.timerule import batch_time_problem
 
 
 class ApiError(Exception):
@@ -116,7 +119,13 @@ async def upsell(ctx: Context, req: S.ItemRequest) -> Answer:
 async def events(ctx: Context, req: S.Event | S.EventBatch) -> Answer:
     batch = req.events if isinstance(req, S.EventBatch) else [req]
     live = [LiveEvent(e.customer_id, naive_local(e.timestamp), e.event_type, e.item_id) for e in batch]
-    await asyncio.to_thread(ctx.journal.append, live)  # on disk (fsync) before the answer
+    refused = batch_time_problem([e.timestamp for e in live], ctx.holder.bundle)  # the contract's time rule
+    if refused is not None:
+        raise ApiError(422, "invalid request", refused)
+    try:
+        await asyncio.to_thread(ctx.journal.append, live)  # on disk (fsync) before the answer, whole or not at all
+    except JournalError as exc:  # 507 full disk, 503 read-only journal: a sentence, nothing kept
+        raise ApiError(exc.status, exc.error, exc.detail) from None
     for event in live:
         ctx.live.apply(event)
     return json_answer({"accepted": len(live), "journal": str(ctx.journal.path)})
@@ -149,7 +158,7 @@ async def churn_list_route(ctx: Context, req: S.ChurnListRequest) -> Answer:
     table = table.assign(last_order=table["last_order"].astype(str).where(table["last_order"].notna(), None))
     if req.format == "csv":
         buffer = io.StringIO()
-        table.to_csv(buffer, index=False)
+        spreadsheet_safe(table).to_csv(buffer, index=False)  # a list for people: '=...' ids never run as formulas
         return Answer(buffer.getvalue().encode(), b"text/csv; charset=utf-8")
     rows = table.astype(object).where(table.notna(), None).to_dict("records")
     for row in rows:
@@ -204,7 +213,7 @@ ROUTES = (
     Route("POST", "/upsell", upsell, S.ItemRequest, S.ItemListResponse, "Pricier items of the same category",
           errors=(*_BODY, 409)),
     Route("POST", "/events", events, S.Events, S.EventsResponse,
-          "Live events (one, or {events: [...]} up to 1,000); journaled before the answer", errors=_BODY),
+          "Live events (one, or {events: [...]} up to 1,000); journaled before the answer", errors=(*_BODY, 507)),
     Route("POST", "/customer", customer, S.CustomerRequest, S.CustomerScores,
           "One customer's segment, scores, reasons and suggested action", errors=(*_BODY, 404, 409)),
     Route("POST", "/churn_risk", churn_risk, S.ChurnRiskRequest, S.ChurnRiskResponse,

@@ -9,13 +9,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+
+from features.ids import MAX_ID_LENGTH, id_problem
 
 MAX_K = 100
 MAX_IDS = 1_000
 MAX_LIST = 10_000
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=False)]
+
+def checked_id(value: str) -> str:
+    """The one id rule (``features.ids``): no control characters, so an id never splits a journal or CSV line."""
+    problem = id_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, strip_whitespace=False),
+               AfterValidator(checked_id)]
 K = Annotated[int, Field(ge=1, le=MAX_K, description="How many items to return (1-100).")]
 EventType = Literal["view", "cart_add", "cart_remove", "purchase"]
 

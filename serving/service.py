@@ -25,6 +25,7 @@ from serving.bundle import Bundle, Holder, load_bundle, packed_loader
 from serving.config import settings_from_env
 from serving.events import Journal, LiveState, replay
 from serving.fastpath import FastPath
+from serving.lifeline import die_with_parent
 from serving.routes import ROUTES, Context
 from serving.store import packed, packed_folders
 
@@ -52,6 +53,7 @@ class Retention:
     recommender_model = packed("recommender")
 
     def __init__(self) -> None:
+        die_with_parent()  # kill -9 of `retention serve` must not leave this worker holding the port
         settings = settings_from_env()
         loader = None
         if settings.models == "bento":  # resolved from the Bento (or the local store), not from MLflow

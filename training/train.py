@@ -136,16 +136,24 @@ def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None =
         notes.append(f"trained and evaluated on {sample.describe()} (training.max_customers); scoring uses every "
                      "customer")
     step("baselines")
-    bgnbd = BgNbdBaseline(cfg.models.baseline).fit(holdout.inputs, horizon_days=h, metadata=meta)
-    if plan.fallback:
+    try:
+        bgnbd: BgNbdBaseline | None = BgNbdBaseline(cfg.models.baseline).fit(holdout.inputs, horizon_days=h,
+                                                                              metadata=meta)
+    except ValueError as exc:  # e.g. Gamma-Gamma on absurd amounts: the baseline drops out, the run goes on
+        if plan.fallback:
+            raise  # BG/NBD is the only candidate of a short history: nothing to compare or register without it
+        bgnbd = None
+        notes.append(DROPPED_BASELINE.format(name="bgnbd", exc=exc))
+        logger.warning(notes[-1])
+    if plan.fallback and bgnbd is not None:
         return _fallback(builder, plan, holdout, bgnbd, fingerprint, notes, meta)
-    baselines: dict[str, CustomerModel] = {"bgnbd": bgnbd}
+    baselines: dict[str, CustomerModel] = {"bgnbd": bgnbd} if bgnbd is not None else {}
     x, y = stacked(train_windows)
     for name, cls in (("recency", RecencyBaseline), ("last_period", LastPeriodBaseline)):
         baselines[name] = cls(cfg.models.baseline).fit(x, y, horizon_days=h, metadata=meta)
     models = _fit_models(cfg, x, y, meta, step, "evaluation fit")
     predicted = [m.predict(holdout.inputs) for m in models.values()]
-    predictors = {MODEL: model_predictor(*predicted), **_predict(baselines, holdout)}
+    predictors = {MODEL: model_predictor(*predicted), **_baseline_predictions(baselines, holdout, notes)}
     evaluation = evaluate(predictors, holdout.labels, plan.holdout_cutoff, t.golden_share)
     winners = choose_winners(evaluation, cfg.registry)
     backtest = decile_table(champion_predictions(predictors, {k: w.predictor for k, w in winners.items()}),
@@ -246,8 +254,23 @@ def _fit_models(cfg: RetentionConfig, x: pd.DataFrame, y: pd.DataFrame, meta: di
     return models
 
 
-def _predict(models: dict[str, CustomerModel], window: Window) -> dict[str, pd.DataFrame]:
-    return {name: m.predict(window.inputs) for name, m in models.items()}
+DROPPED_BASELINE = ("the {name} baseline failed and is left out of the comparison ({exc}); `retention validate` "
+                    "warns about implausible amounts")
+
+
+def _baseline_predictions(baselines: dict[str, CustomerModel], window: Window,
+                          notes: list[str]) -> dict[str, pd.DataFrame]:
+    """Return each baseline's predictions; a baseline that fails (Gamma-Gamma on absurd amounts) drops out of
+    the comparison with a note instead of aborting the run, since the model and the other baselines still stand."""
+    out = {}
+    for name, baseline in list(baselines.items()):
+        try:
+            out[name] = baseline.predict(window.inputs)
+        except ValueError as exc:
+            notes.append(DROPPED_BASELINE.format(name=name, exc=exc))
+            logger.warning(notes[-1])
+            del baselines[name]  # never a winner to refit
+    return out
 
 
 def _metadata(cfg: RetentionConfig, plan: WindowPlan) -> dict[str, Any]:

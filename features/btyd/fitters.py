@@ -59,8 +59,9 @@ def _minimise(objective: Any, start: Array, what: str) -> optimize.OptimizeResul
                                    method="Nelder-Mead", bounds=bounds,
                                    options={"maxiter": 20000, "xatol": 1e-10, "fatol": 1e-13})
     if not (result.success and np.isfinite(result.fun)):
-        raise ValueError(f"{what} fit did not converge ({result.message}); try a small penalizer (e.g. 0.001), "
-                         "a longer calibration period, or check that enough customers made repeat purchases")
+        raise ValueError(f"{what} fit did not converge ({result.message}); set a small penalizer in the config "
+                         "(models.baseline.penalizer and features.bgnbd_penalizer, e.g. 0.001), and check with "
+                         "`retention validate` for implausible amounts and how many customers ordered more than once")
     at_bound = np.abs(result.x) > LOG_BOUND - 1e-3
     if at_bound.any():
         logger.warning("%s: a parameter reached its bound (log %s); the data barely identify it, consider "
@@ -168,7 +169,9 @@ class BetaGeoFitter(_Fitter):
         if len(x) == 0:
             raise ValueError("no customers to fit the BG/NBD model on; the summary is empty")
         if not (x > 0).any():
-            raise ValueError("no customer made a repeat purchase; BG/NBD needs some (use a longer calibration period)")
+            raise ValueError("no customer made a repeat purchase before the cutoff; BG/NBD models repeat purchases, "
+                             "so it needs some: a later cutoff (more history before it), or a shop whose customers "
+                             "buy more than once")
         penalty = self._penalty()
         data = _BgData(*aggregated_rows(x, t_x, big_t, w))
 

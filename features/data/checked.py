@@ -31,7 +31,7 @@ from features.data.duck import scalar
 logger = logging.getLogger(__name__)
 
 CACHE_DIR = ".retention-cache"
-FORMAT = 1  # bump when the normalised tables change shape: old entries then stop matching
+FORMAT = 2  # bump when the normalised tables change (2: zoned Parquet as wall time): old entries then stop matching
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
 STALE_TMP_S = 3600.0  # a temporary folder older than this was left by a killed write
 

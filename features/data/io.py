@@ -49,12 +49,41 @@ def writable_folder(folder: Path) -> None:
                          "can write to")
 
 
-def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` to ``path`` (.csv or .parquet) atomically and return the path."""
-    return write_frames({Path(path): frame})[0]
+FORMULA_STARTS = ("=", "+", "-", "@")  # a spreadsheet runs a cell starting with one of these as a formula
 
 
-def write_frames(frames: dict[Path, pd.DataFrame]) -> list[Path]:
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with every text cell that starts like a formula prefixed with a quote (``'=1+2``).
+
+    A customer id ``=HYPERLINK(...)`` in a churn list opened in Excel would run; the quote makes the cell text
+    (OWASP's advice for CSV injection). Only CSV meant for people gets this; Parquet keeps the raw id, and our
+    readers of our own CSV (``recommend --customers``) take the quote off again (``raw_text``).
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            text = values.astype("string")
+            risky = text.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
+            if risky.any():
+                out[column] = values.astype(object).where(~risky, "'" + text.astype(object))
+    return out
+
+
+def raw_text(values: pd.Series) -> pd.Series:
+    """Undo ``spreadsheet_safe`` on a column read back from one of our CSV files."""
+    text = values.astype("string")
+    quoted = text.str.match(r"^'[=+\-@]").fillna(False).astype(bool)
+    return values.where(~quoted, text.str[1:].astype(object))
+
+
+def write_frame(frame: pd.DataFrame, path: str | Path, for_people: bool = True) -> Path:
+    """Write ``frame`` to ``path`` (.csv or .parquet) atomically and return the path (``for_people``: a CSV's
+    formula-like text is neutralised, see ``spreadsheet_safe``; False for files tools read back, e.g. manifests)."""
+    return write_frames({Path(path): frame}, for_people)[0]
+
+
+def write_frames(frames: dict[Path, pd.DataFrame], for_people: bool = True) -> list[Path]:
     """Write every frame to its path as one set: all temp files first, then the renames; return the paths.
 
     Raises
@@ -68,7 +97,8 @@ def write_frames(frames: dict[Path, pd.DataFrame]) -> list[Path]:
         for path, frame in frames.items():
             path = Path(path)
             suffix = output_format(path)
-            temps[path] = _written_temp(frame, path, suffix)
+            safe = spreadsheet_safe(frame) if for_people and suffix == ".csv" else frame
+            temps[path] = _written_temp(safe, path, suffix)
         for path, tmp in temps.items():
             os.replace(tmp, path)
     except OSError as exc:

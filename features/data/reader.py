@@ -25,6 +25,8 @@ from features.data.contract import SPECS, Findings, Problem, ShopDataError, Tabl
 from features.data.duck import scalar
 from features.data.files import checked_file, csv_header, csv_select, parquet_columns, read_error
 from features.data.integrity import integrity_problems, reference_warnings
+from features.data.plausibility import id_rule_problems, refuse_dangling_links
+from features.data.zones import parquet_zone_replace
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,8 @@ def read_shop(path: str | Path, cache: bool = True) -> Shop:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such folder or DuckDB file")
+    if path.is_dir():
+        refuse_dangling_links(path)
     if cache and path.is_dir():
         meta = load_entry(entry_dir(path))
         if meta is not None:
@@ -145,7 +149,8 @@ def _folder_sources(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, t
         try:
             if file.suffix == ".parquet":
                 parquet_columns(file)
-                con.execute(f"CREATE VIEW raw_{name} AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 "
+                zoned = parquet_zone_replace(file)  # a zoned column: its own zone's wall time, as in CSV
+                con.execute(f"CREATE VIEW raw_{name} AS SELECT * EXCLUDE (file_row_number){zoned}, file_row_number + 1 "
                             f"AS __row FROM read_parquet('{file}', file_row_number = true)")
                 sources[name] = (str(file), "row")
             else:
@@ -194,7 +199,7 @@ def _checked_shop(con: duckdb.DuckDBPyConnection, sources: dict[str, tuple[str, 
         con.execute(f"CREATE VIEW norm_{name} AS {_normalised_select(SPECS[name], present[name])}")
         con.execute(f"CREATE VIEW {name} AS SELECT * EXCLUDE (__row) FROM norm_{name}")
     files = {name: file for name, (file, _) in sources.items()}
-    findings.errors += integrity_problems(con, files, sources)
+    findings.errors += integrity_problems(con, files, sources) + id_rule_problems(con, sources, present)
     findings.raise_if_any()
     findings.warnings += reference_warnings(con, files, present)
     for warning in findings.warnings:

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from training.cli.common import DataOption, bad_input_exits, console, load_shop
+from training.cli.outputs import refuse_shop_paths
 
 
 def backtest(
@@ -33,6 +34,7 @@ def backtest(
     from training.config import load_config
 
     with bad_input_exits():
+        refuse_shop_paths(data, out)
         if out is not None:
             output_format(out)
         cfg = load_config(config)

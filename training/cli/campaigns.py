@@ -13,8 +13,10 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from features.data.io import spreadsheet_safe
 from training.cli.common import DataOption, bad_input_exits, console, load_shop
 from training.cli.models import ConfigOption, CutoffOption, _cutoff, _quiet_steps
+from training.cli.outputs import refuse_shop_paths
 
 if TYPE_CHECKING:
     from features.campaigns.audiences import Audiences
@@ -45,6 +47,7 @@ def campaigns(
 
     _quiet_steps()
     with bad_input_exits():
+        refuse_shop_paths(data, out, out / MANIFEST, out / SUMMARY)
         if (out / MANIFEST).exists():
             raise ValueError(f"{out / MANIFEST} already exists: a campaign's control split is never redrawn; write "
                              "to a new folder (--out) or measure this one with `retention campaign-results`")
@@ -73,8 +76,8 @@ def write_audiences(audiences: Audiences, out: Path) -> None:
     try:
         files = {f"{name}.csv": frame for name, frame in audiences.rows.items()}
         files |= {SUMMARY: audiences.summary, MANIFEST: audiences.manifest}
-        for name, frame in files.items():
-            frame.to_csv(staging / name, index=False)
+        for name, frame in files.items():  # the manifest is read back by campaign-results: raw ids
+            (frame if name == MANIFEST else spreadsheet_safe(frame)).to_csv(staging / name, index=False)
         for name in files:  # the manifest last: its presence says the folder is complete
             if name != MANIFEST:
                 os.replace(staging / name, out / name)
@@ -124,6 +127,7 @@ def audience(
         if (item is None) == (category is None):
             raise ValueError("give exactly one of --item ID or --category NAME")
         book_path = out.with_name(f"{out.stem}.manifest.csv")
+        refuse_shop_paths(data, out, book_path)
         if book_path.exists():
             raise ValueError(f"{book_path} already exists: a control split is never redrawn; choose another --out")
         cfg = load_config(config)
@@ -136,7 +140,7 @@ def audience(
             result = build_item_audience(shop, recommender, item=item, category=category, k=k, cutoff=as_of,
                                          cfg=cfg.campaigns, segments_cfg=cfg.segments)
         write_frame(result.rows, out)
-        write_frame(result.manifest, book_path)
+        write_frame(result.manifest, book_path, for_people=False)  # read back by campaign-results: raw ids
     held = int(result.rows["control"].sum())
     console.print(f"{result.name}: wrote {out} ({len(result.rows):,} customers, {held:,} held back as control) "
                   f"and {book_path}", highlight=False)
@@ -158,6 +162,7 @@ def campaign_results(
     from models.inference.campaigns import measure_campaigns
 
     with bad_input_exits():
+        refuse_shop_paths(data, out)
         if out is not None:
             output_format(out)
         book = read_manifest(manifest)

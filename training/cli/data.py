@@ -25,7 +25,12 @@ class DemoProfile(StrEnum):
     durable = "durable"
 
 
-def validate(data: Path = DataOption, cache: bool = CacheOption) -> None:
+def validate(
+    data: Path = DataOption,
+    cache: bool = CacheOption,
+    max_amount_z: float = typer.Option(8.0, "--max-amount-z", min=1.0, help="Warn about line amounts whose robust "
+                                       "z-score (log scale, median and MAD of all lines) is over this."),
+) -> None:
     """Check a shop against the data contract and print what it holds.
 
     Exits 0 when the data is usable (warnings are printed), 2 with every problem listed when it is not. Files
@@ -33,12 +38,14 @@ def validate(data: Path = DataOption, cache: bool = CacheOption) -> None:
 
     Example: retention validate --data data/demo
     """
+    from features.data.plausibility import plausibility_warnings
     from features.data.summary import shop_summary
 
     with bad_input_exits():
         shop = load_shop(data, cache=cache)
         summary = shop_summary(shop)
-    for warning in shop.warnings:
+        implausible = plausibility_warnings(shop.sql, set(shop.columns), max_amount_z)
+    for warning in [*map(str, shop.warnings), *implausible]:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     console.print(summary_table(summary))
     console.print(availability_table(summary))
@@ -113,7 +120,7 @@ def import_cdnow(
     with bad_input_exits():
         lines = read_cdnow(file)
         transactions = cdnow_transactions(lines)
-        path = write_frame(transactions, out / f"transactions.{fmt.value}")
+        path = write_frame(transactions, out / f"transactions.{fmt.value}", for_people=False)  # a shop table
     console.print(f"wrote {path}: {len(lines):,} lines, {transactions['customer_id'].nunique():,} customers, "
                   f"{transactions['order_id'].nunique():,} orders")
 

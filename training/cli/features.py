@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from training.cli.common import CacheOption, DataOption, EngineOption, bad_input_exits, console, load_shop
+from training.cli.outputs import refuse_shop_paths
 
 
 def features(
@@ -36,6 +37,7 @@ def features(
     from training.config import load_config
 
     with bad_input_exits():
+        refuse_shop_paths(data, out)
         output_format(out)
         as_of = cutoff_datetime(cutoff)
         cfg = load_config(config).features

@@ -21,6 +21,7 @@ from training.cli.common import (
     load_shop,
     tidy_registry,
 )
+from training.cli.outputs import refuse_shop_paths
 
 if TYPE_CHECKING:  # the heavy modules load inside the commands, so `retention --help` stays fast
     from models.inference.score import ScoreResult
@@ -200,6 +201,7 @@ def score(
     from models.inference.score import score_table
 
     with bad_input_exits():
+        refuse_shop_paths(data, out)
         output_format(out)
         result = _scores(data, config, cutoff, horizon_days, engine, cache)
         table = score_table(result)
@@ -233,6 +235,7 @@ def churn_list(
     from models.inference.score import churn_list as make_list
 
     with bad_input_exits():
+        refuse_shop_paths(data, out)
         output_format(out)
         result = _scores(data, config, cutoff, None)
         table = make_list(result, min_probability, segment, min_value, limit, refuse_empty=True)

@@ -8,6 +8,7 @@ import typer
 
 from features import columns as C
 from training.cli.common import DataOption, bad_input_exits, console, load_shop, tidy_registry
+from training.cli.outputs import refuse_shop_paths
 
 
 def recommend(
@@ -28,6 +29,7 @@ def recommend(
     from training.config import load_config
 
     with bad_input_exits():
+        refuse_shop_paths(data, out)
         output_format(out)
         cfg = load_config(config)
         load_shop(data)  # the data must still meet the contract the champion was trained on
@@ -54,6 +56,8 @@ def customer_ids(path: Path) -> list[str]:
     """Read the customer_id column as strings (ids keep their leading zeros)."""
     import pandas as pd
 
+    from features.data.io import raw_text
+
     if not path.is_file():
         raise FileNotFoundError(f"--customers {path}: no such file")
     if path.stat().st_size == 0:
@@ -66,7 +70,8 @@ def customer_ids(path: Path) -> list[str]:
     if C.CUSTOMER_ID not in frame.columns:
         raise ValueError(f"--customers {path}: missing column 'customer_id' (found: "
                          f"{', '.join(map(str, frame.columns))})")
-    ids = frame[C.CUSTOMER_ID].dropna().astype(str).str.strip()
+    ids = frame[C.CUSTOMER_ID].dropna().astype(str)
+    ids = (raw_text(ids) if path.suffix != ".parquet" else ids).str.strip()  # our CSV quotes '=...' ids
     ids = ids[ids != ""].drop_duplicates()
     if ids.empty:
         raise ValueError(f"--customers {path}: no customer_id values; expected one id per row")

@@ -9,6 +9,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from training.cli.common import DataOption, bad_input_exits, console, load_shop
+from training.cli.outputs import refuse_shop_paths
 
 CutoffOption = typer.Option(None, "--cutoff", help="Cutoff date (YYYY-MM-DD): only orders before it are read. "
                             "Default: the day after the last order.")
@@ -46,6 +47,7 @@ def report(
 
     _quiet()
     with bad_input_exits():
+        refuse_shop_paths(data, out)
         if lang not in tuple(Lang):
             raise ValueError(f"--lang {lang!r}: expected en or ru")
         if out.suffix.lower() not in (".html", ".htm"):

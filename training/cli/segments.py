@@ -11,6 +11,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from training.cli.common import CacheOption, DataOption, EngineOption, bad_input_exits, console, load_shop
+from training.cli.outputs import refuse_shop_paths
 
 if TYPE_CHECKING:  # pandas, Ibis and DuckDB load inside the commands, so `retention --help` stays fast
     import pandas as pd
@@ -79,6 +80,7 @@ def segments(
     from training.config import load_config
 
     with bad_input_exits():
+        refuse_shop_paths(data, out, migration)
         for path in (out, migration):
             if path is not None:
                 output_format(path)
@@ -133,6 +135,7 @@ def metrics(
     from training.config import load_config
 
     with bad_input_exits():
+        refuse_shop_paths(data, out, cohorts_path(out))
         output_format(out)
         output_format(cohorts_path(out))
         if period not in tuple(Period):
@@ -184,6 +187,7 @@ def products(
     from training.config import load_config
 
     with bad_input_exits():
+        refuse_shop_paths(data, out)
         output_format(out)
         given = {"window_days": window_days, "popularity_days": popularity_days}
         run = load_config(config)

@@ -7,8 +7,12 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from serving.config import RunSections
 
 from training.cli.common import DataOption, bad_input_exits, console
 
@@ -45,15 +49,45 @@ def serve(
         if not data.exists():
             raise FileNotFoundError(f"{data}: no such shop folder or DuckDB file")
         if config is not None:
-            from serving.config import run_sections
-
-            run_sections(config)
+            checked_sections(config)
         bentoml = shutil.which("bentoml", path=str(Path(sys.executable).parent)) or shutil.which("bentoml")
         if bentoml is None:
             raise FileNotFoundError("bentoml is not installed in this environment (make setup installs it)")
     env = serve_environment(data, config, workers, dict(os.environ))
     console.print(f"Serving {data} on http://{host}:{port} (docs at /, ready at /readyz)", highlight=False)
+    read_only_note(data)
     os.execve(bentoml, [bentoml, "serve", SERVICE, "--host", host, "--port", str(port)], env)
+
+
+def checked_sections(config: Path | None) -> RunSections:
+    """Return the run configuration's serving sections; malformed YAML or an unreadable file is a ValueError naming
+    the file and the line (exit 2 with a sentence, never a traceback)."""
+    import yaml
+
+    from serving.config import run_sections
+
+    try:
+        return run_sections(config)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"{config}: not valid YAML{where} ({problem}); fix the file (configs/default.yaml shows "
+                         "the layout)") from None
+    except OSError as exc:
+        raise ValueError(f"{config}: cannot be read as a run configuration ({exc.strerror or exc})") from None
+
+
+def read_only_note(data: Path) -> None:
+    """Say at start when the shop's journal cannot be written: the service then serves read-only (/events 503)."""
+    from serving.config import JOURNAL_FOLDER
+    from serving.journal import unwritable
+
+    why = unwritable((data if data.is_dir() else data.parent) / JOURNAL_FOLDER)
+    if why is not None:
+        console.print(f"[yellow]read-only:[/] the journal folder in {data} cannot be written ({why}); serving "
+                      "read-only: POST /events answers 503 until it is writable and the service restarted",
+                      highlight=False, soft_wrap=True)
 
 
 def merge_events(data: Path = DataOption) -> None:
@@ -65,12 +99,20 @@ def merge_events(data: Path = DataOption) -> None:
     Example: retention merge-events --data data/demo && retention train --data data/demo
     """
     from serving.config import JOURNAL_FOLDER
-    from serving.events import merge_journal
+    from serving.merge import merge_journal
 
     with bad_input_exits():
         base = data if data.is_dir() else data.parent
-        added = merge_journal(data, base / JOURNAL_FOLDER)
-    console.print(f"merged {added:,} journaled events into {data}'s events table")
+        result = merge_journal(data, base / JOURNAL_FOLDER)
+    console.print(f"merged {result.merged:,} journaled events into {data}'s events table", highlight=False)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    if result.report is not None:
+        console.print(f"[yellow]set aside:[/] {result.set_aside:,} journaled rows would break the data contract and "
+                      f"were not merged; each is listed with its problem in {result.report}", highlight=False,
+                      soft_wrap=True)
+    if result.compacted:
+        console.print(f"compacted {result.compacted} fully merged journal files into one snapshot", highlight=False)
 
 
 def export_models(
@@ -80,11 +122,10 @@ def export_models(
 
     Example: retention export-models && RETENTION_MODELS=bento bentoml build -f serving/bentofile.yaml .
     """
-    from serving.config import run_sections
     from serving.store import export_champions
 
     with bad_input_exits():
-        tags = export_champions(run_sections(config).registry)
+        tags = export_champions(checked_sections(config).registry)
     for name, tag in tags.items():
         console.print(f"{name}: {tag}", highlight=False)
 
