@@ -30,7 +30,7 @@ import pandas as pd
 
 from features.demo.durable import ratings_log
 from features.demo.shop import DemoConfig, generate_shop
-from models.recommender import Blend, RerankConfig, Reranker
+from models.recommender import RerankConfig, Reranker
 from training.recsys.holdout import RecsysConfig, evaluate
 from training.recsys.metrics import CANDIDATES, choose_model, paired_ci
 from training.recsys.pipeline import evaluation_split, fit_candidates
@@ -68,8 +68,7 @@ def quality(tables: dict[str, pd.DataFrame], tune: bool, leave_last: int | None 
                              pd.Timedelta(days=HORIZON_DAYS), cfg)
     fitted = fit_candidates(split, cfg, HORIZON_DAYS)
     blend_cfg, models = fitted.blend, fitted.models
-    blend = models["blend"]
-    assert isinstance(blend, Blend)
+    blend = fitted.blend_model
     began = time.perf_counter()
     models["ranker"] = Reranker(RerankConfig(blend=blend_cfg)).fit(split.data, blend=blend)
     ranker_seconds = time.perf_counter() - began

@@ -136,6 +136,12 @@ class Fitted:
     note: str  # the re-buy share, as the run prints it
     models: dict[str, Recommender]
 
+    @property
+    def blend_model(self) -> Blend:
+        model = self.models["blend"]
+        assert isinstance(model, Blend)
+        return model
+
 
 def fit_candidates(split: Split, cfg: RecsysConfig, horizon_days: int) -> Fitted:
     """Measure re-buys, tune on the validation side (when ``cfg.tune``), fit the blend and its comparison models."""
@@ -170,7 +176,7 @@ def train_and_evaluate_recommender(transactions: pd.DataFrame, events: pd.DataFr
     fitted = fit_candidates(split, cfg, horizon_days)
     blend_cfg, ease_cfg, trials, models = fitted.blend, fitted.ease, fitted.trials, fitted.models
     if cfg.ranker:  # learns on the training side's own last orders, never on the holdout
-        models["ranker"] = Reranker(RerankConfig(blend=blend_cfg)).fit(split.data, blend=models["blend"])
+        models["ranker"] = Reranker(RerankConfig(blend=blend_cfg)).fit(split.data, blend=fitted.blend_model)
     result = evaluate(models, split.holdout, cfg.k, split.data.n_items, fitted.rebuys)
     choice = choose_model(result.per_customer, CANDIDATES)
     metrics = result.metrics.assign(chosen=lambda m: m.index == choice.name)

@@ -220,8 +220,8 @@ def tune_on(data: Interactions, valid: Holdout, cfg: RecsysConfig, horizon_days:
     data, sampled = tuning_sample(data, valid, cfg.max_tune_customers, cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     tuned, models, logs = tune_sources(data, valid, start, cfg, rng, rebuys)
-    models["ease"], logs["ease"] = tune_ease(data, valid, cfg.ease, cfg.k, rebuys)
-    ease = models["ease"].config
+    ease_model, logs["ease"] = tune_ease(data, valid, cfg.ease, cfg.k, rebuys)
+    models["ease"], ease = ease_model, ease_model.config
     tuned = tuned.model_copy(update={"ease": ease})
     blend = Blend(tuned).fit(data, fitted=models)
     names = tuple(WEIGHT_RANGE) if rebuys else NO_REBUY_WEIGHTS
