@@ -4,11 +4,15 @@
 
 1. chooses the split (``split.py``): the time holdout, or, when that is thin, each customer's last order held
    out (and the one before for validation); the run's notes say which and why,
-2. tunes every source and the blend on the validation side (``tune.py``; never the holdout),
-3. scores the candidates (popularity, co-purchase, EASE, ALS, the blend, the LambdaRank second stage over the
+2. measures re-buys (the share of (customer, item) pairs bought on more than one order): under
+   ``rare_rebuy_share`` (films, books, furniture) buy-again is switched off and every model filters what the
+   customer bought; the share goes into the run's notes and ``info["rebuy_share"]``,
+3. tunes every source and the blend (EASE among its members) on the validation side (``tune.py``; never the
+   holdout),
+4. scores the candidates (popularity, co-purchase, EASE, ALS, the blend, the LambdaRank second stage over the
    blend; buy-again alone for reference) on the holdout customers, each NDCG@k with a bootstrap 95% interval,
-4. chooses the served model (``metrics.choose_model``): the best on the holdout unless a simpler candidate is
-   within the noise of it, and refits that one on everything before ``cutoff``.
+5. chooses the served model (``metrics.choose_model``): the best single source on the holdout unless the blend
+   (or the ranker) beats it beyond the noise, and refits that one on everything before ``cutoff``.
 
 Metrics (``@k``): precision, recall, NDCG and MAP over customers who bought in the holdout and bought before it
 (binary relevance: the items they bought), plus catalogue coverage (share of items recommended to anyone).

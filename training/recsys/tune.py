@@ -3,9 +3,11 @@
 Models are fitted on everything before ``holdout_start - horizon`` and scored on what customers bought in
 ``[holdout_start - horizon, holdout_start)``. In order: ALS (a seeded random search over factors,
 regularisation, alpha, iterations, event weights and decay, scored on items new to the customer, which is ALS's
-job in the blend), small grids for co-purchase, popularity, buy-again and the EASE baseline, then the blend
-weights (random search, then one pass of coordinate moves), scored on everything bought. The first trial of
-every search is the starting configuration, so tuning never returns something worse on validation.
+job in the blend), small grids for co-purchase, popularity, buy-again and EASE, then the blend weights (EASE
+alone first, so it wins ties, each source alone, a random search, then one pass of coordinate moves), scored on
+everything bought. The first trial of every search is the starting configuration, so tuning never returns
+something worse on validation. Where customers rarely buy an item twice (``rebuys`` False) buy-again stays off
+and its re-buy filters are not tuned.
 """
 
 from __future__ import annotations
