@@ -100,8 +100,10 @@ def report(name: str, table: pd.DataFrame, note: str, per: dict[str, np.ndarray]
           f"{table.loc['als', 'new-item ndcg@10']:.4f} (target: at least ALS)")
     diff, low, high = paired_ci(per["ranker"], per["blend"])
     print(f"LambdaRank second stage - blend: {diff:+.4f} [{low:+.4f}, {high:+.4f}]")
-    choice = choose_model({c: per[c] for c in PIPELINE if c in per}, CANDIDATES)
-    print(f"served: {choice.reason}")
+    ranked = choose_model({c: per[c] for c in PIPELINE if c in per}, CANDIDATES)
+    choice = choose_model({c: per[c] for c in PIPELINE if c in per and c != "ranker"}, CANDIDATES)
+    print(f"served (retention train's default, ranker off): {choice.reason}")
+    print(f"served with the ranker switched on (recommender.tuning.ranker): {ranked.reason}")
     single = max((s for s in SOURCES if s in CANDIDATES), key=lambda s: table.loc[s, "ndcg@10"])
     served, top = table.loc[choice.name], table.loc[single]
     diff, low, high = paired_ci(per[choice.name], per[single])
