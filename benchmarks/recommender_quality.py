@@ -6,7 +6,7 @@ recommender pipeline's own pieces run as ``retention train`` runs them: the spli
 when that is thin), tuning on the validation side, every candidate fitted on the training side and scored on the
 same holdout customers. Printed per model: NDCG@10 with its bootstrap 95% interval, recall@10, catalogue
 coverage, NDCG@10 on items new to the customer, for the sources, the blend, the LambdaRank second stage
-and blend variants with capped re-buy slots (measured here,
+and blend variants with capped re-buy slots or EASE left out (measured here,
 not assumed), the blend's ratio to its best single source, its new-item NDCG against ALS alone, and which model
 the run would serve and why, the re-buy share (pairs bought on more than one order; under 2% buy-again is off and
 every model filters what the customer bought) and the served model against the best single source.
@@ -75,6 +75,8 @@ def quality(tables: dict[str, pd.DataFrame], tune: bool, leave_last: int | None 
     for cap in (None, 3, 1, 0):
         models[f"blend, re-buys <= {cap}" if cap is not None else "blend, re-buys uncapped"] = blend.with_weights(
             blend_cfg.weights, max_rebuys=cap)
+    if blend_cfg.weights.ease > 0:  # what EASE as a member adds, on the same fitted sources
+        models["blend, EASE off"] = blend.with_weights(blend_cfg.weights.model_copy(update={"ease": 0.0}))
     result = evaluate(models, split.holdout, 10, split.data.n_items, fitted.rebuys)
     table = pd.DataFrame({
         "ndcg@10": result.metrics["ndcg@10"],
