@@ -9,7 +9,9 @@ straight into an ``Interactions``; the defaults are the sizes of issue #5: 10M p
 - batch: ``recommend_batch`` of the full blend for 100,000 customers (target: under 30 s) vs ``implicit``'s
   batch ``recommend`` of the same ALS factors;
 - single: in-process ``Blend.recommend`` p50/p99 (target: p99 under 2 ms) vs ``implicit``'s single-user
-  ``recommend``; wall time and thread CPU time (wall time on a shared machine includes waiting for a core).
+  ``recommend``; wall time and thread CPU time (wall time on a shared machine includes waiting for a core);
+- the blend with EASE weighed in (what tuning may choose where nobody re-buys): EASE's fit on the ``max_items``
+  most bought items, batch and single calls next to the blend without it from the same run.
 
 Usage: ``python benchmarks/recommender_speed.py [--customers 1000000 --items 50000 --interactions 10000000]``
 (``--quick`` for a one-minute run at a tenth of the size). ``--json FILE`` writes the figures.
@@ -32,6 +34,7 @@ from models.recommender import (
     ALSRecommender,
     Blend,
     BlendConfig,
+    BlendWeights,
     IdMap,
     Interactions,
     recommend_batch,
@@ -83,6 +86,25 @@ def latencies(call: Callable[[Any], object], ids: Iterable[Any]) -> tuple[np.nda
 
 def line(name: str, ours: str, baseline: str, target: str = "") -> None:
     print(f"{name:<34} {ours:<26} baseline {baseline:<26} {target}")
+
+
+def ease_blend_speed(blend: Blend, data: Interactions, ids: np.ndarray, single_ids: np.ndarray, k: int,
+                     batch_s: float, wall: np.ndarray) -> dict[str, float]:
+    """Print and return the blend-with-EASE figures next to the blend without it (``batch_s``, ``wall``)."""
+    config = blend.config.model_copy(update={"weights": BlendWeights(ease=1.0)})
+    with_ease, fit_s = timed(Blend(config).fit, data, fitted=dict(blend.components_))
+    print(f"EASE fit (at most {config.ease.max_items:,} items modelled): {fit_s:.1f} s")
+    _, ease_batch_s = timed(recommend_batch, with_ease, ids, k)
+    line(f"batch {len(ids):,}, blend + EASE", f"{ease_batch_s:.1f} s", f"{batch_s:.1f} s (blend without EASE)",
+         "target < 30 s")
+    recommend_one(with_ease, single_ids[0], k)
+    ease_wall, _ = latencies(lambda c: recommend_one(with_ease, c, k), single_ids)
+    for q in (50, 99):
+        line(f"single p{q} (wall), blend + EASE", f"{np.percentile(ease_wall, q):.2f} ms",
+             f"{np.percentile(wall, q):.2f} ms (blend without EASE)", "target p99 < 2 ms" if q == 99 else "")
+    return {"ease_fit_s": fit_s, "ease_batch_s": ease_batch_s,
+            "ease_single_p50_ms": float(np.percentile(ease_wall, 50)),
+            "ease_single_p99_ms": float(np.percentile(ease_wall, 99))}
 
 
 def main() -> None:
@@ -145,6 +167,7 @@ def main() -> None:
         q = 50 if "p50" in name else 99
         line(name, f"{np.percentile(ours, q):.2f} ms (blend + reasons)",
              f"{np.percentile(base, q):.2f} ms (implicit ALS)", "target p99 < 2 ms" if q == 99 else "")
+    ease_figures = ease_blend_speed(blend, data, ids, single_ids, args.k, batch_s, wall)
     figures = {
         "customers": data.n_customers, "items": data.n_items, "lines": len(data.line_item), "als_fit_s": fit_s,
         "implicit_fit_s": raw_s, "als_outside_implicit_s": outside_s, "same_factors": bool(same),
@@ -152,7 +175,7 @@ def main() -> None:
         "batch_rows": len(frame), "single_p50_ms": float(np.percentile(wall, 50)),
         "single_p99_ms": float(np.percentile(wall, 99)), "single_p99_cpu_ms": float(np.percentile(cpu, 99)),
         "implicit_single_p50_ms": float(np.percentile(raw_wall, 50)),
-        "implicit_single_p99_ms": float(np.percentile(raw_wall, 99)),
+        "implicit_single_p99_ms": float(np.percentile(raw_wall, 99)), **ease_figures,
     }
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

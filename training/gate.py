@@ -8,9 +8,10 @@ what each registry candidate is, and whether it takes ``champion`` from the curr
    baselines see and more), and so does a baseline's lead that the holdout cannot tell from noise: the model stays
    unless the 95% bootstrap interval of the baseline's lead (the same customers resampled for both) lies above
    zero. On CDNOW a lead inside the noise at the longer horizons was a loss on what customers did next.
-2. **The recommender's choice** (``choose_model``): the best candidate on the holdout unless a simpler one is
-   within the noise of it (its paired interval against the best reaches 0): the simpler model is cheaper to serve
-   and explain, and the data cannot say it is worse.
+2. **The recommender's choice** (``choose_model``): the best single source on the holdout, and a composite (the
+   blend, then the LambdaRank ranker over it) only when its paired interval against the model it would replace lies
+   above 0: the simpler model is cheaper to serve and explain, and the served NDCG is never below the best single
+   source's. The reason names the real runner-up, whichever model it is.
 3. **Registry candidates** (``task_candidate``, ``recommender_candidate``): the winner's gate metric, and the
    baseline bar only where a baseline could still beat it.
 4. **Challenger against champion** (``decide``): a new version takes ``champion`` only when its holdout metric is
@@ -33,7 +34,7 @@ from models.customer.base import CHURN_PROBABILITY, EXPECTED_VALUE, GOLDEN_PROBA
 from models.inference.config import RegistryConfig
 from training.evaluate import MODEL, Evaluation, Truth, task_metrics
 from training.metrics import LOWER_IS_BETTER, rank_auc, spearman
-from training.recsys.metrics import CANDIDATES, bootstrap_ci, paired_ci
+from training.recsys.metrics import CANDIDATES, COMPOSITES, bootstrap_ci, paired_ci
 
 if TYPE_CHECKING:
     from training.config import RetentionConfig
@@ -158,27 +159,43 @@ class Choice:
 
 
 def choose_model(ndcg: dict[str, np.ndarray], candidates: tuple[str, ...] = CANDIDATES) -> Choice:
-    """Return the simplest candidate whose NDCG is not clearly below the best one's (paired 95% interval)."""
-    means = {c: bootstrap_ci(ndcg[c], reps=1)[0] for c in candidates if c in ndcg}
+    """Return the best single source unless a composite (the blend, then the ranker) beats it beyond the noise.
+
+    ``ndcg`` may hold models that never serve alone (buy-again): they are not chosen, but the runner-up named in
+    the reason is the real one, whichever model it is.
+    """
+    means = {c: bootstrap_ci(v, reps=1)[0] for c, v in ndcg.items()}
     scored = [c for c in candidates if c in means and np.isfinite(means[c])]
     if not scored:
         raise ValueError(f"no candidate recommender has a finite NDCG; expected some of {candidates}")
-    best = max(scored, key=lambda c: means[c])
-    for name in scored:  # simplest first: the first one inside the noise of the best wins
-        if name == best:
-            runner = max((c for c in scored if c != best), key=lambda c: means[c], default=None)
-            if runner is None:
-                return Choice(best, f"{best}: the only candidate (NDCG@10 {means[best]:.4f})")
-            diff, low, high = paired_ci(ndcg[best], ndcg[runner])
-            return Choice(best, f"{best}: best NDCG@10 {means[best]:.4f}; {diff:+.4f} [{low:+.4f}, {high:+.4f}] "
-                                f"over the runner-up {runner} ({means[runner]:.4f}), and every simpler candidate "
-                                "is clearly below it")
-        diff, low, high = paired_ci(ndcg[name], ndcg[best])
-        if high >= 0:
-            return Choice(name, f"{name}: NDCG@10 {means[name]:.4f} is within the noise of the best, {best} "
-                                f"({means[best]:.4f}; paired difference {diff:+.4f} [{low:+.4f}, {high:+.4f}]), "
-                                "and it is the simpler model")
-    raise AssertionError("unreachable: the best candidate is among the scored ones")
+    singles = [c for c in scored if c not in COMPOSITES] or scored[:1]
+    chosen = max(singles, key=lambda c: means[c])  # ties: the simpler (earlier) one
+    for composite in (c for c in scored if c in COMPOSITES and c != chosen):
+        if paired_ci(ndcg[composite], ndcg[chosen])[1] > 0:  # served only when clearly better than what it replaces
+            chosen = composite
+    return Choice(chosen, _reason(chosen, means, ndcg, singles))
+
+
+def _reason(chosen: str, means: dict[str, float], ndcg: dict[str, np.ndarray], singles: list[str]) -> str:
+    """Say why ``chosen`` serves: its lead over the real runner-up, or the better model it is within the noise of."""
+    others = sorted((c for c in means if c != chosen and np.isfinite(means[c])), key=lambda c: -means[c])
+    if not others:
+        return f"{chosen}: the only candidate (NDCG@10 {means[chosen]:.4f})"
+    top = others[0]
+    if means[top] > means[chosen] and top not in singles and top not in COMPOSITES:
+        diff, low, high = paired_ci(ndcg[top], ndcg[chosen])
+        return (f"{chosen}: NDCG@10 {means[chosen]:.4f}, the best of the models that serve; the runner-up {top} "
+                f"scores {means[top]:.4f} ({diff:+.4f} [{low:+.4f}, {high:+.4f}]) but does not serve alone")
+    if means[top] > means[chosen]:
+        diff, low, high = paired_ci(ndcg[top], ndcg[chosen])
+        return (f"{chosen}: NDCG@10 {means[chosen]:.4f}; {top} ({means[top]:.4f}) is within the noise of it (paired "
+                f"difference {diff:+.4f} [{low:+.4f}, {high:+.4f}]), and {chosen} is the simpler model")
+    diff, low, high = paired_ci(ndcg[chosen], ndcg[top])
+    serves = "" if top in singles or top in COMPOSITES else f"; {top} does not serve alone"
+    rule = ("no blend beats it beyond the noise" if chosen in singles
+            else "it beats the best single source beyond the noise")
+    return (f"{chosen}: best NDCG@10 {means[chosen]:.4f}; {diff:+.4f} [{low:+.4f}, {high:+.4f}] over the runner-up "
+            f"{top} ({means[top]:.4f}){serves}, and {rule}")
 
 
 # --- 3. registry candidates --------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from models.recommender.blend_answers import blend_item_scores, blend_one, expla
 from models.recommender.blend_config import BlendConfig, BlendWeights
 from models.recommender.buy_again import BuyAgainRecommender
 from models.recommender.copurchase import CoPurchaseRecommender
+from models.recommender.ease import EASERecommender
 from models.recommender.idmap import IdMap
 from models.recommender.interactions import Interactions
 from models.recommender.itemitem import top_per_row
@@ -51,7 +52,9 @@ logger = logging.getLogger(__name__)
 COMPONENTS: dict[str, type[Recommender]] = {
     "als": ALSRecommender, "popular": PopularRecommender, "copurchase": CoPurchaseRecommender,
     "coview": CoPurchaseRecommender, "upsell": UpsellRecommender, "buy_again": BuyAgainRecommender,
+    "ease": EASERecommender,
 }
+OPTIONAL = ("ease",)  # fitted (and saved) only when its weight is on: EASE holds items^2 weights
 
 
 class Blend(Recommender):
@@ -86,7 +89,7 @@ class Blend(Recommender):
     def _fit(self, data: Interactions, fitted: dict[str, Recommender] | None = None) -> None:
         fitted = dict(fitted or {})
         for name, cls in COMPONENTS.items():
-            if name not in fitted:
+            if name not in fitted and (name not in OPTIONAL or getattr(self.config.weights, name) > 0):
                 fitted[name] = cls(getattr(self.config, name)).fit(data)
         self.components_ = fitted
         self._keep_data(data)
@@ -138,6 +141,10 @@ class Blend(Recommender):
         ``filters``: ``rebuy_threshold`` and/or ``max_rebuys``.
         """
         self.check_fitted()
+        missing = [name for name in OPTIONAL if getattr(weights, name) > 0 and name not in self.components_]
+        if missing:
+            raise ValueError(f"the blend was fitted without {', '.join(missing)}: fit it with them (a weight > 0 or "
+                             "passed in fitted=) before weighing them in")
         clone = copy.copy(self)
         update: dict[str, Any] = {"weights": weights, **filters}
         clone.config = self.config.model_copy(update=update)
@@ -169,6 +176,13 @@ class Blend(Recommender):
     def buy_again(self) -> BuyAgainRecommender:
         return self.components_["buy_again"]  # type: ignore[return-value]
 
+    def ease_scores(self, users: np.ndarray) -> np.ndarray | None:
+        """Return w_ease x EASE's scores (len(users) x items; 0 for unknown customers), None when EASE is off."""
+        weight = self.config.weights.ease
+        if weight <= 0:
+            return None
+        return weight * self.components_["ease"].customer_scores(users)
+
     # scoring ----------------------------------------------------------------------------------------------------
     def score_parts(self, users: np.ndarray) -> tuple[np.ndarray, dict[str, sp.csr_matrix]]:
         """Return blended scores (len(users) x padded items, before filters) and the sparse sources' parts."""
@@ -180,6 +194,9 @@ class Blend(Recommender):
         with single_threaded_blas():
             scores = left @ self.item_side_.T
         scores += self.item_bias_
+        ease = self.ease_scores(users)
+        if ease is not None:
+            scores[:, :ease.shape[1]] += ease
         unknown = np.flatnonzero(users < 0)
         if len(unknown):  # cold start ranks by popularity even when the tuned blend weighs it at zero
             popularity = self.popular.popularity_
@@ -261,7 +278,8 @@ class Blend(Recommender):
         return {"components": sorted(self.components_), "items": len(self.items_), "customers": len(self.customers_)}
 
     def _load_state(self, path: Path, state: dict[str, Any]) -> None:
-        self.components_ = {name: cls.load(path / name) for name, cls in COMPONENTS.items()}
+        self.components_ = {name: cls.load(path / name) for name, cls in COMPONENTS.items()
+                            if name not in OPTIONAL or (path / name).exists()}
         self.items_, self.customers_ = IdMap.load(path / ITEMS_FILE), IdMap.load(path / CUSTOMERS_FILE)
         self.filter_bought_ = True
         for component in self.components_.values():  # one id map in memory, not seven

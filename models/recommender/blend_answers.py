@@ -63,6 +63,8 @@ class BlendParts(Protocol):
     @property
     def buy_again(self) -> BuyAgainRecommender: ...
 
+    def ease_scores(self, users: np.ndarray) -> np.ndarray | None: ...
+
     def check_fitted(self) -> None: ...
 
 
@@ -88,6 +90,9 @@ def _one_user_parts(blend: BlendParts, user: int, cart: np.ndarray) -> dict[str,
             items, due = row_of(blend.buy_again.scores_, user)
             parts["buy_again"] = np.zeros(len(blend.items_), np.float32)
             parts["buy_again"][items] = w.buy_again * due
+        ease = blend.ease_scores(np.array([user]))
+        if ease is not None:  # a collaborative score like ALS's: it shares ALS's reason
+            parts["ease"] = ease[0]
     if len(cart) and w.cart > 0:
         parts["cart"] = w.cart * blend.copurchase.cart_scores(cart)
     return parts
@@ -140,6 +145,8 @@ def _explain_one(blend: BlendParts, user: int, factors: np.ndarray | None, picks
     share = np.zeros((len(picks), len(SOURCES)), np.float32)
     if factors is not None:
         share[:, 0] = w.als * (blend.als.item_factors_[picks] @ factors)
+    if "ease" in parts:
+        share[:, 0] += parts["ease"][picks]
     share[:, 2] = w.popular * blend.popular.popularity_[picks]
     for column, name in enumerate(SOURCES):
         if name in parts:
@@ -180,6 +187,9 @@ def explain(blend: BlendParts, users: np.ndarray, best: np.ndarray, parts: dict)
     known = user >= 0
     als = blend.als
     share[known, 0] = w.als * np.einsum("ij,ij->i", als.user_factors_[user[known]], als.item_factors_[items[known]])
+    ease = blend.ease_scores(users)  # len(users) x items, 0 for unknown customers
+    if ease is not None:  # EASE is collaborative like ALS: its share counts towards "customers like you bought"
+        share[:, 0] += ease[rows, items]
     share[:, 2] = w.popular * blend.popular.popularity_[items]
     for column, name in ((1, "category"), (3, "copurchase"), (4, "upsell"), (5, "buy_again")):
         if name in parts:

@@ -12,6 +12,7 @@ from models.base import ModelConfig
 from models.recommender.als import ALSConfig
 from models.recommender.buy_again import BuyAgainConfig
 from models.recommender.copurchase import CoPurchaseConfig
+from models.recommender.ease import EASEConfig
 from models.recommender.popular import PopularConfig
 from models.recommender.upsell import UpsellConfig
 
@@ -26,6 +27,7 @@ class BlendWeights(ModelConfig):
     upsell: float = Field(0.05, ge=0)
     buy_again: float = Field(1.0, ge=0)
     cart: float = Field(1.0, ge=0)
+    ease: float = Field(0.0, ge=0)  # EASE (fitted only when > 0): strong where nobody re-buys (films, books)
 
 
 class BlendConfig(ModelConfig):
@@ -37,6 +39,7 @@ class BlendConfig(ModelConfig):
     coview: CoPurchaseConfig = Field(default_factory=lambda: CoPurchaseConfig(source="sessions"))
     upsell: UpsellConfig = Field(default_factory=UpsellConfig)
     buy_again: BuyAgainConfig = Field(default_factory=BuyAgainConfig)
+    ease: EASEConfig = Field(default_factory=EASEConfig)
     weights: BlendWeights = Field(default_factory=BlendWeights)
     category_half_life_days: float | None = Field(180.0, gt=0)
     max_categories: int = Field(3, ge=1)  # a customer's favourite categories that get "popular in ..." picks

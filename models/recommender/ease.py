@@ -58,7 +58,9 @@ class EASERecommender(Recommender):
         out = np.zeros((len(users), len(self.items_)), np.float32)
         known = users >= 0
         if known.any():
-            rows = self.history_[users[known]][:, self.modelled_]
+            rows = self.history_[users[known]]
+            if len(self.modelled_) < rows.shape[1]:  # column slicing costs more than the product on one customer
+                rows = rows[:, self.modelled_]
             scores = np.zeros((int(known.sum()), len(self.items_)), np.float32)
             scores[:, self.modelled_] = np.asarray(rows @ self.weights_)
             out[known] = scores

@@ -79,6 +79,12 @@ class Interactions:
         """Customers x items: the number of orders in which the customer bought the item."""
         return self._matrix(self.line_customer, self.line_item, None, (self.n_customers, self.n_items))
 
+    @property
+    def rebuy_share(self) -> float:
+        """Return the share of (customer, item) pairs bought on more than one order (0 where nobody re-buys)."""
+        counts = self.purchases.data
+        return float((counts > 1).mean()) if len(counts) else 0.0
+
     @cached_property
     def bought(self) -> sp.csr_matrix:
         """Customers x items, 1 where bought (returned items included: they are not recommended again)."""

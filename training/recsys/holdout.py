@@ -42,6 +42,9 @@ class RecsysConfig(BaseModel):
     min_holdout_customers: int = Field(1_000, ge=1)
     min_holdout_share: float = Field(0.2, ge=0, le=1)  # of the customers active in the year before the holdout
     holdout_orders: int = Field(1, ge=1)  # per-customer split: each customer's last n orders held out
+    # below this share of (customer, item) pairs bought on more than one order (films, books, furniture),
+    # buy-again is switched off and every model is scored with the already-bought filter
+    rare_rebuy_share: float = Field(0.02, ge=0, le=1)
     # also try the LambdaRank second stage (served only when it beats the blend beyond the noise); off by default
     # until it meets the speed targets (benchmarks/recommender_quality.py, README: 100k lists ~44 s, p99 ~16 ms)
     ranker: bool = False
@@ -149,16 +152,18 @@ class Evaluation:
     per_customer: dict[str, np.ndarray]  # model -> each holdout customer's ndcg@k (nan: bought nothing)
 
 
-def evaluate(models: dict[str, Recommender], holdout: Holdout, k: int, n_items: int) -> Evaluation:
+def evaluate(models: dict[str, Recommender], holdout: Holdout, k: int, n_items: int, rebuys: bool = True
+             ) -> Evaluation:
     """Return every model's metrics on the same customers, with a bootstrap 95% interval on NDCG@k.
 
     Models that do not ``recommends_bought`` are scored with and without the already-bought filter and keep the
     better NDCG (so a baseline, or ALS alone, is never handicapped by a filter that hurts it on repeat-heavy
-    shops); buy-again and the blend apply their own rule. ``filters`` says which setting each model's row used.
+    shops); buy-again and the blend apply their own rule. With ``rebuys`` False (customers rarely buy an item
+    twice) every model filters what the customer bought. ``filters`` says which setting each model's row used.
     """
     rows, rows_new, filters, per = {}, {}, {}, {}
     for name, model in models.items():
-        options = (True,) if model.recommends_bought else (True, False)
+        options = (True,) if model.recommends_bought or not rebuys else (True, False)
         results = []
         for filter_bought in options:
             best = top_items(model, holdout.users, k, filter_bought)

@@ -1,4 +1,4 @@
-"""Per-customer ranking metrics and bootstrap confidence intervals (the gate chooses the served recommender on them).
+"""Per-customer ranking metrics, bootstrap confidence intervals, and the choice of the served recommender.
 
 A model's NDCG@10 is a mean over customers, so its noise is the customers': ``bootstrap_ci`` resamples them
 (1,000 draws, seeded). Two models scored on the same customers are compared on the per-customer differences
@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from models.recommender.reasons import link_lookup
 
 CANDIDATES = ("popularity", "copurchase", "ease", "als", "blend", "ranker")  # simplest first
+COMPOSITES = ("blend", "ranker")  # built from the single sources: served only when clearly better than them
 REPS, LEVEL = 1_000, 0.95
 
 

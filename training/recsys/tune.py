@@ -3,9 +3,11 @@
 Models are fitted on everything before ``holdout_start - horizon`` and scored on what customers bought in
 ``[holdout_start - horizon, holdout_start)``. In order: ALS (a seeded random search over factors,
 regularisation, alpha, iterations, event weights and decay, scored on items new to the customer, which is ALS's
-job in the blend), small grids for co-purchase, popularity, buy-again and the EASE baseline, then the blend
-weights (random search, then one pass of coordinate moves), scored on everything bought. The first trial of
-every search is the starting configuration, so tuning never returns something worse on validation.
+job in the blend), small grids for co-purchase, popularity, buy-again and EASE, then the blend weights (EASE
+alone first, so it wins ties, each source alone, a random search, then one pass of coordinate moves), scored on
+everything bought. The first trial of every search is the starting configuration, so tuning never returns
+something worse on validation. Where customers rarely buy an item twice (``rebuys`` False) buy-again stays off
+and its re-buy filters are not tuned.
 """
 
 from __future__ import annotations
@@ -49,9 +51,10 @@ ALS_SPACE: dict[str, list[Any]] = {
     "half_life_days": [None, 90.0, 180.0, 365.0],
 }
 WEIGHT_RANGE: dict[str, tuple[float, float]] = {  # log-uniform ranges of the blend weights
-    "als": (0.2, 3.0), "category": (0.02, 2.0), "popular": (0.005, 1.0), "copurchase": (0.02, 2.0),
-    "upsell": (0.005, 0.5), "buy_again": (0.1, 5.0),
+    "ease": (0.2, 3.0), "als": (0.2, 3.0), "category": (0.02, 2.0), "popular": (0.005, 1.0),
+    "copurchase": (0.02, 2.0), "upsell": (0.005, 0.5), "buy_again": (0.1, 5.0),
 }
+NO_REBUY_WEIGHTS = tuple(name for name in WEIGHT_RANGE if name != "buy_again")  # buy-again stays off
 REBUY_THRESHOLDS = (0.02, 0.05, 0.1, 0.2)
 REBUY_CAPS = (None, 5, 3)  # due re-buys allowed on one list
 
@@ -93,31 +96,37 @@ def als_candidates(start: ALSConfig, trials: int, rng: np.random.Generator) -> l
     return out
 
 
-def weight_candidates(start: BlendWeights, trials: int, rng: np.random.Generator) -> list[BlendWeights]:
-    """Return ``start``, each source alone, and random log-uniform weights (the cart weight is kept).
+def weight_candidates(start: BlendWeights, trials: int, rng: np.random.Generator,
+                      names: tuple[str, ...] = tuple(WEIGHT_RANGE)) -> list[BlendWeights]:
+    """Return EASE alone, ``start``, every other source alone, and random log-uniform weights of ``names``.
 
-    A source alone is a candidate so the tuned blend is never below its best source on validation.
+    A source alone is a candidate so the tuned blend is never below its best source on validation; EASE alone
+    comes first, so it wins ties (the simplest strong answer where nobody re-buys). Weights not in ``names`` keep
+    their ``start`` value (the cart's; buy-again's when it is off); every other draw leaves EASE off, so the
+    search also learns whether the blend needs it (it costs items^2 memory when served).
     """
-    alone = [start.model_copy(update={name: float(name == only or name == "cart") for name in (*WEIGHT_RANGE, "cart")})
-             for only in WEIGHT_RANGE]
-    out = [start, *alone]
-    for _ in range(trials - 1):
-        draw = {name: float(np.exp(rng.uniform(np.log(low), np.log(high))))
-                for name, (low, high) in WEIGHT_RANGE.items()}
+    alone = [start.model_copy(update={name: float(name == only) for name in names}) for only in names]
+    out = [*alone[:1], start, *alone[1:]] if names[0] == "ease" else [start, *alone]
+    for trial in range(trials - 1):
+        draw = {name: float(np.exp(rng.uniform(np.log(WEIGHT_RANGE[name][0]), np.log(WEIGHT_RANGE[name][1]))))
+                for name in names}
+        if "ease" in draw and trial % 2:
+            draw["ease"] = 0.0
         out.append(start.model_copy(update=draw))
     return out
 
 
-def tune_weights(blend: Blend, valid: Holdout, k: int, trials: int, rng: np.random.Generator
-                 ) -> tuple[BlendWeights, float, list[dict]]:
-    """Random search over the blend weights, then coordinate moves (x0.5, x2, off) from the best."""
+def tune_weights(blend: Blend, valid: Holdout, k: int, trials: int, rng: np.random.Generator,
+                 names: tuple[str, ...] = tuple(WEIGHT_RANGE)) -> tuple[BlendWeights, float, list[dict]]:
+    """Random search over the blend weights ``names``, then coordinate moves (x0.5, x2, off) from the best."""
     def score(weights: BlendWeights) -> float:
         return ndcg(blend.with_weights(weights), valid, k)
 
-    best, best_score, log = best_of(weight_candidates(blend.config.weights, trials, rng), score, "blend weights")
-    for name in WEIGHT_RANGE:
+    candidates = weight_candidates(blend.config.weights, trials, rng, names)
+    best, best_score, log = best_of(candidates, score, "blend weights")
+    for name in names:
         current = getattr(best, name)
-        for value in (current * 0.5, current * 2.0, 0.0):
+        for value in ((current * 0.5, current * 2.0, 0.0) if current > 0 else (1.0,)):
             candidate = best.model_copy(update={name: value})
             value_score = score(candidate)
             log.append({"params": candidate.model_dump(mode="json"), "ndcg": round(value_score, 5)})
@@ -128,8 +137,12 @@ def tune_weights(blend: Blend, valid: Holdout, k: int, trials: int, rng: np.rand
 
 
 def tune_sources(data: Interactions, valid: Holdout, start: BlendConfig, cfg: RecsysConfig,
-                 rng: np.random.Generator) -> tuple[BlendConfig, dict[str, Recommender], dict[str, Any]]:
-    """Tune each source alone on validation; return the config, the fitted sources and the trial logs."""
+                 rng: np.random.Generator, rebuys: bool = True
+                 ) -> tuple[BlendConfig, dict[str, Recommender], dict[str, Any]]:
+    """Tune each source alone on validation; return the config, the fitted sources and the trial logs.
+
+    ``rebuys`` False (customers rarely buy an item twice): buy-again keeps its starting config, untried.
+    """
     k, fitted, logs = cfg.k, {}, {}
 
     def fit_score(cls: type[Recommender], new: bool, filter_bought: bool = True) -> Callable[[Any], float]:
@@ -149,6 +162,8 @@ def tune_sources(data: Interactions, valid: Holdout, start: BlendConfig, cfg: Re
     popular, _, logs["popular"] = best_of(popular_grid, fit_score(PopularRecommender, False), "popularity")
     buy_again_grid = [start.buy_again] + [start.buy_again.model_copy(update={"spread": s, "overdue_after": o})
                                 for s in (0.25, 0.5) for o in (1.5, 3.0)]
+    if not rebuys:
+        buy_again_grid = buy_again_grid[:1]
     buy_again, _, logs["buy_again"] = best_of(buy_again_grid, fit_score(BuyAgainRecommender, False, False), "buy-again")
     tuned = start.model_copy(update={"als": als, "copurchase": copurchase, "popular": popular,
                                      "buy_again": buy_again})
@@ -158,15 +173,20 @@ def tune_sources(data: Interactions, valid: Holdout, start: BlendConfig, cfg: Re
     return tuned, models, logs
 
 
-def tune_ease(data: Interactions, valid: Holdout, start: EASEConfig, k: int) -> tuple[EASEConfig, list[dict]]:
-    """Return the EASE regularisation that scores best on validation (with its better filter setting)."""
+def tune_ease(data: Interactions, valid: Holdout, start: EASEConfig, k: int, rebuys: bool = True
+              ) -> tuple[EASERecommender, list[dict]]:
+    """Return the fitted EASE whose regularisation scores best on validation (with its better filter setting;
+    only the already-bought filter when ``rebuys`` is False)."""
+    fitted: dict[str, EASERecommender] = {}
+
     def score(config: EASEConfig) -> float:
-        model = EASERecommender(config).fit(data)
-        return max(ndcg(model, valid, k, filter_bought=True), ndcg(model, valid, k, filter_bought=False))
+        model = fitted[config.model_dump_json()] = EASERecommender(config).fit(data)
+        filters = (True, False) if rebuys else (True,)
+        return max(ndcg(model, valid, k, filter_bought=f) for f in filters)
 
     grid = [start] + [start.model_copy(update={"regularization": r}) for r in (10.0, 50.0, 200.0, 500.0, 2000.0)]
     best, _, log = best_of(grid, score, "EASE")
-    return best, log
+    return fitted[best.model_dump_json()], log
 
 
 def tune(transactions: pd.DataFrame, events: pd.DataFrame | None, items: pd.DataFrame | None,
@@ -181,25 +201,38 @@ def tune(transactions: pd.DataFrame, events: pd.DataFrame | None, items: pd.Data
     return tuned, ease, logs
 
 
-def tune_on(data: Interactions, valid: Holdout, cfg: RecsysConfig, horizon_days: int
+def tune_on(data: Interactions, valid: Holdout, cfg: RecsysConfig, horizon_days: int, rebuys: bool | None = None
             ) -> tuple[BlendConfig, EASEConfig, dict[str, Any]]:
     """Return the tuned blend and EASE configs and the trial logs (starting configs when validation is empty).
 
     ``data`` is what the models fit on, ``valid`` what they are scored on (a time window or each customer's
-    last order); the holdout is never read here.
+    last order); the holdout is never read here. ``rebuys`` False (None: measured on ``data``, see
+    ``rebuys_common``): customers rarely buy an item twice, so buy-again is switched off (weight 0, untuned) and
+    the blend's re-buy filters are not tuned.
     """
     began = time.perf_counter()
+    rebuys = rebuys_common(data, cfg) if rebuys is None else rebuys
     start = cfg.blend.model_copy(update={
         "buy_again": cfg.blend.buy_again.model_copy(update={"horizon_days": float(horizon_days)})})
+    if not rebuys:
+        start = start.model_copy(update={"weights": start.weights.model_copy(update={"buy_again": 0.0})})
     if valid.n_users == 0:
         logger.warning("no customer to validate on: recommender left untuned")
         return start, cfg.ease, {"skipped": "empty validation"}
     data, sampled = tuning_sample(data, valid, cfg.max_tune_customers, cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    tuned, models, logs = tune_sources(data, valid, start, cfg, rng)
-    ease, logs["ease"] = tune_ease(data, valid, cfg.ease, cfg.k)
+    tuned, models, logs = tune_sources(data, valid, start, cfg, rng, rebuys)
+    ease_model, logs["ease"] = tune_ease(data, valid, cfg.ease, cfg.k, rebuys)
+    models["ease"], ease = ease_model, ease_model.config
+    tuned = tuned.model_copy(update={"ease": ease})
     blend = Blend(tuned).fit(data, fitted=models)
-    weights, _, logs["weights"] = tune_weights(blend, valid, cfg.k, cfg.weight_trials, rng)
+    names = tuple(WEIGHT_RANGE) if rebuys else NO_REBUY_WEIGHTS
+    weights, _, logs["weights"] = tune_weights(blend, valid, cfg.k, cfg.weight_trials, rng, names)
+    if not rebuys:
+        tuned = tuned.model_copy(update={"weights": weights})
+        logs["validation"] = {"customers": valid.n_users, "fitted_customers": sampled, "rebuys": False,
+                              "seconds": round(time.perf_counter() - began, 1)}
+        return tuned, ease, logs
     tuned_blend = blend.with_weights(weights)
     threshold, _, logs["rebuy_threshold"] = best_of(
         [tuned.rebuy_threshold, *REBUY_THRESHOLDS],
@@ -209,9 +242,14 @@ def tune_on(data: Interactions, valid: Holdout, cfg: RecsysConfig, horizon_days:
         lambda c: ndcg(tuned_blend.with_weights(weights, rebuy_threshold=threshold, max_rebuys=c), valid, cfg.k),
         "re-buy slots")
     tuned = tuned.model_copy(update={"weights": weights, "rebuy_threshold": threshold, "max_rebuys": cap})
-    logs["validation"] = {"customers": valid.n_users, "fitted_customers": sampled,
+    logs["validation"] = {"customers": valid.n_users, "fitted_customers": sampled, "rebuys": True,
                           "seconds": round(time.perf_counter() - began, 1)}
     return tuned, ease, logs
+
+
+def rebuys_common(data: Interactions, cfg: RecsysConfig) -> bool:
+    """Return whether customers buy items again often enough for buy-again to have a say (``rare_rebuy_share``)."""
+    return data.rebuy_share >= cfg.rare_rebuy_share
 
 
 def tuning_sample(data: Interactions, valid: Holdout, max_customers: int | None, seed: int

@@ -136,8 +136,11 @@ def test_unfitted_model_refuses_and_refit_replaces_state(cls, data):
     assert len(model.customers_) == data.n_customers and model.bought_.shape == (data.n_customers, data.n_items)
 
 
-def test_blend_round_trip_single_and_batch_agree(data, tmp_path):
-    blend = Blend(BlendConfig.model_validate({"als": {"factors": 8, "iterations": 5}})).fit(data)
+@pytest.mark.parametrize("ease", [0.0, 0.5], ids=["without EASE", "with EASE"])
+def test_blend_round_trip_single_and_batch_agree(data, tmp_path, ease):
+    blend = Blend(BlendConfig.model_validate({"als": {"factors": 8, "iterations": 5}, "weights": {"ease": ease}})
+                  ).fit(data)
+    assert ("ease" in blend.components_) is (ease > 0)  # EASE (items^2 weights) is fitted only when it counts
     customers = data.customers.external[:40].tolist() + ["UNKNOWN"]
     batch = recommend_batch(blend, customers, k=6)
     assert list(batch.columns) == ["customer_id", "rank", "item_id", "score", "reason"]
@@ -145,6 +148,7 @@ def test_blend_round_trip_single_and_batch_agree(data, tmp_path):
     manifest = json.loads((tmp_path / "blend" / "model.json").read_text())
     assert manifest["class"] == "models.recommender.blend.Blend" and manifest["config"]["als"]["factors"] == 8
     loaded = Blend.load(tmp_path / "blend")
+    assert sorted(loaded.components_) == sorted(blend.components_)
     pd.testing.assert_frame_equal(recommend_batch(loaded, customers, k=6), batch)
     singles = pd.concat([recommend_one(loaded, c, k=6).to_frame() for c in customers], ignore_index=True)
     pd.testing.assert_frame_equal(singles[["customer_id", "rank", "item_id", "reason"]],

@@ -177,3 +177,27 @@ def test_cold_start_is_popular_even_when_tuning_weighs_popularity_at_zero(data):
     batch = recommend_batch(blend, ["NEVER_SEEN"], k=2)
     assert batch["item_id"].iloc[0] in {"PHONE", "CASE"} and batch["score"].gt(0).all()
     assert batch["reason"].str.startswith("popular").all()
+
+
+def test_rebuy_share_counts_pairs_bought_on_more_than_one_order(data):
+    purchases = data.purchases.toarray()
+    bought = purchases > 0
+    # by hand on the tiny shop: coffee drinkers (4 orders of BEANS each) are the only re-buyers
+    assert data.rebuy_share == pytest.approx((purchases > 1).sum() / bought.sum())
+    beans = data.items.to_internal(["BEANS"])[0]
+    assert (purchases[:, beans] > 1).sum() == 6 == (purchases > 1).sum()
+
+
+def test_blend_weighs_ease_in_and_refuses_it_when_not_fitted(data):
+    config = BlendConfig.model_validate({"als": {"factors": 8, "iterations": 5}})
+    plain = Blend(config).fit(data)
+    ease_only = BlendWeights.model_validate({name: 0.0 for name in BlendWeights.model_fields} | {"ease": 1.0})
+    with pytest.raises(ValueError, match="fitted without ease"):
+        plain.with_weights(ease_only)
+    ease = EASERecommender(config.ease).fit(data)
+    blend = Blend(config).fit(data, fitted={"ease": ease}).with_weights(ease_only)
+    users = np.arange(data.n_customers)
+    # EASE alone in the blend ranks as EASE with the already-bought filter (the blend drops what was bought)
+    np.testing.assert_array_equal(blend.rank_items(users, 3)[0], ease.rank_items(users, 3, filter_bought=True)[0])
+    picks = recommend_batch(blend, data.customers.external[:20].tolist(), k=3)
+    assert (picks.reason == "customers like you bought").all()  # EASE is collaborative: ALS's reason

@@ -9,6 +9,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from features.demo.config import DemoConfig
+from features.demo.durable import ratings_log
+from features.demo.shop import generate_shop
 from models.recommender import (
     ALSRecommender,
     Blend,
@@ -150,3 +153,42 @@ def test_tuning_sample_keeps_the_validation_customers_and_whole_customers() -> N
         np.unique(tuning_sample(data, valid, 80, seed=0)[0].line_customer), kept)  # seeded
     same, everyone = tuning_sample(data, valid, 10_000, seed=0)
     assert same is data and everyone == data.n_customers
+
+
+SINGLE_SOURCES = ["popularity", "copurchase", "ease", "als"]
+
+
+@pytest.fixture(scope="module")
+def ratings_run():
+    """A MovieLens-like ratings log (nobody rates a film twice), each user's last 5 ratings held out."""
+    tx = ratings_log(users=600, items=300, seed=1)
+    cfg = RecsysConfig.model_validate({**FAST, "split": "per_customer", "holdout_orders": 5})
+    return train_and_evaluate_recommender(tx, None, None, tx["timestamp"].max() + pd.Timedelta(days=1), 30, cfg)
+
+
+def test_leave_last_5_without_rebuys_serves_at_least_the_best_single_source(ratings_run):
+    run, ndcg = ratings_run, ratings_run.metrics["ndcg@10"]
+    assert run.info["rebuy_share"] == 0.0 and "re-buys: 0.0% of (customer, item) pairs" in run.info["notes"][-1]
+    assert run.params["blend"]["weights"]["buy_again"] == 0.0  # nothing to buy again: switched off, not tuned
+    assert "rebuy_threshold" not in run.info["trials"] and run.info["trials"]["validation"]["rebuys"] is False
+    assert all(run.info["filter_bought"].values())  # every model filters what the customer bought
+    assert run.metrics["customers"].iloc[0] == 600  # everyone has 20+ ratings: 5 held out each
+    assert ndcg[run.chosen] >= ndcg[SINGLE_SOURCES].max()
+    assert ndcg["ease"] > 1.3 * ndcg["popularity"]  # taste matters, as in the real ratings sets
+
+
+def test_durable_demo_shop_serves_at_least_the_best_single_source():
+    tables = generate_shop(DemoConfig(customers=2_000, seed=3, years=1.5, profile="durable"))
+    tx = tables["transactions"]
+    cutoff = pd.Timestamp(tx["timestamp"].max()).normalize() + pd.Timedelta(days=1)
+    run = train_and_evaluate_recommender(tx, tables["events"], tables["items"], cutoff, 90,
+                                         RecsysConfig.model_validate(FAST))
+    ndcg = run.metrics["ndcg@10"]
+    assert run.info["rebuy_share"] < 0.02 and run.params["blend"]["weights"]["buy_again"] == 0.0
+    assert ndcg[run.chosen] >= ndcg[SINGLE_SOURCES].max()
+    assert run.info["why"].startswith(f"{run.chosen}: ")
+
+
+def test_a_shop_with_rebuys_keeps_buy_again(run):
+    assert run.info["rebuy_share"] > 0.02 and "buy-again off" not in run.info["notes"][-1]
+    assert "rebuy_threshold" in run.info["trials"] and run.info["trials"]["validation"]["rebuys"] is True

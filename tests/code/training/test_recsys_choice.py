@@ -157,3 +157,21 @@ def test_blend_shows_a_bought_item_only_when_due_and_caps_the_rebuys():
                                    data.items.to_internal(capped.item_id.to_numpy())]).ravel() > 0
     per_list = pd.Series(again).groupby(capped.customer_id.to_numpy()).sum()
     assert per_list.max() == 1 and (capped.groupby("customer_id").size() == 8).all()  # new items fill the slots
+
+
+def test_choose_model_names_the_real_runner_up_and_serves_the_best_single_source():
+    rng = np.random.default_rng(2)
+    base = rng.random(500)
+    # a real shop: the blend won 0.381, buy-again (which never serves alone) came second at 0.378
+    won = choose_model({"popularity": base * 0.3, "als": base * 0.8, "buy_again": base * 0.99, "blend": base})
+    assert won.name == "blend" and "runner-up buy_again" in won.reason and "does not serve alone" in won.reason
+    # popularity is within the noise of EASE and the blend within the noise above it: EASE, the best single
+    # source, serves (the simplest model within the noise would serve less than the best source)
+    noise = rng.normal(0, 0.05, (2, 500))
+    noise -= noise.mean(axis=1, keepdims=True)  # the means are then exactly base's + the offsets below
+    close = {"popularity": base - 0.002 + noise[0], "ease": base, "blend": base + 0.001 + noise[1]}
+    choice = choose_model(close)
+    assert choice.name == "ease" and "blend" in choice.reason and "within the noise" in choice.reason
+    # a clearly better ranker serves only when it clearly beats what it would replace (here the blend)
+    ranked = choose_model({"ease": base, "blend": base + 0.05, "ranker": base + 0.05 + noise[1] * 0.1})
+    assert ranked.name == "blend" and "ranker" in ranked.reason
