@@ -19,6 +19,7 @@ from serving import schemas as S
 from serving.bundle import RECOMMENDER, SCORES, Bundle, Holder
 from serving.config import Settings
 from serving.events import Journal, LiveEvent, LiveState, naive_local
+from serving.language import REQUEST_LANG, localised
 from serving.recommender import item_page_list, personal_picks
 
 
@@ -129,13 +130,13 @@ async def customer(ctx: Context, req: S.CustomerRequest) -> Answer:
     if record is None:
         raise ApiError(404, "unknown customer", f"no customer {req.customer_id!r} with a purchase before "
                        f"{bundle.cutoff:%Y-%m-%d} in the served shop; check the id (ids are strings: 00042 is not 42)")
-    return json_answer(record)
+    return json_answer(localised(record))
 
 
 async def churn_risk(ctx: Context, req: S.ChurnRiskRequest) -> Answer:
     bundle = bundle_with(ctx, SCORES)
     ids = list(dict.fromkeys(req.customer_ids))
-    return json_answer({"customers": [bundle.customers[i] for i in ids if i in bundle.customers],
+    return json_answer({"customers": [localised(bundle.customers[i]) for i in ids if i in bundle.customers],
                         "unknown": [i for i in ids if i not in bundle.customers]})
 
 
@@ -143,7 +144,8 @@ async def churn_list_route(ctx: Context, req: S.ChurnListRequest) -> Answer:
     bundle = bundle_with(ctx, SCORES)
     assert bundle.scores is not None  # present whenever SCORES is not missing
     try:
-        table = churn_list(bundle.scores, req.min_probability, req.segment, req.min_value, req.limit)
+        table = churn_list(bundle.scores, req.min_probability, req.segment, req.min_value, req.limit,
+                           lang=REQUEST_LANG.get())
     except ValueError as exc:  # an unknown segment: the message lists the segments present
         raise ApiError(422, "invalid request", str(exc).replace("--segment", "segment")) from None
     table = table.assign(last_order=table["last_order"].astype(str).where(table["last_order"].notna(), None))

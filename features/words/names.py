@@ -288,8 +288,8 @@ PAGE: dict[str, dict[Lang, str]] = {
         Lang.ru: "{day}, около {hour}:00",
     },
     "no_reasons": {
-        Lang.en: "No reasons given.",
-        Lang.ru: "Причины не указаны.",
+        Lang.en: "Nothing in their behaviour stands out: the risk is that of customers like them.",
+        Lang.ru: "В поведении клиента ничего не изменилось: риск такой же, как у похожих клиентов.",
     },
     "api_error": {
         Lang.en: "The service answered {status} ({error}): {detail}",

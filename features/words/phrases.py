@@ -117,21 +117,44 @@ ACTION_RULES = {
 RESULTS = {
     "results.too_early": _p(
         "{campaign}: only {days:count:day|days} of data after the cutoff {cutoff:date} (orders until {last:date}); "
-        "an estimate needs at least {need:count:day|days}. Nothing can be measured yet: wait and run "
-        "campaign-results again, or lower campaigns.min_result_days",
+        "an estimate needs at least {need:count:day|days}, so nothing is measured yet: wait and run "
+        "campaign-results again (or lower campaigns.min_result_days).",
         "{campaign}: после отсечки {cutoff:date} есть данные лишь за {days:count:день|дня|дней} (заказы до "
-        "{last:date}); для оценки нужно не меньше {need:count:дня|дней|дней}. Измерять пока нечего: подождите и "
-        "запустите campaign-results снова или уменьшите campaigns.min_result_days"),
+        "{last:date}); для оценки нужно не меньше {need:count:дня|дней|дней}, поэтому пока ничего не измерено: "
+        "подождите и запустите campaign-results снова (или уменьшите campaigns.min_result_days)."),
     "results.no_data": _p(
-        "{campaign}: no order after the cutoff {cutoff:date} yet (the data ends {last:date}); nothing can be "
-        "measured until orders after the cutoff are loaded",
-        "{campaign}: после отсечки {cutoff:date} заказов ещё нет (данные заканчиваются {last:date}); измерять "
-        "нечего, пока не загружены заказы после отсечки"),
-    "results.measured": _p(
-        "{campaign}: {diff} extra orders per 100 customers (95% interval {low} to {high}) over {days:count:day|days}, "
-        "{treated:number} treated against {control:number} held back; {verdict}",
-        "{campaign}: {diff} доп. заказа на 100 клиентов (95\u00a0% интервал от {low} до {high}) за "
-        f"{{days:{DAYS_RU}}}, {{treated:number}} получивших против {{control:number}} в контроле; {{verdict}}"),
+        "{campaign}: no order after the cutoff {cutoff:date} yet (the data ends {last:date}), so nothing is "
+        "measured: load the orders placed since the cutoff and run campaign-results again.",
+        "{campaign}: после отсечки {cutoff:date} заказов ещё нет (данные заканчиваются {last:date}), поэтому ничего "
+        "не измерено: загрузите заказы после отсечки и запустите campaign-results снова."),
+}
+
+RESULTS |= {
+    "results.unmeasurable": _p(
+        "the {campaign} campaign cannot be measured: it has {treated:number} treated and {control:number} control "
+        "customers (a control share of 0, or too small an audience)",
+        "кампанию «{campaign}» нельзя измерить: получивших {treated:number}, в контроле {control:number} (доля "
+        "контроля 0 или слишком маленькая аудитория)"),
+    "results.brought": _p(
+        "the {campaign} campaign brought {orders} extra orders per 100 customers, 95% interval {orders_span}; "
+        "{conversion} points of conversion ({conversion_span}); incremental revenue {revenue} ({revenue_span}) over "
+        "{days:count:day|days} from {treated:number} contacted against {control:number} held back",
+        "кампания «{campaign}» принесла {orders} доп. заказа на 100 клиентов, 95\u00a0% интервал {orders_span}; "
+        "конверсия {conversion} п. п. ({conversion_span}); дополнительная выручка {revenue} ({revenue_span}) за "
+        f"{{days:{DAYS_RU}}}: {{treated:number}} получивших против {{control:number}} в контроле"),
+    "results.lost": _p(
+        "the {campaign} campaign lost {orders} orders per 100 customers, 95% interval {orders_span}; "
+        "{conversion} points of conversion ({conversion_span}); incremental revenue {revenue} ({revenue_span}) over "
+        "{days:count:day|days} from {treated:number} contacted against {control:number} held back",
+        "кампания «{campaign}» потеряла {orders} заказа на 100 клиентов, 95\u00a0% интервал {orders_span}; "
+        "конверсия {conversion} п. п. ({conversion_span}); дополнительная выручка {revenue} ({revenue_span}) за "
+        f"{{days:{DAYS_RU}}}: {{treated:number}} получивших против {{control:number}} в контроле"),
+    "results.chance": _p(
+        "; the orders interval includes zero, so this cannot yet be told apart from chance",
+        "; интервал заказов включает ноль, так что от случайности это пока не отличить"),
+    "results.rough": _p(
+        " (fewer than {n:number} customers in a group: the interval is only a rough guide)",
+        " (меньше {n:number} клиентов в группе: интервал лишь приблизителен)"),
 }
 
 PHRASES: dict[str, dict[Lang, str]] = {**RISK_REASONS, **VALUE_REASONS, **ACTION_RULES, **RESULTS}
