@@ -25,7 +25,8 @@ __all__ = ["Lang", "say", "name", "page_words", "PHRASES", "NAMES"]
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
 _FORMATS: dict[str, Callable[[Any, Lang], str]] = {
     "number": lambda v, lang: F.number(float(v), lang), "short": lambda v, lang: F.short(float(v), lang),
-    "money": lambda v, lang: F.money(float(v), lang), "share": lambda v, lang: F.share(float(v), lang),
+    "money": lambda v, lang: F.money(float(v), lang),
+    "money2": lambda v, lang: F.number(float(v), lang, 2), "share": lambda v, lang: F.share(float(v), lang),
     "date": F.date, "month": F.month, "in_month": F.in_month, "month_from": F.month_from,
     "times": lambda v, lang: F.times(float(v), lang),
 }

@@ -65,6 +65,7 @@ class CampaignSettings:
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    lang: str = "en"  # the language of the rules and the default offers
 
 
 def build_campaigns(shop: Shop, champions: Champions, recommender: Recommender | None, cutoff: datetime | None = None,
@@ -78,9 +79,9 @@ def build_campaigns(shop: Shop, champions: Champions, recommender: Recommender |
     scores = scored.set_index(C.CUSTOMER_ID)[[CHURN_PROBABILITY, GOLDEN_PROBABILITY, EXPECTED_VALUE]]
     customers = inputs.customers.join(scores, on=C.CUSTOMER_ID)
     customers[list(scores.columns)] = customers[list(scores.columns)].fillna(0.0)
-    selections, window = select_audiences(customers, inputs, cfg)
+    selections, window = select_audiences(customers, inputs, cfg, settings.lang)
     items = personal_items(recommender, audience_ids(selections), cfg.items_per_customer)
-    audiences = assemble(selections, customers, items, inputs, window, cfg)
+    audiences = assemble(selections, customers, items, inputs, window, cfg, settings.lang)
     if recommender is None:
         audiences.notes.append("no champion recommender: the items column holds only abandoned-cart items")
     logger.info("campaign audiences at %s: %s", cutoff, dict(audiences.summary[["campaign", "customers"]].values))

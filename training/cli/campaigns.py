@@ -28,6 +28,7 @@ def campaigns(
     out: Path = typer.Option(..., "--out", help="Output folder: one CSV per campaign, summary.csv, manifest.csv."),
     cutoff: str | None = CutoffOption,
     config: Path | None = ConfigOption,
+    lang: str = LangOption,
 ) -> None:
     """Campaign audiences from the champions: reactivation, win-back or drop, suppression list, second order,
     VIP care, abandoned carts, birthdays, loyalty tier progress and contact frequency.
@@ -55,7 +56,7 @@ def campaigns(
             champions = load_champions(cfg.registry)
             recommender = load_recommender(cfg.registry)
         with console.status("Scoring customers and building the audiences ..."):
-            settings = CampaignSettings(cfg.campaigns, cfg.segments, cfg.scoring)
+            settings = CampaignSettings(cfg.campaigns, cfg.segments, cfg.scoring, checked_lang(lang))
             audiences = build_campaigns(shop, champions, recommender, as_of, settings)
         write_audiences(audiences, out)
     console.print(summary_table(audiences))
