@@ -6,6 +6,7 @@ return words (``/customer``, ``/churn_risk``, ``/churn_list``) read it. English 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qs
@@ -38,7 +39,7 @@ def preferred(accept_language: str) -> Lang:
     return best
 
 
-def lang_of(scope: dict[str, Any]) -> Lang:
+def lang_of(scope: Mapping[str, Any]) -> Lang:
     """Return the language a request asks for: ``?lang=`` first, then ``Accept-Language``."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang")
     if query:

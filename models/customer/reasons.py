@@ -298,11 +298,13 @@ def top_reasons(contributions: np.ndarray, raw: pd.DataFrame, columns: list[str]
     row = Row({str(c): raw[c].to_numpy() for c in raw.columns}, windows_of(list(raw.columns)))
     out: list[list[Reason]] = []
     for i in range(len(raw)):
-        row.i, found, groups = i, [], set()
+        row.i = i
+        found: list[Reason] = []
+        groups: set[str] = set()
         for j in order[i]:
             if len(found) == k or signed[i, j] <= 0:
                 break
-            group, build = builders[j]  # type: ignore[misc]  # usable: not None
+            group, build = builders[j] or ("", _overdue)  # never None here: signed is 0 for unusable features
             if group in groups:
                 continue
             reason = build(row, columns[j])

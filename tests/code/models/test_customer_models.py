@@ -194,3 +194,21 @@ def test_reasons_never_show_a_negative_count() -> None:
     text = "; ".join(r.text() for r in found[0])
     assert text == "1 order in the last 90 days after 5 in the 90 before"  # one reason for the activity drop
     assert "-" not in text
+
+
+@pytest.mark.parametrize("cls", [GoldenModel, ValueModel])
+def test_golden_and_value_reasons_say_why_the_customer_is_worth_much(cls: type[CustomerModel], data: tuple) -> None:
+    x, _ = data
+    model = fitted(cls, SMALL, data)
+    assert model.reason_kind == "value"
+    rows = x.head(200)
+    found = model.explain(rows, 3)
+    booster = model.booster_ if cls is GoldenModel else model.revenue_  # type: ignore[attr-defined]
+    contributions = booster.predict(model.spec_.matrix(rows), pred_contrib=True)  # type: ignore[attr-defined]
+    columns = model.spec_.columns  # type: ignore[attr-defined]
+    assert sum(bool(r) for r in found) > 50
+    for i, reasons in enumerate(found):
+        for reason in reasons:
+            assert contributions[i, columns.index(reason.feature)] > 0 and not REFUSED.fullmatch(reason.feature)
+            assert reason.key in ("reason.regular", "reason.big_check", "reason.orders_recent", "reason.spend_recent",
+                                  "reason.spend_growth"), reason
