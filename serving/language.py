@@ -6,12 +6,13 @@ return words (``/customer``, ``/churn_risk``, ``/churn_list``) read it. English 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qs
 
-from features.words.catalogue import say
+from features.words.catalogue import PHRASES, say
 from features.words.formats import Lang, language
 
 REQUEST_LANG: ContextVar[Lang] = ContextVar("request_lang", default=Lang.en)
@@ -64,3 +65,35 @@ def localised(record: dict[str, Any], lang: Lang | None = None) -> dict[str, Any
         key, values = record["_rule"]
         out["action"] = {**record["action"], "rule": say(key, lang, **values)}
     return out
+
+
+def _pick_patterns() -> list[tuple[re.Pattern[str], str]]:
+    """Return (English pattern, key) for every recommendation reason; ``{anchor}`` and the like match any text."""
+    out = []
+    for key, texts in PHRASES.items():
+        if key.startswith("pick."):
+            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+)", re.escape(texts[Lang.en]))
+            out.append((re.compile(f"^{pattern}$"), key))
+    return sorted(out, key=lambda p: -len(p[0].pattern))  # "bought together with X in your cart" before "... X"
+
+
+PICK_PATTERNS = _pick_patterns()
+
+
+def pick_reason(text: str, lang: Lang) -> str:
+    """Return a recommendation's English reason in ``lang`` (unchanged when it is not one of the catalogue's)."""
+    if lang == Lang.en:
+        return text
+    for pattern, key in PICK_PATTERNS:
+        found = pattern.match(text)
+        if found:
+            return say(key, lang, **found.groupdict())
+    return text
+
+
+def localised_picks(items: list[dict[str, Any]], lang: Lang | None = None) -> list[dict[str, Any]]:
+    """Return ``/recommend`` items with their reasons in ``lang`` (default: the request's); English as they are."""
+    lang = lang or REQUEST_LANG.get()
+    if lang == Lang.en:
+        return items
+    return [{**item, "reason": pick_reason(item["reason"], lang)} for item in items]

@@ -19,7 +19,7 @@ from serving import schemas as S
 from serving.bundle import RECOMMENDER, SCORES, Bundle, Holder
 from serving.config import Settings
 from serving.events import Journal, LiveEvent, LiveState, naive_local
-from serving.language import REQUEST_LANG, localised
+from serving.language import REQUEST_LANG, localised, localised_picks
 from serving.recommender import item_page_list, personal_picks
 
 
@@ -74,7 +74,7 @@ async def recommend(ctx: Context, req: S.RecommendRequest) -> Answer:
         picks = personal_picks(bundle.recommender, req.customer_id, req.k, cart, exclude, req.category,
                                bundle.item_category)
         items, known = [{"item_id": i, "score": s, "reason": r} for i, s, r in picks.items], picks.known
-    return json_answer({"customer_id": req.customer_id, "items": items,
+    return json_answer({"customer_id": req.customer_id, "items": localised_picks(items),
                         "model_version": bundle.versions[RECOMMENDER], "fallback": not known})
 
 

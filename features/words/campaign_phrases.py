@@ -103,3 +103,15 @@ OFFERS = {
                                   "частота рассылки: столько писем в месяц"),
     "offer.control": _p("control group: do not contact", "контрольная группа: не связываться"),
 }
+
+# the recommender's reasons (models/recommender/reasons.py words them in English; the service translates per request)
+PICKS = {
+    "pick.als": _p("customers like you bought", "покупают похожие клиенты"),
+    "pick.category": _p("popular in {category}", "популярно в категории {category}"),
+    "pick.popular": _p("popular right now", "популярно сейчас"),
+    "pick.trending": _p("trending now", "набирает популярность"),
+    "pick.copurchase": _p("bought together with {anchor}", "покупают вместе с {anchor}"),
+    "pick.upsell": _p("a step up from {anchor}", "классом выше, чем {anchor}"),
+    "pick.buy_again": _p("time to buy again", "пора купить снова"),
+    "pick.cart": _p("bought together with {anchor} in your cart", "покупают вместе с {anchor} из вашей корзины"),
+}

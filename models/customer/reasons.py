@@ -254,7 +254,8 @@ def windows_of(columns: list[str] | pd.Index) -> dict[str, int]:
 
 def recency_reasons(days_since: np.ndarray, inputs: pd.DataFrame) -> list[list[Reason]]:
     """Return the statistical baselines' one reason: recency against the customer's usual gap where it is known
-    ("no order for 51 days, twice their usual 25-day gap"), else the plain recency ("no order for 51 days")."""
+    ("no order for 51 days, twice their usual 25-day gap"), else the plain recency from 30 days ("no order for 51
+    days"); a recent buyer gets none."""
     values = {c: inputs[c].to_numpy() for c in ("orders", "mean_gap_days") if c in inputs.columns}
     values["days_since_last_order"] = np.asarray(days_since, dtype="float64")
     row = Row(values, {})
@@ -262,7 +263,7 @@ def recency_reasons(days_since: np.ndarray, inputs: pd.DataFrame) -> list[list[R
     for i, days in enumerate(values["days_since_last_order"]):
         row.i = i
         reason = _overdue(row, "days_since_last_order")
-        if reason is None and _ok(float(days)):
+        if reason is None and _ok(float(days)) and days >= 30:  # "no order for 2 days" is no reason
             reason = Reason("reason.no_order", "days_since_last_order", (("days", round(float(days))),))
         out.append([reason] if reason is not None else [])
     return out

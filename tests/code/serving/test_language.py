@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from features.words.catalogue import page_words
+from features.words.catalogue import page_words, say
 from features.words.formats import Lang
 from models.customer.reasons import Reason
 from models.inference.config import ScoringConfig
@@ -44,3 +44,16 @@ def test_the_page_reads_its_words_from_the_catalogue() -> None:
     assert ru == page_words("ru") and ru["names"]["segment"]["At risk"] == "В зоне риска"
     assert client.get("/words.json?lang=en").json()["page"]["s_churn"] == "Churn risk"
     assert "WORDS" not in client.get("/app.js").text  # no second word list in the page's script
+
+
+def test_recommendation_reasons_in_russian_match_the_recommenders_words() -> None:
+    from models.recommender.reasons import PHRASES as PICKS
+    from serving.language import localised_picks, pick_reason
+
+    for key, english in PICKS.items():  # the catalogue knows every reason the recommender writes
+        assert say(f"pick.{key}", "en", category="Home", anchor="I1") == english.format(category="Home", anchor="I1")
+    assert pick_reason("bought together with I00012 in your cart", Lang.ru) == \
+        "покупают вместе с I00012 из вашей корзины"
+    items = [{"item_id": "I1", "score": 1.0, "reason": "time to buy again"}]
+    assert localised_picks(items, Lang.ru) == [{"item_id": "I1", "score": 1.0, "reason": "пора купить снова"}]
+    assert localised_picks(items, Lang.en) is items
