@@ -1,4 +1,8 @@
-"""Customer answers: one JSON-ready record per scored customer, with the suggested action and the rule behind it."""
+"""Customer answers: one JSON-ready record per scored customer, with the suggested action and the rule behind it.
+
+Records are in English; the private keys ``_reasons`` and ``_rule`` keep the reasons and the rule structured, so
+``serving.language.localised`` words them in the language a request asks for.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +11,35 @@ from typing import Any
 
 import pandas as pd
 
+from features.words.catalogue import Lang, say
 from models.inference.config import ScoringConfig
+from models.inference.score import REASON_LIST
 
 GOLDEN_LIKELY = 0.5  # golden probability from which a customer gets the VIP treatment
 REORDER_LIKELY = 0.5  # expected orders in the horizon from which a cross-sell is worth sending
 
 
 def suggested_action(row: dict[str, Any], scoring: ScoringConfig, horizon_days: int) -> dict[str, str]:
-    """Return the action for one customer and the rule that chose it (the first rule that applies wins)."""
+    """Return the action for one customer and the rule that chose it, in English (``action_rule`` has the parts)."""
+    action, key, values = action_rule(row, scoring, horizon_days)
+    return {"action": action, "rule": say(key, Lang.en, **values)}
+
+
+def action_rule(row: dict[str, Any], scoring: ScoringConfig, horizon_days: int
+                ) -> tuple[str, str, dict[str, Any]]:
+    """Return the action, the catalogue key of its rule and the rule's values (the first rule that applies wins)."""
     p, high = row["churn_probability"], scoring.risk_thresholds[1]
     if row.get("dead_contact"):
-        return {"action": "nothing", "rule": "dead contact: churned for longer than the reactivation window, so "
-                "an offer is unlikely to pay; keep them on the suppression list"}
+        return "nothing", "rule.dead_contact", {}
     if p >= high:
-        return {"action": "reactivation offer", "rule": f"churn probability {p:.2f} is at least the high-risk "
-                f"threshold {high:.2f}"}
-    if row["is_golden_now"] or row["golden_probability"] >= GOLDEN_LIKELY:
-        why = "golden now (top 20% by recent revenue)" if row["is_golden_now"] else (
-            f"golden probability {row['golden_probability']:.2f} is at least {GOLDEN_LIKELY}")
-        return {"action": "VIP perk", "rule": why}
+        return "reactivation offer", "rule.high_risk", {"p": p, "high": high}
+    if row["is_golden_now"]:
+        return "VIP perk", "rule.golden_now", {}
+    if row["golden_probability"] >= GOLDEN_LIKELY:
+        return "VIP perk", "rule.golden_likely", {"p": row["golden_probability"], "bar": GOLDEN_LIKELY}
     if row["expected_orders"] >= REORDER_LIKELY:
-        return {"action": "cross-sell", "rule": f"expected to order again ({row['expected_orders']:.1f} orders in "
-                f"the next {horizon_days} days) and not at high risk: show what goes with their purchases"}
-    return {"action": "nothing", "rule": f"churn risk {row['churn_risk']}, not golden, fewer than {REORDER_LIKELY} "
-            f"expected orders in {horizon_days} days: no action worth its cost"}
+        return "cross-sell", "rule.cross_sell", {"orders": row["expected_orders"], "h": horizon_days}
+    return "nothing", "rule.nothing", {"risk": row["churn_risk"], "bar": REORDER_LIKELY, "h": horizon_days}
 
 
 def customer_records(scores: pd.DataFrame, segments: pd.DataFrame, inputs: pd.DataFrame, scoring: ScoringConfig,
@@ -54,9 +63,11 @@ def customer_records(scores: pd.DataFrame, segments: pd.DataFrame, inputs: pd.Da
             "expected_orders": row["expected_orders"], "next_order_date": row["next_order_date"],
             "best_weekday": row["best_weekday"],
             "best_hour": None if row["best_hour"] is None else int(round(row["best_hour"])),
-            "reasons": [r for r in str(row["reasons"] or "").split("; ") if r],
+            "reasons": [r.text(Lang.en) for r in row.get(REASON_LIST) or ()],
         }
-        record["action"] = suggested_action({**row, "is_golden_now": record["is_golden_now"]}, scoring, horizon_days)
+        action, key, values = action_rule({**row, "is_golden_now": record["is_golden_now"]}, scoring, horizon_days)
+        record["action"] = {"action": action, "rule": say(key, Lang.en, **values)}
+        record["_reasons"], record["_rule"] = tuple(row.get(REASON_LIST) or ()), (key, values)  # worded per request
         records[str(customer_id)] = record
     return records
 

@@ -18,6 +18,7 @@ import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from pydantic import TypeAdapter, ValidationError
 
+from serving.language import set_request_lang
 from serving.openapi import openapi_document
 from serving.routes import ROUTES, Answer, ApiError, Context, Route
 
@@ -94,6 +95,7 @@ class FastPath:
             raise ApiError(503, "not ready", "the service is still starting; retry in a few seconds")
         if route.key is not None:
             check_key(scope, route.key, ctx)
+        set_request_lang(scope)  # the language of the answer's words (Accept-Language, ?lang=)
         try:
             body = await read_body(scope, receive, ctx.settings.max_body)
         except BodyTooLargeError:

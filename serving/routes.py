@@ -21,6 +21,7 @@ from serving.bundle import RECOMMENDER, SCORES, Bundle, Holder
 from serving.config import Settings
 from serving.events import Journal, LiveEvent, LiveState, naive_local
 from serving.journal import JournalError
+from serving.language import REQUEST_LANG, localised, localised_picks
 from serving.recommender import item_page_list, personal_picks
 from serving.timerule import batch_time_problem
 
@@ -76,7 +77,7 @@ async def recommend(ctx: Context, req: S.RecommendRequest) -> Answer:
         picks = personal_picks(bundle.recommender, req.customer_id, req.k, cart, exclude, req.category,
                                bundle.item_category)
         items, known = [{"item_id": i, "score": s, "reason": r} for i, s, r in picks.items], picks.known
-    return json_answer({"customer_id": req.customer_id, "items": items,
+    return json_answer({"customer_id": req.customer_id, "items": localised_picks(items),
                         "model_version": bundle.versions[RECOMMENDER], "fallback": not known})
 
 
@@ -138,13 +139,13 @@ async def customer(ctx: Context, req: S.CustomerRequest) -> Answer:
     if record is None:
         raise ApiError(404, "unknown customer", f"no customer {req.customer_id!r} with a purchase before "
                        f"{bundle.cutoff:%Y-%m-%d} in the served shop; check the id (ids are strings: 00042 is not 42)")
-    return json_answer(record)
+    return json_answer(localised(record))
 
 
 async def churn_risk(ctx: Context, req: S.ChurnRiskRequest) -> Answer:
     bundle = bundle_with(ctx, SCORES)
     ids = list(dict.fromkeys(req.customer_ids))
-    return json_answer({"customers": [bundle.customers[i] for i in ids if i in bundle.customers],
+    return json_answer({"customers": [localised(bundle.customers[i]) for i in ids if i in bundle.customers],
                         "unknown": [i for i in ids if i not in bundle.customers]})
 
 
@@ -152,7 +153,8 @@ async def churn_list_route(ctx: Context, req: S.ChurnListRequest) -> Answer:
     bundle = bundle_with(ctx, SCORES)
     assert bundle.scores is not None  # present whenever SCORES is not missing
     try:
-        table = churn_list(bundle.scores, req.min_probability, req.segment, req.min_value, req.limit)
+        table = churn_list(bundle.scores, req.min_probability, req.segment, req.min_value, req.limit,
+                           lang=REQUEST_LANG.get())
     except ValueError as exc:  # an unknown segment: the message lists the segments present
         raise ApiError(422, "invalid request", str(exc).replace("--segment", "segment")) from None
     table = table.assign(last_order=table["last_order"].astype(str).where(table["last_order"].notna(), None))

@@ -19,13 +19,13 @@ import threading
 from pathlib import Path
 
 import bentoml
-from starlette.staticfiles import StaticFiles
 
 from serving.bundle import Bundle, Holder, load_bundle, packed_loader
 from serving.config import settings_from_env
 from serving.events import Journal, LiveState, replay
 from serving.fastpath import FastPath
 from serving.lifeline import die_with_parent
+from serving.page import ui_app
 from serving.routes import ROUTES, Context
 from serving.store import packed, packed_folders
 
@@ -77,5 +77,4 @@ class Retention:
 
 Retention.add_asgi_middleware(FastPath)  # type: ignore[attr-defined]  # the decorator returns a Service
 if UI_FOLDER.is_dir():
-    Retention.mount_asgi_app(  # type: ignore[attr-defined]
-        StaticFiles(directory=UI_FOLDER, html=True), path="/ui", name="ui")
+    Retention.mount_asgi_app(ui_app(UI_FOLDER), path="/ui", name="ui")  # type: ignore[attr-defined]

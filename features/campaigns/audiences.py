@@ -19,6 +19,7 @@ from features.campaigns import rules
 from features.campaigns.config import CAMPAIGNS, SUPPRESSION, CampaignsConfig
 from features.campaigns.control import control_flags, manifest
 from features.campaigns.inputs import CampaignInputs
+from features.words.catalogue import say
 
 ROW_COLUMNS = ("campaign", C.CUSTOMER_ID, "control", "rule", "offer", "value_at_stake", "expected_value",
                C.EMAIL_OPT_IN, "best_weekday", "best_hour", "messages_per_month", "items")
@@ -40,9 +41,10 @@ class Audiences:
     notes: list[str] = field(default_factory=list)
 
 
-def select_audiences(customers: pd.DataFrame, inputs: CampaignInputs, cfg: CampaignsConfig
+def select_audiences(customers: pd.DataFrame, inputs: CampaignInputs, cfg: CampaignsConfig, lang: str = "en"
                      ) -> tuple[dict[str, pd.DataFrame], tuple[float, float, int]]:
-    """Return each campaign's selection (``rules.SELECTION_COLUMNS``) and the second-order window used.
+    """Return each campaign's selection (``rules.SELECTION_COLUMNS``, rules worded in ``lang``) and the second-order
+    window used.
 
     ``customers`` is ``inputs.customers`` with the scores (``SCORE_COLUMNS``) added.
     """
@@ -54,18 +56,23 @@ def select_audiences(customers: pd.DataFrame, inputs: CampaignInputs, cfg: Campa
                          f"segments.reactivation_days ({inputs.dead_after_days:g}), the time from churned to dead")
     window = rules.second_order_window(inputs.purchases, cfg)
     selections = {
-        "reactivation": rules.reactivation(customers, cfg, inputs.dead_after_days),
-        "win_back": rules.win_back(customers, cfg, inputs.dead_after_days),
-        "second_order": rules.second_order(customers, window, cfg),
-        "vip_care": rules.vip_care(customers, cfg),
+        "reactivation": rules.reactivation(customers, cfg, inputs.dead_after_days, lang),
+        "win_back": rules.win_back(customers, cfg, inputs.dead_after_days, lang),
+        "second_order": rules.second_order(customers, window, cfg, lang),
+        "vip_care": rules.vip_care(customers, cfg, lang),
         "abandoned_carts": rules.abandoned_carts(customers, inputs.cart_adds, inputs.bought_lines, inputs.items,
-                                                 inputs.cutoff),
-        "birthdays": rules.birthdays(customers, cfg),
-        "tier_progress": rules.tier_progress(customers, cfg, inputs.cutoff),
-        "contact_frequency": rules.contact_frequency(customers, cfg, inputs.has_email_events),
-        SUPPRESSION: rules.suppression(customers, inputs.has_email_events),
+                                                 inputs.cutoff, lang),
+        "birthdays": rules.birthdays(customers, cfg, lang),
+        "tier_progress": rules.tier_progress(customers, cfg, inputs.cutoff, lang),
+        "contact_frequency": rules.contact_frequency(customers, cfg, inputs.has_email_events, lang),
+        SUPPRESSION: rules.suppression(customers, inputs.has_email_events, lang),
     }
     return selections, window
+
+
+def offer_text(cfg: CampaignsConfig, key: str, lang: str = "en") -> str:
+    """Return the offer of a campaign key: the shop's own (configured) text, else the default in ``lang``."""
+    return cfg.offers[key] if key in cfg.offers else say(f"offer.{key}", lang)
 
 
 def audience_ids(selections: dict[str, pd.DataFrame]) -> list[str]:
@@ -75,8 +82,10 @@ def audience_ids(selections: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def assemble(selections: dict[str, pd.DataFrame], customers: pd.DataFrame, items: pd.Series,
-             inputs: CampaignInputs, window: tuple[float, float, int], cfg: CampaignsConfig) -> Audiences:
-    """Return the rows of every campaign with contact columns and control flags, the manifest and the summary."""
+             inputs: CampaignInputs, window: tuple[float, float, int], cfg: CampaignsConfig, lang: str = "en"
+             ) -> Audiences:
+    """Return the rows of every campaign with contact columns and control flags, the manifest and the summary; the
+    default offers in ``lang`` (a shop's own offer text stays as configured)."""
     contact = _contact_columns(customers, cfg, inputs.has_email_events)
     out = {}
     for name in (*CAMPAIGNS, SUPPRESSION):
@@ -85,12 +94,12 @@ def assemble(selections: dict[str, pd.DataFrame], customers: pd.DataFrame, items
         rows.insert(0, "campaign", name)
         rows["control"] = (control_flags(name, rows[C.CUSTOMER_ID], cfg.control_share, cfg.seed)
                            if name != SUPPRESSION else False)
-        rows["offer"] = ["" if k == SUPPRESSION else cfg.offer(k) for k in rows["offer_key"]]
+        rows["offer"] = ["" if k == SUPPRESSION else offer_text(cfg, k, lang) for k in rows["offer_key"]]
         personal = items.reindex(rows[C.CUSTOMER_ID]).fillna("").to_numpy()
         rows["items"] = [_join_items(first, more, cfg.items_per_customer)
                          for first, more in zip(rows["first_items"], personal, strict=True)]
         held = rows["control"].to_numpy(dtype=bool)
-        rows.loc[held, "offer"], rows.loc[held, "items"] = CONTROL_OFFER, ""  # held back: nothing to send
+        rows.loc[held, "offer"], rows.loc[held, "items"] = say("offer.control", lang), ""  # held back: nothing to send
         if name == SUPPRESSION:
             rows["items"] = ""
         out[name] = rows[list(ROW_COLUMNS)].reset_index(drop=True)

@@ -73,6 +73,8 @@ class CampaignsConfig(BaseModel):
     email_open_days: int = Field(90, gt=0, description="Window of e-mail opens for contact frequency.")
     audience_depth: int = Field(100, ge=1, le=1000, description="Item audiences: a customer qualifies when the "
                                 "item is among their top this-many recommendations.")
+    min_result_days: int = Field(7, ge=1, description="campaign-results refuses to estimate with fewer days of "
+                                 "orders after a cutoff than this (it says how many there are).")
     audience_recent_days: float = Field(90.0, ge=0.0, description="Item audiences: leave out customers who bought "
                                         "the item (or category) this recently, unless it is a due re-buy.")
     offers: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_OFFERS),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from features import columns as C
 from features.campaigns.config import CampaignsConfig
+from features.words.catalogue import name, say
 
 SELECTION_COLUMNS = (C.CUSTOMER_ID, "rule", "offer_key", "value_at_stake", "first_items")
 LOYAL_SEGMENTS = ("Champions", "Loyal")
@@ -44,7 +45,8 @@ def _days_past(customers: pd.DataFrame) -> pd.Series:
     return customers["recency_days"] - customers["churn_threshold_days"]
 
 
-def reactivation(customers: pd.DataFrame, cfg: CampaignsConfig, dead_after_days: float) -> pd.DataFrame:
+def reactivation(customers: pd.DataFrame, cfg: CampaignsConfig, dead_after_days: float, lang: str = "en"
+                 ) -> pd.DataFrame:
     """Churned customers who crossed their own churn boundary at most ``dead_after_days - winback_days`` days ago
     (0 < days past the boundary <= that), not dead contacts, with expected lost value >= the configured minimum."""
     past = _days_past(customers)
@@ -53,14 +55,15 @@ def reactivation(customers: pd.DataFrame, cfg: CampaignsConfig, dead_after_days:
             & (past <= dead_after_days - cfg.winback_days) & (lost >= cfg.reactivation_min_value))
     rows = _by_value(customers[keep], lost[keep])
     lost, past = lost[rows.index], past[rows.index]
-    words = [f"no order for {r:.0f} days: {p:.0f} days past their own churn boundary of {t:.0f} days ("
-             + ("about twice their usual gap" if f > 1 else "the shop's usual gap for one-time buyers")
-             + f"); expected lost value {v:,.2f}" for r, p, t, f, v in
+    why = {True: say("campaign.boundary_repeat", lang), False: say("campaign.boundary_one_time", lang)}
+    words = [say("campaign.reactivation", lang, days=round(r), past=round(p), boundary=round(t), why=why[f > 1],
+                 lost=v) for r, p, t, f, v in
              zip(rows["recency_days"], past, rows["churn_threshold_days"], rows["frequency"], lost, strict=True)]
     return _selection(rows, words, "reactivation", lost)
 
 
-def win_back(customers: pd.DataFrame, cfg: CampaignsConfig, dead_after_days: float) -> pd.DataFrame:
+def win_back(customers: pd.DataFrame, cfg: CampaignsConfig, dead_after_days: float, lang: str = "en"
+             ) -> pd.DataFrame:
     """Churned customers in the last ``winback_days`` before they become dead contacts (``dead_after_days`` past
     their boundary): ``dead_after_days - winback_days < days past <= dead_after_days``, not dead yet."""
     past = _days_past(customers)
@@ -69,16 +72,16 @@ def win_back(customers: pd.DataFrame, cfg: CampaignsConfig, dead_after_days: flo
     lost = expected_lost_value(customers)
     rows = _by_value(customers[keep], lost[keep])
     left = dead_after_days - past[rows.index]
-    words = [f"no order for {r:.0f} days: a dead contact in {d:.0f} days unless they buy; win back now or drop"
+    words = [say("campaign.win_back", lang, days=round(r), left=round(d))
              for r, d in zip(rows["recency_days"], left, strict=True)]
     return _selection(rows, words, "win_back", lost[rows.index])
 
 
-def suppression(customers: pd.DataFrame, has_email_events: bool = True) -> pd.DataFrame:
+def suppression(customers: pd.DataFrame, has_email_events: bool = True, lang: str = "en") -> pd.DataFrame:
     """Dead contacts: churned for longer than the reactivation window (and no e-mail open or click in it)."""
     rows = customers[customers["dead_contact"]].sort_values(["recency_days", C.CUSTOMER_ID], ascending=[False, True])
-    engaged = ", no e-mail opened or clicked since" if has_email_events else ""
-    words = [f"no order for {r:.0f} days, {p:.0f} past their churn boundary{engaged}: stop paying to message"
+    engaged = say("campaign.not_engaged", lang) if has_email_events else ""
+    words = [say("campaign.suppression", lang, days=round(r), past=round(p), engaged=engaged)
              for r, p in zip(rows["recency_days"], _days_past(rows), strict=True)]
     return _selection(rows, words, "suppression", pd.Series(0.0, index=rows.index))
 
@@ -99,21 +102,22 @@ def second_order_window(purchases: pd.DataFrame, cfg: CampaignsConfig) -> tuple[
     return float(np.floor(lo)), float(np.ceil(hi)), len(gaps)
 
 
-def second_order(customers: pd.DataFrame, window: tuple[float, float, int], cfg: CampaignsConfig) -> pd.DataFrame:
+def second_order(customers: pd.DataFrame, window: tuple[float, float, int], cfg: CampaignsConfig,
+                 lang: str = "en") -> pd.DataFrame:
     """One-time buyers, not churned, whose first order is ``window[0]`` to ``window[1]`` days old (inclusive)."""
     lo, hi, repeaters = window
     keep = ((customers["frequency"] == 1) & ~customers["is_churned"] & (customers["tenure_days"] >= lo)
             & (customers["tenure_days"] <= hi))
     rows = _by_value(customers[keep], customers.loc[keep, "expected_value"])
     low, high = cfg.second_order_shares
-    source = (f"{low:.0%} to {high:.0%} of this shop's {repeaters:,} second orders came {lo:.0f} to {hi:.0f} days "
-              "after the first" if repeaters >= cfg.second_order_min_repeaters else
-              f"the shop has only {repeaters} second orders, so the default window of {lo:.0f} to {hi:.0f} days")
-    words = [f"one order, {t:.0f} days ago; {source}" for t in rows["tenure_days"]]
+    source = (say("campaign.second_source", lang, low=low, high=high, repeaters=repeaters, lo=lo, hi=hi)
+              if repeaters >= cfg.second_order_min_repeaters else
+              say("campaign.second_fallback", lang, repeaters=repeaters, lo=lo, hi=hi))
+    words = [say("campaign.second_order", lang, days=round(t), source=source) for t in rows["tenure_days"]]
     return _selection(rows, words, "second_order", rows["expected_value"])
 
 
-def vip_care(customers: pd.DataFrame, cfg: CampaignsConfig) -> pd.DataFrame:
+def vip_care(customers: pd.DataFrame, cfg: CampaignsConfig, lang: str = "en") -> pd.DataFrame:
     """Golden customers now (keep), then those not golden yet with golden probability >= ``vip_grow_probability``
     who have not churned (grow)."""
     keep = customers[customers["is_golden_now"]]
@@ -121,15 +125,15 @@ def vip_care(customers: pd.DataFrame, cfg: CampaignsConfig) -> pd.DataFrame:
     grow_rule = (~customers["is_golden_now"] & ~customers["is_churned"]
                  & (customers["golden_probability"] >= cfg.vip_grow_probability))
     grow = _by_value(customers[grow_rule], customers.loc[grow_rule, "golden_probability"])
-    words = ["golden now: among the customers who bring most of the last year's revenue; keep them"] * len(keep)
-    words += [f"not golden yet, {p:.0%} likely to be golden next period; grow them" for p in grow["golden_probability"]]
+    words = [say("campaign.vip_keep", lang)] * len(keep)
+    words += [say("campaign.vip_grow", lang, p=p) for p in grow["golden_probability"]]
     rows = pd.concat([keep, grow])
     offers = pd.Series(["vip_care/keep"] * len(keep) + ["vip_care/grow"] * len(grow), index=rows.index)
     return _selection(rows, words, offers, rows["expected_value"])
 
 
 def abandoned_carts(customers: pd.DataFrame, cart_adds: pd.DataFrame, bought_lines: pd.DataFrame,
-                    items: pd.DataFrame | None, cutoff: datetime) -> pd.DataFrame:
+                    items: pd.DataFrame | None, cutoff: datetime, lang: str = "en") -> pd.DataFrame:
     """Customers with a cart add in the cart window (``cart_adds`` holds only those) whose item is in stock (when
     the items table says) and that they have not bought since the cart add (a purchase line at or after it)."""
     carts = cart_adds.merge(bought_lines.rename(columns={C.TIMESTAMP: "bought_at"}), on=[C.CUSTOMER_ID, C.ITEM_ID],
@@ -151,27 +155,30 @@ def abandoned_carts(customers: pd.DataFrame, cart_adds: pd.DataFrame, bought_lin
     per = per[per.index.isin(customers[C.CUSTOMER_ID])].reset_index()
     per = _by_value(per, per["value"])
     hours = (cutoff - per["newest"]).dt.total_seconds() / 3600.0
-    words = [f"{n} item(s) added to the cart {h:.0f} hours before the cutoff, in stock, not bought since: {i}"
+    words = [say("campaign.cart", lang, n=n, hours=round(h), items=i)
              for n, h, i in zip(per["n"], hours, per["items"], strict=True)]
     return _selection(per, words, "abandoned_carts", per["value"], per["items"])
 
 
-def birthdays(customers: pd.DataFrame, cfg: CampaignsConfig) -> pd.DataFrame:
+def birthdays(customers: pd.DataFrame, cfg: CampaignsConfig, lang: str = "en") -> pd.DataFrame:
     """Customers whose birthday is 0 to ``birthday_days - 1`` days after the cutoff's day; golden customers first,
     then Champions and Loyal, then by the date."""
     days = customers["days_to_birthday"]
     rows = customers[(days >= 0) & (days < cfg.birthday_days)]
     tier = np.where(rows["is_golden_now"], 0, np.where(rows["segment"].isin(LOYAL_SEGMENTS), 1, 2))
     rows = rows.assign(_tier=tier).sort_values(["_tier", "days_to_birthday", C.CUSTOMER_ID]).drop(columns="_tier")
-    who = np.where(rows["is_golden_now"], "golden customer", np.where(rows["segment"].isin(LOYAL_SEGMENTS),
-                                                                       rows["segment"].str.lower() + " customer",
-                                                                       "customer"))
-    words = [("birthday today" if d == 0 else f"birthday in {d:.0f} day(s)") + f" ({w})"
+    shown = {s: s.lower() if lang == "en" else name("segment", s, lang) for s in LOYAL_SEGMENTS}
+    who = [say("campaign.who_golden", lang) if golden else say("campaign.who_segment", lang, segment=shown[segment])
+           if segment in LOYAL_SEGMENTS else say("campaign.who_customer", lang)
+           for golden, segment in zip(rows["is_golden_now"], rows["segment"], strict=True)]
+    words = [say("campaign.birthday_today", lang, who=w) if d == 0 else say("campaign.birthday_in", lang, days=d,
+                                                                            who=w)
              for d, w in zip(rows["days_to_birthday"], who, strict=True)]
     return _selection(rows, words, "birthdays", rows["expected_value"])
 
 
-def tier_progress(customers: pd.DataFrame, cfg: CampaignsConfig, cutoff: datetime) -> pd.DataFrame:
+def tier_progress(customers: pd.DataFrame, cfg: CampaignsConfig, cutoff: datetime, lang: str = "en"
+                  ) -> pd.DataFrame:
     """Customers within reach of Premier (0 < spend missing <= ``tier_reach_share`` x threshold, with spend this
     tier year) and Premier customers about to drop out (the spend still counting ``tier_drop_days`` later is below
     the threshold); points are ``points_per_unit`` per unit of net spend."""
@@ -182,10 +189,10 @@ def tier_progress(customers: pd.DataFrame, cfg: CampaignsConfig, cutoff: datetim
     drop = customers[(spend >= threshold) & (kept < threshold)]
     drop = drop.sort_values(["kept_spend", C.CUSTOMER_ID], ascending=[False, True])
     when = (cutoff + timedelta(days=cfg.tier_drop_days)).date().isoformat()
-    words = [f"spend {threshold - s:,.2f} more to reach Premier ({s:,.2f} of {threshold:,.0f} in the last "
-             f"{cfg.tier_year_days:.0f} days; {s * cfg.points_per_unit:,.0f} points)" for s in reach["year_spend"]]
-    words += [f"Premier now ({s:,.2f} in the last {cfg.tier_year_days:.0f} days) but only {k:,.2f} of it still "
-              f"counts on {when}: spend {threshold - k:,.2f} by then to stay Premier"
+    year = cfg.tier_year_days
+    words = [say("campaign.tier_reach", lang, missing=threshold - s, spend=s, threshold=threshold, year=year,
+                 points=s * cfg.points_per_unit) for s in reach["year_spend"]]
+    words += [say("campaign.tier_keep", lang, spend=s, year=year, kept=k, when=when, missing=threshold - k)
               for s, k in zip(drop["year_spend"], drop["kept_spend"], strict=True)]
     rows = pd.concat([reach, drop])
     offers = pd.Series(["tier_progress/reach"] * len(reach) + ["tier_progress/keep"] * len(drop), index=rows.index)
@@ -206,7 +213,8 @@ def messages_per_month(customers: pd.DataFrame, cfg: CampaignsConfig, has_email_
     return pd.Series(count.astype("int64"), index=customers.index, name="messages_per_month")
 
 
-def contact_frequency(customers: pd.DataFrame, cfg: CampaignsConfig, has_email_events: bool) -> pd.DataFrame:
+def contact_frequency(customers: pd.DataFrame, cfg: CampaignsConfig, has_email_events: bool, lang: str = "en"
+                      ) -> pd.DataFrame:
     """Every customer who is not a dead contact, with the suggested messages a month in the rule."""
     rows = customers[~customers["dead_contact"]]
     count = messages_per_month(rows, cfg, has_email_events)
@@ -216,10 +224,11 @@ def contact_frequency(customers: pd.DataFrame, cfg: CampaignsConfig, has_email_e
     for n, visits, opens, opt in zip(count, rows["visit_days"], rows["email_opens"], rows[C.EMAIL_OPT_IN],
                                      strict=True):
         if pd.notna(opt) and not opt:
-            words.append("no e-mail opt-in: 0 a month")
+            words.append(say("campaign.no_opt_in", lang))
             continue
-        seen = "" if pd.isna(visits) else f"visited on {visits:.0f} of the last {cfg.visit_days} days"
-        read = "" if not has_email_events else (f"opened {opens:.0f} e-mail(s) in {cfg.email_open_days} days"
-                                                if opens > 0 else f"opened no e-mail in {cfg.email_open_days} days")
-        words.append("; ".join(p for p in (seen, read) if p) + f": {n} a month")
+        seen = "" if pd.isna(visits) else say("campaign.visited", lang, visits=visits, days=cfg.visit_days)
+        read = "" if not has_email_events else (
+            say("campaign.opened", lang, opens=opens, days=cfg.email_open_days) if opens > 0 else
+            say("campaign.opened_none", lang, days=cfg.email_open_days))
+        words.append(say("campaign.per_month", lang, why="; ".join(p for p in (seen, read) if p), n=n))
     return _selection(rows, words, "contact_frequency", rows["expected_value"])

@@ -34,7 +34,8 @@ def site_features(events: ir.Table, transactions: ir.Table, as_of: AsOf, cfg: Fe
 
     Columns, with R = ``cfg.recent_events_days`` and K = ``cfg.contact_days``: views_Rd, cart_adds_Rd,
     wishlist_adds_Rd, email_opens_Rd, email_clicks_Rd, abandoned_carts_Rd, orders_per_view_Rd (purchase
-    orders over views in the window, NULL without views), days_since_last_visit, callbacks_Kd, chats_Kd.
+    orders over views in the window, NULL without views), days_since_last_visit, callbacks_Kd, chats_Kd, and
+    email_opens_Kd (when K > R) with the date of the last e-mail opened (``last_email_open``, not a model input).
     """
     cfg = cfg or FeaturesConfig()
     r, k = cfg.recent_events_days, cfg.contact_days
@@ -47,6 +48,9 @@ def site_features(events: ir.Table, transactions: ir.Table, as_of: AsOf, cfg: Fe
     }
     aggs |= {f"{name}_{k}d": ev.count(where=contact_window & (kind == value)).cast("float64")
              for name, value in CONTACT_EVENTS.items()}
+    if k > r:  # the e-mail habit before the recent window: a reason says "stopped opening e-mails in October"
+        aggs[f"email_opens_{k}d"] = ev.count(where=contact_window & (kind == "email_open")).cast("float64")
+    aggs["last_email_open"] = ts.max(where=kind == "email_open")
     aggs["last_visit"] = ts.max(where=kind.isin(VISIT_EVENTS))
     per_customer = ev.group_by(C.CUSTOMER_ID).aggregate(**aggs)
 
@@ -57,12 +61,13 @@ def site_features(events: ir.Table, transactions: ir.Table, as_of: AsOf, cfg: Fe
     views = joined[f"views_{r}d"]
     return joined.select(
         per_customer[C.CUSTOMER_ID],
-        *[joined[name] for name in aggs if name != "last_visit"],
+        *[joined[name] for name in aggs if name not in ("last_visit", "last_email_open")],
         **{
             f"abandoned_carts_{r}d": joined.abandoned_carts.fill_null(0.0),
             f"orders_per_view_{r}d": ibis.ifelse(views > 0, joined.recent_orders.fill_null(0.0) / views,
                                                  ibis.null("float64")),
             "days_since_last_visit": days_since(joined.last_visit, as_of),
+            "last_email_open": joined.last_email_open.cast("date"),
         },
     )
 

@@ -88,19 +88,34 @@ class CustomerModel(ModelBase):
     def _predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
         raise NotImplementedError
 
-    def reasons(self, inputs: pd.DataFrame, k: int = 3, direction: str = "auto") -> pd.DataFrame:
-        """Return ``customer_id`` and ``reasons``: each customer's top ``k`` drivers in words, joined by "; ".
+    def reasons(self, inputs: pd.DataFrame, k: int = 3, direction: str = "up", lang: str = "en") -> pd.DataFrame:
+        """Return ``customer_id`` and ``reasons``: up to ``k`` reasons in ``lang``, joined by "; ".
 
-        ``direction``: ``auto`` explains why the customer's score is above or below the average customer's;
-        ``up`` names what raises it (for a churn list: what puts the customer at risk); ``down`` what lowers it.
+        Reasons only ever name what raises the score (``direction`` "up", the one accepted): for churn what puts
+        the customer at risk, for golden and value what makes them likely to be golden or worth much. A customer
+        with nothing worth saying gets an empty text. See ``models.customer.reasons``.
         """
-        self.check_fitted()
-        if direction not in ("auto", "up", "down"):
-            raise ValueError(f"direction must be auto, up or down, got {direction!r}")
-        texts = self._reasons(inputs, k, direction)
-        return pd.DataFrame({C.CUSTOMER_ID: inputs[C.CUSTOMER_ID].to_numpy(), REASONS: texts})
+        from models.customer.reasons import texts
 
-    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
+        return pd.DataFrame({C.CUSTOMER_ID: inputs[C.CUSTOMER_ID].to_numpy(),
+                             REASONS: texts(self.explain(inputs, k, direction), lang)})
+
+    def explain(self, inputs: pd.DataFrame, k: int = 3, direction: str = "up") -> list[list[Any]]:
+        """Return each row's reasons as ``models.customer.reasons.Reason`` objects (worded in any language later)."""
+        self.check_fitted()
+        if direction != "up":
+            raise ValueError(f"direction must be 'up' (a reason is what raises the score), got {direction!r}")
+        if not len(inputs):
+            return []
+        return self._reasons(inputs, k, self.reason_kind)
+
+    @property
+    def reason_kind(self) -> str:
+        """``risk`` for a churn probability (what raises the risk), ``value`` for the others."""
+        return "risk" if self.outputs and self.outputs[0] == CHURN_PROBABILITY else "value"
+
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[list[Any]]:
+        """Return the rows' ``Reason`` lists; ``direction`` is the kind (``risk`` or ``value``)."""
         raise NotImplementedError
 
     @property

@@ -47,6 +47,7 @@ from models.customer.base import (
     CustomerModel,
     next_order_days,
 )
+from models.customer.reasons import Reason, recency_reasons
 
 DAYS_SINCE_LAST = "days_since_last_order"
 USUAL_GAP = "mean_gap_days"  # the cadence feature: mean days between the customer's orders
@@ -130,15 +131,9 @@ class BgNbdBaseline(_Baseline):
         return pd.DataFrame({CHURN_PROBABILITY: 1.0 - buys, GOLDEN_PROBABILITY: golden, EXPECTED_VALUE: value,
                              EXPECTED_ORDERS: orders, NEXT_ORDER_DAYS: days})
 
-    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
-        x, t_x, big_t, _ = _summary(inputs)
-        alive = BetaGeoFitter.from_dict(self.state_["bgnbd"]).probability_alive(x, t_x, big_t)
-        since = (big_t - t_x) * self.config.unit_days
-        # BG/NBD deems a one-time buyer alive for sure (no repeat, no evidence of dropout): not worth saying
-        parts = [[f"no order for {d:.0f} days", _plural(f + 1, "purchase day"),
-                  f"{a:.0%} likely to still be active" if f > 0 else "never came back after the first purchase"]
-                 for d, f, a in zip(since, x, alive, strict=True)]
-        return ["; ".join(p[:k]) for p in parts]
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[list[Reason]]:
+        _, t_x, big_t, _ = _summary(inputs)
+        return recency_reasons((big_t - t_x) * self.config.unit_days, inputs)
 
 
 def shop_gap(inputs: pd.DataFrame) -> float | None:
@@ -181,8 +176,8 @@ class RecencyBaseline(_Baseline):
                                               out[EXPECTED_ORDERS].to_numpy(), self.horizon_days_)
         return out
 
-    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
-        return [f"no order for {d:.0f} days" for d in _column(inputs, DAYS_SINCE_LAST)]
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[list[Reason]]:
+        return recency_reasons(_column(inputs, DAYS_SINCE_LAST), inputs)
 
 
 class LastPeriodBaseline(_Baseline):
@@ -205,9 +200,9 @@ class LastPeriodBaseline(_Baseline):
             NEXT_ORDER_DAYS: next_order_days(orders, self.horizon_days_),
         })
 
-    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[list[Reason]]:
         h = self.horizon_days_
-        return [f"spent {r:,.2f} and placed {_plural(o, 'order')} in the last {h} days"
+        return [[Reason("reason.last_period", LAST_PERIOD_REVENUE, (("amount", r), ("n", o), ("h", h)))]
                 for r, o in zip(_column(inputs, LAST_PERIOD_REVENUE), _column(inputs, LAST_PERIOD_ORDERS), strict=True)]
 
 
@@ -264,7 +259,3 @@ def _isotonic(signal: np.ndarray, target: pd.Series, increasing: bool) -> tuple[
     keep = np.isfinite(signal)
     iso = IsotonicRegression(increasing=increasing, out_of_bounds="clip").fit(signal[keep], y[keep])
     return iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist()
-
-
-def _plural(n: float, word: str) -> str:
-    return f"{n:.0f} {word}" + ("" if round(n) == 1 else "s")

@@ -23,7 +23,7 @@ from features.campaigns.config import CampaignsConfig
 from features.campaigns.control import control_flags, manifest
 from features.campaigns.inputs import campaign_inputs, orders_in
 from features.campaigns.items import check_target, item_audience
-from features.campaigns.results import campaign_results, window_end
+from features.campaigns.results import campaign_results, check_measurable, window_end
 from features.data.reader import Shop
 from features.orders import rows_before
 from models.customer.base import CHURN_PROBABILITY, EXPECTED_VALUE, GOLDEN_PROBABILITY
@@ -65,6 +65,7 @@ class CampaignSettings:
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    lang: str = "en"  # the language of the rules and the default offers
 
 
 def build_campaigns(shop: Shop, champions: Champions, recommender: Recommender | None, cutoff: datetime | None = None,
@@ -78,9 +79,9 @@ def build_campaigns(shop: Shop, champions: Champions, recommender: Recommender |
     scores = scored.set_index(C.CUSTOMER_ID)[[CHURN_PROBABILITY, GOLDEN_PROBABILITY, EXPECTED_VALUE]]
     customers = inputs.customers.join(scores, on=C.CUSTOMER_ID)
     customers[list(scores.columns)] = customers[list(scores.columns)].fillna(0.0)
-    selections, window = select_audiences(customers, inputs, cfg)
+    selections, window = select_audiences(customers, inputs, cfg, settings.lang)
     items = personal_items(recommender, audience_ids(selections), cfg.items_per_customer)
-    audiences = assemble(selections, customers, items, inputs, window, cfg)
+    audiences = assemble(selections, customers, items, inputs, window, cfg, settings.lang)
     if recommender is None:
         audiences.notes.append("no champion recommender: the items column holds only abandoned-cart items")
     logger.info("campaign audiences at %s: %s", cutoff, dict(audiences.summary[["campaign", "customers"]].values))
@@ -139,14 +140,21 @@ class Results:
     notes: list[str]
 
 
-def measure_campaigns(shop: Shop, book: pd.DataFrame, days: int) -> Results:
-    """Return the results of every campaign in the manifest ``book`` over ``days`` after its cutoff."""
+def measure_campaigns(shop: Shop, book: pd.DataFrame, days: int, min_days: int = 7, lang: str = "en") -> Results:
+    """Return the results of every campaign in the manifest ``book`` over ``days`` after its cutoff.
+
+    Raises
+    ------
+    TooEarlyError
+        (a ValueError) when a cutoff has fewer than ``min_days`` days of orders after it; the message says how many.
+    """
+    last = shop.transactions[C.TIMESTAMP].max().execute()
+    check_measurable(book, last, min_days, lang)
     start = pd.Timestamp(book["cutoff"].min()).to_pydatetime()
     end = window_end(book, days)
     orders = orders_in(shop, start, end)
     notes = []
-    last = shop.transactions[C.TIMESTAMP].max().execute()
     if last is not None and pd.Timestamp(last) < pd.Timestamp(end) - timedelta(days=1):
         notes.append(f"the data ends on {pd.Timestamp(last):%Y-%m-%d}, before the window ends on {end:%Y-%m-%d}: "
                      "the results cover fewer days than asked")
-    return Results(campaign_results(book, orders, days), notes)
+    return Results(campaign_results(book, orders, days, lang), notes)

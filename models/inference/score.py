@@ -28,6 +28,7 @@ from models.customer.base import (
     REASONS,
     CustomerModel,
 )
+from models.customer.reasons import texts
 from models.inference import registry
 from models.inference.config import RegistryConfig, ScoringConfig
 from models.inference.inputs import model_inputs
@@ -35,6 +36,7 @@ from models.inference.inputs import model_inputs
 logger = logging.getLogger(__name__)
 
 TASKS = ("churn", "golden", "value")
+REASON_LIST = "reason_list"  # the scores' reasons as Reason objects (not written to files)
 SCORE_COLUMNS = (C.CUSTOMER_ID, CHURN_PROBABILITY, "churn_risk", "churn_percentile", GOLDEN_PROBABILITY,
                  EXPECTED_VALUE, EXPECTED_ORDERS, "next_order_date", "next_order_probability", "segment", "rfm_cell",
                  "is_golden_now", REASONS, "model_source")
@@ -111,8 +113,12 @@ class ScoreResult:
 
 def score(shop: Shop, champions: Champions, cutoff: datetime | None = None, *,
           scoring: ScoringConfig | None = None, segments_cfg: SegmentsConfig | None = None,
-          reasons_k: int = 3) -> ScoreResult:
-    """Return every customer's scores as of ``cutoff`` (default: the day after the last order)."""
+          reasons_k: int = 3, lang: str = "en") -> ScoreResult:
+    """Return every customer's scores as of ``cutoff`` (default: the day after the last order).
+
+    ``reasons`` is worded in ``lang`` (en or ru); ``reason_list`` keeps the same reasons as ``Reason`` objects, so a
+    service can word them in the language each request asks for.
+    """
     scoring = scoring or ScoringConfig()
     cutoff = cutoff or default_cutoff(shop.transactions)
     cache: dict[str, pd.DataFrame] = {}
@@ -126,8 +132,10 @@ def score(shop: Shop, champions: Champions, cutoff: datetime | None = None, *,
             if (task, column) in _TAKES:
                 out[column] = pred[column].to_numpy()
     notes = []
-    out[REASONS], note = _reasons(models["churn"], base, out[CHURN_PROBABILITY].to_numpy(), reasons_k,
-                                  scoring.max_reasons)
+    explained, note = _reasons(models["churn"], base, out[CHURN_PROBABILITY].to_numpy(), reasons_k,
+                               scoring.max_reasons)
+    out[REASON_LIST] = explained
+    out[REASONS] = texts(list(explained), lang)
     notes += [note] if note else []
     p = out[CHURN_PROBABILITY]
     low, high = scoring.risk_thresholds
@@ -152,12 +160,16 @@ def score(shop: Shop, champions: Champions, cutoff: datetime | None = None, *,
 
 def _reasons(churn: CustomerModel, inputs: pd.DataFrame, probability: np.ndarray, k: int, most: int | None
              ) -> tuple[np.ndarray, str | None]:
-    """Return every row's reasons, or with more than ``most`` rows those of the ``most`` most at risk ("" else)."""
+    """Return every row's reasons (lists of ``Reason``), or with more than ``most`` rows those of the ``most`` most
+    at risk (an empty list for the others), and a note saying so."""
+    texts = np.empty(len(inputs), dtype=object)
     if most is None or len(inputs) <= most:
-        return churn.reasons(inputs, k)[REASONS].to_numpy(), None
+        texts[:] = [tuple(r) for r in churn.explain(inputs, k)] if len(inputs) else []
+        return texts, None
     top = np.sort(np.argsort(-np.nan_to_num(probability, nan=-1.0), kind="stable")[:most])
-    texts = np.full(len(inputs), "", dtype=object)
-    texts[top] = churn.reasons(inputs.iloc[top], k)[REASONS].to_numpy()
+    texts[:] = [()] * len(inputs)
+    for i, found in zip(top, churn.explain(inputs.iloc[top], k), strict=True):
+        texts[i] = tuple(found)
     return texts, (f"reasons are given for the {most:,} customers most at risk of churning, of {len(inputs):,} "
                    "(scoring.max_reasons: each explanation costs LightGBM ~0.6 ms); churn-list explains its own rows")
 
@@ -193,12 +205,13 @@ def score_table(result: ScoreResult) -> pd.DataFrame:
 
 
 def churn_list(result: ScoreResult, min_probability: float = 0.0, segment: str | None = None,
-               min_value: float = 0.0, limit: int | None = None, refuse_empty: bool = False) -> pd.DataFrame:
+               min_value: float = 0.0, limit: int | None = None, refuse_empty: bool = False,
+               lang: str = "en") -> pd.DataFrame:
     """Return the customers worth saving first: by expected lost value (churn probability x expected value).
 
     Filters: churn probability at least ``min_probability``, in ``segment`` (when given), expected value at least
     ``min_value``; at most ``limit`` rows. Contact columns absent from the data (no items table, no customers
-    table) are left empty.
+    table) are left empty. Reasons (what puts each customer at risk) are worded in ``lang``.
     """
     s = result.scores.copy()
     s["expected_lost_value"] = s[CHURN_PROBABILITY] * s[EXPECTED_VALUE].clip(lower=0)
@@ -226,6 +239,6 @@ def churn_list(result: ScoreResult, min_probability: float = 0.0, segment: str |
     if not len(ranked):  # nobody passes the filters (LightGBM cannot explain zero rows)
         return ranked.assign(**{REASONS: pd.Series(dtype=object)})[list(LIST_COLUMNS)]
     rows = result.inputs.set_index(C.CUSTOMER_ID).loc[ranked[C.CUSTOMER_ID]].reset_index()
-    churn = result.champions.models["churn"]
-    ranked[REASONS] = churn.reasons(rows, result.reasons_k, direction="up")[REASONS].to_numpy()
+    explained = result.champions.models["churn"].explain(rows, result.reasons_k)
+    ranked[REASONS] = texts(explained, lang)
     return ranked[list(LIST_COLUMNS)]

@@ -182,6 +182,8 @@ def churn_data(shop: Shop, cutoff: datetime, s: ReportSettings) -> ChurnData:
                                "high_risk": grouped["churn_risk"].apply(lambda r: int((r == "high").sum()))})
     by_segment = by_segment.sort_values("expected_lost_value", ascending=False).reset_index()
     top = churn_list(result, limit=TOP_OF_LIST)
+    for lang in ("en", "ru"):  # the page is built in one language later: the reasons are worded in both now
+        top[f"reasons_{lang}"] = churn_list(result, limit=TOP_OF_LIST, lang=lang)["reasons"].to_numpy()
     return ChurnData(scores, by_segment, top, dict(champions.versions))
 
 

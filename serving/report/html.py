@@ -27,12 +27,19 @@ nav{padding:10px 40px;background:#fff;border-bottom:1px solid #d9e2ec}nav a{marg
 main{padding:10px 40px 40px}section{background:#fff;border-radius:8px;padding:16px 24px;margin:18px 0;
 box-shadow:0 1px 3px rgba(0,0,0,.08)}h2{margin:4px 0 6px;color:#1f3a5f}
 p.reading{font-size:1.1em;margin:4px 0 12px;color:#243b53}p.missing{color:#8d2b0b;font-size:1.05em}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px}.grid>div{min-width:0}
-.grid.wide{grid-template-columns:1fr}
+.grid{display:grid;grid-template-columns:minmax(0,1fr);gap:12px}.grid>div{min-width:0}
+.grid.two{grid-template-columns:repeat(2,minmax(0,1fr))}
+@media (max-width:1100px){.grid.two{grid-template-columns:minmax(0,1fr)}}
 table{border-collapse:collapse;font-size:.9em;margin:8px 0}th,td{padding:4px 10px;border-bottom:1px solid #e4e7eb;
 text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f0f4f8}
 """
 FIGURE_CONFIG = {"displaylogo": False, "responsive": True}
+# Each chart is drawn as the page is parsed, before the charts after it exist; a grid that sized its columns by
+# its items then gave the first chart the whole row, and it overflowed its half once the second arrived. The
+# columns are fixed (two, one on a narrow screen), and once the page is laid out every chart is fitted again.
+FIT_CHARTS = ("<script>window.addEventListener('load',function(){Promise.all(Array.from(document.querySelectorAll("
+              "'div.plotly-graph-div'),function(d){return Plotly.Plots.resize(d);})).then(function(){"
+              "document.body.dataset.fitted='yes';});});</script>")  # the browser test waits for "fitted"
 
 
 @dataclass
@@ -77,7 +84,7 @@ def churn_table(top: pd.DataFrame, w: Words) -> str:
                           w("risk"): [w.risk(v) for v in top["churn_risk"]],
                           w("segment"): [w.segment(str(v)) for v in top["segment"]],
                           w("last_order"): [w.date(v) if pd.notna(v) else "-" for v in top["last_order"]],
-                          w("reasons"): top["reasons"].astype(str)})
+                          w("reasons"): top.get(f"reasons_{w.lang.value}", top["reasons"]).astype(str)})
     return table_html(frame, list(frame.columns[1:3]))
 
 
@@ -167,7 +174,8 @@ def section_html(section: Section) -> str:
         divs = [f.to_html(include_plotlyjs=False, full_html=False, config=FIGURE_CONFIG,
                           div_id=f"chart-{section.key}-{i}") for i, f in enumerate(section.figures)]
         cells = "".join(f'<div class="chart">{d}</div>' for d in divs)
-        parts.append(f'<div class="grid{" wide" if section.wide else ""}">{cells}</div>')
+        two = len(section.figures) > 1 and not section.wide
+        parts.append(f'<div class="grid{" two" if two else ""}">{cells}</div>')
     parts.extend(section.tables)
     parts.append("</section>")
     return "".join(parts)
@@ -185,4 +193,4 @@ def render(data: ReportData, lang: Lang | str = Lang.en) -> str:
             f"<title>{escape(w('title'))}</title><style>{STYLE}</style>"
             f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>'
             f"<header><h1>{escape(w('title'))}</h1><p>{escape(subtitle)}</p><p>{escape(w('generated'))}</p></header>"
-            f"<nav>{nav}</nav><main>{''.join(section_html(s) for s in blocks)}</main></body></html>")
+            f"<nav>{nav}</nav><main>{''.join(section_html(s) for s in blocks)}</main>{FIT_CHARTS}</body></html>")

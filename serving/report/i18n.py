@@ -1,34 +1,27 @@
-"""The report's two languages: every label and sentence, the words shops use, and numbers and dates per language.
+"""The report's two languages: its sections' labels and sentences; names, shared labels, numbers and dates come
+from the phrase catalogue (``features.words``), which the web page and the API's reasons use too.
 
-English and Russian share one set of keys (``TEXT``); a missing key in either language is a test failure, not a
-blank on the page. Segment, risk and predictor names are translated by ``Words.segment`` and friends; names the
-report does not know (a shop's own segment in a config) pass through unchanged rather than disappear.
+English and Russian share one set of keys (``TEXT`` plus the catalogue's page labels); a missing key in either
+language is a test failure, not a blank on the page. Names the report does not know (a shop's own segment in a
+config) pass through unchanged rather than disappear.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from enum import StrEnum
 
 import pandas as pd
 
+from features.words import formats as F
+from features.words.catalogue import name
+from features.words.formats import NBSP, Lang
+from features.words.names import NAMES, PAGE
 
-class Lang(StrEnum):
-    en = "en"
-    ru = "ru"
+__all__ = ["Lang", "NBSP", "Words", "TEXT", "SEGMENTS_RU", "RISK", "TASKS"]
 
-
-NBSP = "\u00a0"
-
-SEGMENTS_RU = {
-    "Champions": "Чемпионы", "Loyal": "Лояльные", "Active": "Активные", "Promising": "Перспективные",
-    "New": "Новые", "Needs attention": "Требуют внимания", "At risk": "В зоне риска",
-    "Previously loyal": "Бывшие лояльные", "Almost lost": "Почти потерянные", "Dormant": "Спящие",
-    "(not a customer yet)": "(ещё не клиент)",
-}
-RISK = {Lang.en: {"high": "high", "medium": "medium", "low": "low"},
-        Lang.ru: {"high": "высокий", "medium": "средний", "low": "низкий"}}
+SEGMENTS_RU = NAMES["segment"][Lang.ru]
+RISK = {Lang.en: {k: k for k in NAMES["risk"][Lang.ru]}, Lang.ru: NAMES["risk"][Lang.ru]}
+TASKS = {Lang.en: NAMES["task"][Lang.en], Lang.ru: NAMES["task"][Lang.ru]}
 PREDICTORS = {
     Lang.en: {"model": "model (LightGBM)", "bgnbd": "BG/NBD x Gamma-Gamma", "recency": "recency alone",
               "last_period": "last period"},
@@ -45,14 +38,11 @@ METRICS = {
               "spearman": "Спирмен", "gini": "Джини", "mae": "MAE (меньше лучше)",
               "revenue_capture_top_decile": "доля выручки, верхний дециль"},
 }
-TASKS = {Lang.en: {"churn": "Churn", "golden": "Golden customers", "value": "Customer value"},
-         Lang.ru: {"churn": "Отток", "golden": "Золотые клиенты", "value": "Ценность клиента"}}
 WEEKDAYS = {Lang.en: ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
             Lang.ru: ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс")}
-MONTHS = {Lang.en: ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-          Lang.ru: ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")}
-MONTHS_GENITIVE_RU = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
-                      "октября", "ноября", "декабря")
+# labels the report shares with the web page: the catalogue's, spelled once
+SHARED = ("customers", "revenue", "share_customers", "share_revenue", "segment", "avg_check", "probability",
+          "expected_lost", "customer_id", "risk", "expected_value", "reasons", "last_order", "s_segments", "s_churn")
 
 
 class Words:
@@ -60,7 +50,7 @@ class Words:
 
     def __init__(self, lang: Lang | str) -> None:
         self.lang = Lang(lang)
-        self.text = TEXT[self.lang]
+        self.text = {**{key: PAGE[key][self.lang] for key in SHARED}, **TEXT[self.lang]}
 
     def __call__(self, key: str, **values: object) -> str:
         """Return the sentence or label ``key`` with ``values`` filled in (already formatted by the caller)."""
@@ -73,52 +63,41 @@ class Words:
 
     def number(self, value: float, decimals: int = 0) -> str:
         """Return ``12,345.6`` (en) or ``12 345,6`` (ru, non-breaking space); '-' for a missing value."""
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return "-"
-        text = f"{value:,.{decimals}f}"
-        if self.lang == Lang.ru:
-            text = text.replace(",", NBSP).replace(".", ",")
-        return text.replace("-", "−") if text.startswith("-") and self.lang == Lang.ru else text
+        return F.number(value, self.lang, decimals)
 
     def money(self, value: float) -> str:
         """Return an amount: whole units from 100 up, two decimals below (an average check of 7.50)."""
-        return self.number(value, 0 if abs(value) >= 100 else 2)
+        return F.money(value, self.lang)
 
     def share(self, value: float, decimals: int = 0) -> str:
         """Return a share as a percentage: ``66%`` (en) or ``66 %`` (ru)."""
-        if value is None or not math.isfinite(value):
-            return "-"
-        return self.number(100 * value, decimals) + ("%" if self.lang == Lang.en else NBSP + "%")
+        return F.share(value, self.lang, decimals)
 
     def date(self, value: dt.date | dt.datetime | pd.Timestamp) -> str:
         """Return ``2 Dec 2026`` (en) or ``2 декабря 2026 г.`` (ru)."""
-        day = pd.Timestamp(value)
-        if self.lang == Lang.en:
-            return f"{day.day} {MONTHS[Lang.en][day.month - 1]} {day.year}"
-        return f"{day.day} {MONTHS_GENITIVE_RU[day.month - 1]} {day.year} г."
+        return F.date(value, self.lang)
 
     def month(self, value: dt.date | dt.datetime | pd.Timestamp | str) -> str:
         """Return a month label, ``Mar 2026`` or ``мар 2026`` (a "YYYY-MM" string is read as that month)."""
-        day = pd.Timestamp(f"{value}-01") if isinstance(value, str) and len(value) == 7 else pd.Timestamp(value)
-        return f"{MONTHS[self.lang][day.month - 1]} {day.year}"
+        return F.month(value, self.lang)
 
     def weekdays(self) -> tuple[str, ...]:
         return WEEKDAYS[self.lang]
 
-    def segment(self, name: str) -> str:
-        return SEGMENTS_RU.get(name, name) if self.lang == Lang.ru else name
+    def segment(self, value: str) -> str:
+        return name("segment", value, self.lang)
 
-    def risk(self, name: str) -> str:
-        return RISK[self.lang].get(name, name)
+    def risk(self, value: str) -> str:
+        return name("risk", value, self.lang)
 
-    def predictor(self, name: str) -> str:
-        return PREDICTORS[self.lang].get(name, name.replace("_", " "))
+    def predictor(self, value: str) -> str:
+        return PREDICTORS[self.lang].get(value, value.replace("_", " "))
 
-    def metric(self, name: str) -> str:
-        return METRICS[self.lang].get(name, name.replace("_", " "))
+    def metric(self, value: str) -> str:
+        return METRICS[self.lang].get(value, value.replace("_", " "))
 
-    def task(self, name: str) -> str:
-        return TASKS[self.lang].get(name, name)
+    def task(self, value: str) -> str:
+        return TASKS[self.lang].get(value, value)
 
 
 TEXT: dict[Lang, dict[str, str]] = {
@@ -127,15 +106,12 @@ TEXT: dict[Lang, dict[str, str]] = {
         "subtitle": "{shop}: orders before {cutoff}; {customers} customers, {orders} orders, net revenue {revenue}.",
         "generated": "Built offline by `retention report`; every chart works without internet.",
         "contents": "Contents",
-        "customers": "customers", "revenue": "revenue", "orders": "orders", "items": "items",
-        "share_customers": "share of customers", "share_revenue": "share of revenue",
-        "segment": "segment", "avg_check": "average check", "share": "share",
+        "orders": "orders", "items": "items",
+        "share": "share",
         "recency": "recency", "frequency": "frequency", "money": "money",
         "r_score": "R{r}", "f_score": "F{f}", "m_score": "M{m}",
         "from": "from (segment {days} days before)", "to": "to (segment now)",
-        "probability": "churn probability", "expected_lost": "expected lost revenue",
-        "customer_id": "customer", "risk": "risk", "expected_value": "expected value", "reasons": "why",
-        "last_order": "last order", "hour": "hour of day", "weekday": "weekday", "month": "month",
+        "hour": "hour of day", "weekday": "weekday", "month": "month",
         "cohort": "first purchase month", "months_since": "months since the first purchase",
         "metric": "metric", "value": "value", "task": "task", "predictor": "predictor",
         "campaign": "campaign", "audience_size": "audience size", "control": "control group",
@@ -149,13 +125,11 @@ TEXT: dict[Lang, dict[str, str]] = {
         "s_rfm": "RFM grid: recency x frequency x money",
         "r_rfm": "The busiest cell is {cell} with {n} customers; the richest is {rich_cell}, {rich_share} of revenue.",
         "rfm_customers": "Customers per RFM cell", "rfm_revenue": "Revenue to date per RFM cell",
-        "s_segments": "Segments",
         "r_segments": "{top} is the largest segment ({share} of customers); {rich} bring the most revenue "
                       "({rich_share}).",
         "s_migration": "Segment migration",
         "r_migration": "{stayed} of {known} earlier customers kept their segment; the biggest move is "
                        "{src} → {dst} ({n}).",
-        "s_churn": "Churn risk",
         "r_churn": "{high} customers are at high risk of churn; together they may take {lost} of expected revenue "
                    "with them, most of it in {segment}.",
         "churn_distribution": "Customers by churn probability", "churn_by_segment": "Expected lost revenue by segment",
@@ -189,15 +163,12 @@ TEXT: dict[Lang, dict[str, str]] = {
         "subtitle": "{shop}: заказы до {cutoff}; клиентов {customers}, заказов {orders}, чистая выручка {revenue}.",
         "generated": "Собран офлайн командой `retention report`; все графики работают без интернета.",
         "contents": "Содержание",
-        "customers": "клиенты", "revenue": "выручка", "orders": "заказы", "items": "товары",
-        "share_customers": "доля клиентов", "share_revenue": "доля выручки",
-        "segment": "сегмент", "avg_check": "средний чек", "share": "доля",
+        "orders": "заказы", "items": "товары",
+        "share": "доля",
         "recency": "давность", "frequency": "частота", "money": "деньги",
         "r_score": "R{r}", "f_score": "F{f}", "m_score": "M{m}",
         "from": "откуда (сегмент {days} дн. назад)", "to": "куда (сегмент сейчас)",
-        "probability": "вероятность оттока", "expected_lost": "ожидаемая потерянная выручка",
-        "customer_id": "клиент", "risk": "риск", "expected_value": "ожидаемая ценность", "reasons": "почему",
-        "last_order": "последний заказ", "hour": "час", "weekday": "день недели", "month": "месяц",
+        "hour": "час", "weekday": "день недели", "month": "месяц",
         "cohort": "месяц первой покупки", "months_since": "месяцев с первой покупки",
         "metric": "метрика", "value": "значение", "task": "задача", "predictor": "предиктор",
         "campaign": "кампания", "audience_size": "размер аудитории", "control": "контрольная группа",
@@ -211,13 +182,11 @@ TEXT: dict[Lang, dict[str, str]] = {
         "s_rfm": "RFM-сетка: давность x частота x деньги",
         "r_rfm": "Больше всего клиентов в ячейке {cell} ({n}); больше всего выручки в {rich_cell}, {rich_share}.",
         "rfm_customers": "Клиенты по ячейкам RFM", "rfm_revenue": "Выручка за всё время по ячейкам RFM",
-        "s_segments": "Сегменты",
         "r_segments": "Самый большой сегмент — «{top}» ({share} клиентов); больше всего выручки у сегмента "
                       "«{rich}» ({rich_share}).",
         "s_migration": "Миграция между сегментами",
         "r_migration": "{stayed} из {known} прежних клиентов остались в своём сегменте; самый большой переход: "
                        "{src} → {dst} ({n}).",
-        "s_churn": "Риск оттока",
         "r_churn": "У {high} клиентов высокий риск оттока; с ними может уйти {lost} ожидаемой выручки, больше "
                    "всего в сегменте «{segment}».",
         "churn_distribution": "Клиенты по вероятности оттока",

@@ -6,79 +6,16 @@
 const KEY_STORE = "retention.apiKey"; // sessionStorage: the key lives as long as the tab, never on disk
 const LOCALES = {en: "en-GB", ru: "ru-RU"}; // en-GB: "2 Dec 2026", like the report's English dates
 
-// The words. Shared keys and segment, risk and task names are the report's (serving/report/i18n.py);
-// tests/browser/test_ui.py reads WORDS from the page and checks they still agree.
-const WORDS = {
-  segments: {
-    "Champions": "Чемпионы", "Loyal": "Лояльные", "Active": "Активные", "Promising": "Перспективные",
-    "New": "Новые", "Needs attention": "Требуют внимания", "At risk": "В зоне риска",
-    "Previously loyal": "Бывшие лояльные", "Almost lost": "Почти потерянные", "Dormant": "Спящие",
-    "(not a customer yet)": "(ещё не клиент)",
-  },
-  risk: {high: "высокий", medium: "средний", low: "низкий"},
-  tasks: {churn: "Отток", golden: "Золотые клиенты", value: "Ценность клиента"},
-  actions: {"reactivation offer": "предложение для возврата", "VIP perk": "привилегия VIP",
-            "cross-sell": "кросс-продажа", "nothing": "ничего не делать"},
-  weekdays: {Monday: "понедельник", Tuesday: "вторник", Wednesday: "среда", Thursday: "четверг",
-             Friday: "пятница", Saturday: "суббота", Sunday: "воскресенье"},
-  en: {
-    page_title: "Customers: segments, churn risk, lookup", footer: "Served by the retention service; works offline.",
-    key_label: "API key (RETENTION_API_KEY)", key_save: "Use this key", key_forget: "Forget the key",
-    key_missing: "Enter the API key (the service's RETENTION_API_KEY) to see the segments and the churn-risk list.",
-    key_kept: "The key is kept in this tab only (sessionStorage).",
-    s_segments: "Segments", segment: "segment", customers: "customers", share_customers: "share of customers",
-    revenue: "revenue", share_revenue: "share of revenue", avg_check: "average check",
-    r_base: "Customers with an order before {cutoff}: {n} in {k} segments; the golden customers (top 20%) " +
-      "bring {golden} of the revenue.",
-    s_churn: "Churn risk", min_probability: "minimum churn probability", min_value: "minimum expected value",
-    limit: "at most", all_segments: "all segments", apply: "Show", csv: "Download CSV",
-    customer_id: "customer", probability: "churn probability", risk: "risk", expected_value: "expected value",
-    expected_lost: "expected lost revenue", last_order: "last order", top_category: "top category", reasons: "why",
-    r_list: "{n} customers match; together they may take {lost} of expected revenue with them.",
-    r_list_none: "No customer matches these filters: lower the minimum probability or value, or pick another segment.",
-    bad_filter: "{what} must be a number from {low} to {high}.",
-    s_lookup: "Customer lookup", look_up: "Look up", reasons_title: "Why this churn risk",
-    recommendations: "Recommendations", item: "item", score: "score", reason: "reason",
-    fallback: "Unknown to the recommender: popular or cart-based picks.", no_picks: "No recommendations.",
-    rfm_cell: "RFM cell", previous_segment: "segment before", golden_now: "golden customer now",
-    golden_probability: "chance of becoming golden", expected_orders: "expected orders",
-    next_order: "next order expected", best_time: "best time to send", action: "suggested action",
-    yes: "yes", no: "no", none: "-", at_hour: "{day}, around {hour}:00", no_reasons: "No reasons given.",
-    api_error: "The service answered {status} ({error}): {detail}", unreachable: "Could not reach the service: {why}",
-    hint_401: " Check the API key above.", hint_503: " Try again in a few seconds.",
-    page_error: "The page failed: {why}. Reload it; if it happens again, the service log may say more.",
-  },
-  ru: {
-    page_title: "Клиенты: сегменты, риск оттока, поиск", footer: "Страница сервиса retention; работает без интернета.",
-    key_label: "Ключ API (RETENTION_API_KEY)", key_save: "Использовать ключ", key_forget: "Забыть ключ",
-    key_missing: "Введите ключ API (RETENTION_API_KEY сервиса), чтобы увидеть сегменты и список риска оттока.",
-    key_kept: "Ключ хранится только в этой вкладке (sessionStorage).",
-    s_segments: "Сегменты", segment: "сегмент", customers: "клиенты", share_customers: "доля клиентов",
-    revenue: "выручка", share_revenue: "доля выручки", avg_check: "средний чек",
-    r_base: "Клиентов с заказом до {cutoff}: {n} в {k} сегментах; золотые клиенты (верхние 20\u00a0%) приносят " +
-      "{golden} выручки.",
-    s_churn: "Риск оттока", min_probability: "минимальная вероятность оттока", min_value: "минимальная ценность",
-    limit: "не больше", all_segments: "все сегменты", apply: "Показать", csv: "Скачать CSV",
-    customer_id: "клиент", probability: "вероятность оттока", risk: "риск", expected_value: "ожидаемая ценность",
-    expected_lost: "ожидаемая потерянная выручка", last_order: "последний заказ", top_category: "любимая категория",
-    reasons: "почему",
-    r_list: "Подходит клиентов: {n}; с ними может уйти {lost} ожидаемой выручки.",
-    r_list_none: "Никто не подходит под эти фильтры: снизьте минимальную вероятность или ценность либо выберите " +
-      "другой сегмент.",
-    bad_filter: "{what}: нужно число от {low} до {high}.",
-    s_lookup: "Поиск клиента", look_up: "Найти", reasons_title: "Почему такой риск оттока",
-    recommendations: "Рекомендации", item: "товар", score: "оценка", reason: "причина",
-    fallback: "Рекомендатель не знает клиента: популярные товары или товары по корзине.",
-    no_picks: "Рекомендаций нет.",
-    rfm_cell: "ячейка RFM", previous_segment: "прежний сегмент", golden_now: "золотой клиент сейчас",
-    golden_probability: "вероятность стать золотым", expected_orders: "ожидаемые заказы",
-    next_order: "следующий заказ", best_time: "лучшее время для рассылки", action: "что сделать",
-    yes: "да", no: "нет", none: "-", at_hour: "{day}, около {hour}:00", no_reasons: "Причины не указаны.",
-    api_error: "Сервис ответил {status} ({error}): {detail}", unreachable: "Сервис недоступен: {why}",
-    hint_401: " Проверьте ключ API выше.", hint_503: " Повторите через несколько секунд.",
-    page_error: "Ошибка на странице: {why}. Перезагрузите её; если повторится, подробности в журнале сервиса.",
-  },
-};
+// The words come from the service's phrase catalogue (/ui/words.json, features/words), the one the report and
+// the API's reasons and rules use: {page: {key: text}, names: {segment|risk|task|action|weekday: {name: shown}}}.
+const words = {};
+
+async function loadWords(lang) {
+  if (words[lang]) return;
+  const response = await fetch(new URL(`words.json?lang=${lang}`, location.href));
+  if (!response.ok) throw new Error(`words.json answered ${response.status}`);
+  words[lang] = await response.json();
+}
 
 const state = {
   lang: new URLSearchParams(location.search).get("lang") === "ru" ? "ru" : "en",
@@ -89,14 +26,14 @@ const state = {
 const $ = (selector) => document.querySelector(selector);
 
 function t(key, values = {}) {
-  const text = WORDS[state.lang][key] ?? WORDS.en[key] ?? key;
+  const text = words[state.lang]?.page[key] ?? words.en?.page[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 }
 
-// Names the API sends in English; Russian where the report has a word, unchanged otherwise (a shop's own segment)
+// Names the API sends in English; the catalogue's word where it has one, unchanged otherwise (a shop's own segment)
 function word(table, name) {
   if (name === null || name === undefined || name === "") return t("none");
-  return state.lang === "ru" ? (WORDS[table][name] ?? name) : name;
+  return words[state.lang]?.names[table]?.[name] ?? name;
 }
 
 const fmt = {
@@ -123,7 +60,7 @@ class Problem extends Error {}
 
 // One call to the service; the page sits at /ui/, so "../path" is the API next to it (behind a prefix too).
 async function api(method, path, body) {
-  const headers = {};
+  const headers = {"Accept-Language": state.lang}; // reasons, rules and sentences come back in the page's language
   if (state.key) headers["Authorization"] = "Bearer " + state.key;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
@@ -194,7 +131,7 @@ function renderSegments() {
   for (const s of answer.segments) {
     const row = body.insertRow();
     row.dataset.segment = s.segment;
-    cell(row, word("segments", s.segment), s.segment);
+    cell(row, word("segment", s.segment), s.segment);
     cell(row, fmt.number(s.customers), s.customers, "num");
     cell(row, fmt.share(s.share), s.share, "num");
     cell(row, fmt.money(s.revenue), s.revenue, "num");
@@ -207,7 +144,7 @@ function renderSegments() {
     k: answer.segments.filter((s) => s.customers > 0).length, golden: fmt.share(answer.golden_revenue_share, 0)});
   const select = $("#segment"), chosen = select.value;
   select.replaceChildren(select.options[0]);
-  for (const s of answer.segments) select.add(new Option(word("segments", s.segment), s.segment));
+  for (const s of answer.segments) select.add(new Option(word("segment", s.segment), s.segment));
   select.value = chosen;
 }
 
@@ -268,7 +205,7 @@ function renderChurn() {
     link.textContent = r.customer_id;
     link.addEventListener("click", () => { $("#customer-id").value = r.customer_id; lookUp(); });
     cell(row, "", r.customer_id).append(link);
-    cell(row, word("segments", r.segment), r.segment);
+    cell(row, word("segment", r.segment), r.segment);
     cell(row, fmt.share(r.churn_probability), r.churn_probability, "num");
     cell(row, word("risk", r.churn_risk), r.churn_risk);
     cell(row, fmt.money(r.expected_value), r.expected_value, "num");
@@ -320,11 +257,11 @@ async function lookUp() {
 function renderCustomer() {
   const c = state.customer, picks = state.picks ?? {items: [], fallback: false};
   if (!c) return;
-  const best = c.best_weekday === null ? t("none") : t("at_hour", {day: word("weekdays", c.best_weekday),
+  const best = c.best_weekday === null ? t("none") : t("at_hour", {day: word("weekday", c.best_weekday),
     hour: c.best_hour ?? "?"});
-  const action = `${word("actions", c.action.action)} (${c.action.rule})`; // the rule is the service's sentence
-  const facts = [["customer_id", c.customer_id], ["segment", word("segments", c.segment)],
-    ["previous_segment", word("segments", c.previous_segment)], ["rfm_cell", c.rfm_cell ?? t("none")],
+  const action = `${word("action", c.action.action)} (${c.action.rule})`; // the rule is the service's sentence
+  const facts = [["customer_id", c.customer_id], ["segment", word("segment", c.segment)],
+    ["previous_segment", word("segment", c.previous_segment)], ["rfm_cell", c.rfm_cell ?? t("none")],
     ["golden_now", t(c.is_golden_now ? "yes" : "no")], ["probability", fmt.share(c.churn_probability)],
     ["risk", word("risk", c.churn_risk)], ["golden_probability", fmt.share(c.golden_probability)],
     ["expected_value", fmt.money(c.expected_value)], ["expected_orders", fmt.number(c.expected_orders, 1)],
@@ -371,12 +308,16 @@ function applyLanguage() {
   renderCustomer();
 }
 
-function switchLanguage(lang) {
+async function switchLanguage(lang) {
+  await loadWords(lang);
   state.lang = lang;
   const url = new URL(location.href);
   url.searchParams.set("lang", lang);
   history.replaceState(null, "", url); // a reload or a shared link keeps the language
   applyLanguage();
+  // the reasons and rules are the service's words: ask again in the new language
+  if (state.key && state.rows) await loadChurn();
+  if (state.customer) await lookUp();
 }
 
 async function useKey(key) {
@@ -387,7 +328,13 @@ async function useKey(key) {
   if (key) await Promise.all([loadSegments(), loadChurn()]);
 }
 
-function start() {
+async function start() {
+  try {
+    await Promise.all([loadWords("en"), loadWords(state.lang)]);
+  } catch (err) {
+    say("#message", `The page could not load its words (${err.message}); reload it.`);
+    return;
+  }
   window.addEventListener("error", (event) => say("#message", t("page_error", {why: event.message})));
   window.addEventListener("unhandledrejection", (event) => say("#message", t("page_error", {why: event.reason})));
   for (const button of document.querySelectorAll(".langs button")) {
@@ -407,6 +354,7 @@ function start() {
     th.addEventListener("keydown", (event) => { if (event.key === "Enter") sortBy(th); });
   }
   $("#api-key").value = state.key;
+  document.documentElement.dataset.ready = "yes"; // words loaded, handlers on: the browser tests wait for it
   useKey(state.key);
 }
 

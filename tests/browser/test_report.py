@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from playwright.sync_api import Browser, Route
+from playwright.sync_api import Browser, Page, Route
 from typer.testing import CliRunner
 
 from features.demo.shop import write_shop
-from serving.report.i18n import NBSP
+from serving.report.i18n import NBSP, Words
 from tests.shared import ARTIFACTS, demo_tables, small_config
 from training.cli.app import app
 
@@ -26,6 +26,15 @@ pytestmark = pytest.mark.integration  # trains, builds three reports, drives a r
 
 CHARTS = 16  # pareto, 2 RFM, segments, migration, 2 churn, 3 health, cohorts, ABC/XYZ, timing, 2 models, campaigns
 CHARTS_WITHOUT_MODELS = 11  # no churn charts, no model quality charts, no campaigns
+# each chart's drawn width against its box (the grid cell), and whether its axis titles lie inside that box
+MEASURE = """() => Array.from(document.querySelectorAll('div.plotly-graph-div'), (div) => {
+  const box = div.parentElement.getBoundingClientRect();
+  const drawn = div.querySelector('svg.main-svg').getBoundingClientRect();
+  const titles = Array.from(div.querySelectorAll('.g-xtitle text, .g-ytitle text'), (t) => t.getBoundingClientRect());
+  const inside = titles.every((t) => t.left >= box.left - 1 && t.right <= box.right + 1 && t.top >= box.top - 1
+                                     && t.bottom <= box.bottom + 1);
+  return {id: div.id, box: box.width, drawn: drawn.width, titles: titles.length, inside};
+})"""
 runner = CliRunner()
 
 
@@ -130,4 +139,49 @@ def test_every_chart_renders_offline_in_chromium(reports: dict[str, Path], brows
     shot = ARTIFACTS / f"report_{lang}.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 100_000
+    page.close()
+
+
+def opened(browser: Browser, page_file: Path, width: int) -> Page:
+    """Return the report open at ``width`` px with the internet refused, once every chart is fitted to its box."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.route("http*://**/*", lambda route: route.abort())
+    page.goto(page_file.as_uri(), wait_until="load")
+    page.wait_for_function("document.body.dataset.fitted === 'yes'")
+    return page
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_every_chart_fits_its_box_with_its_axis_titles_inside(reports: dict[str, Path], browser: Browser,
+                                                               lang: str, width: int) -> None:
+    page = opened(browser, reports[lang], width)
+    measured = page.evaluate(MEASURE)
+    assert len(measured) == CHARTS
+    for chart in measured:
+        assert chart["drawn"] <= chart["box"] + 1, chart  # the churn histogram once drew 1,152 px in a 570 px half
+        assert chart["inside"], chart
+    assert sum(chart["titles"] for chart in measured) >= 10  # the axis titles were there to check
+    half = next(chart for chart in measured if chart["id"] == "chart-churn-0")
+    assert half["box"] < 0.6 * width  # two charts side by side at these widths
+    page.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_sentences_count_what_the_charts_draw(reports: dict[str, Path], browser: Browser, lang: str) -> None:
+    page = opened(browser, reports[lang], 1280)
+    # the customers the histogram draws in its high-risk bars (plotly's own bins), against the sentence above it
+    high = page.evaluate("""(name) => { const gd = document.getElementById('chart-churn-0');
+        return gd._fullData.reduce((n, t, i) => t.name === name ? n + gd.calcdata[i].reduce((m, b) => m + b.s, 0) : n,
+                                   0); }""", Words(lang).risk("high"))
+    reading = page.locator("#churn p.reading").inner_text()
+    n = Words(lang).number(high)
+    said = {"en": f"{n} customers are at high risk", "ru": f"У {n} клиентов высокий риск"}
+    assert high > 0 and reading.startswith(said[lang]), (high, reading)
+    golden = page.evaluate("document.getElementById('chart-pareto-0')._fullData.find((t) => t.mode === 'markers+text')"
+                           ".y[0]")
+    assert Words(lang).share(golden / 100) in page.locator("#pareto p.reading").inner_text()
+    reasons = page.locator("#churn table tbody tr td:last-child").all_inner_texts()
+    if lang == "ru":  # the reasons are worded in the page's language
+        assert any(text for text in reasons) and not any("order" in text for text in reasons)
     page.close()

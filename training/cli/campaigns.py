@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from features.data.io import spreadsheet_safe
-from training.cli.common import DataOption, bad_input_exits, console, load_shop
+from training.cli.common import DataOption, LangOption, bad_input_exits, checked_lang, console, load_shop
 from training.cli.models import ConfigOption, CutoffOption, _cutoff, _quiet_steps
 from training.cli.outputs import refuse_shop_paths
 
@@ -30,6 +30,7 @@ def campaigns(
     out: Path = typer.Option(..., "--out", help="Output folder: one CSV per campaign, summary.csv, manifest.csv."),
     cutoff: str | None = CutoffOption,
     config: Path | None = ConfigOption,
+    lang: str = LangOption,
 ) -> None:
     """Campaign audiences from the champions: reactivation, win-back or drop, suppression list, second order,
     VIP care, abandoned carts, birthdays, loyalty tier progress and contact frequency.
@@ -58,7 +59,7 @@ def campaigns(
             champions = load_champions(cfg.registry)
             recommender = load_recommender(cfg.registry)
         with console.status("Scoring customers and building the audiences ..."):
-            settings = CampaignSettings(cfg.campaigns, cfg.segments, cfg.scoring)
+            settings = CampaignSettings(cfg.campaigns, cfg.segments, cfg.scoring, checked_lang(lang))
             audiences = build_campaigns(shop, champions, recommender, as_of, settings)
         write_audiences(audiences, out)
     console.print(summary_table(audiences))
@@ -151,23 +152,32 @@ def campaign_results(
     manifest: Path = typer.Option(..., "--manifest", help="The manifest.csv `retention campaigns` wrote."),
     days: int = typer.Option(30, "--days", min=1, help="Days after the cutoff to count orders in."),
     out: Path | None = typer.Option(None, "--out", help="Also write the results table (.csv or .parquet)."),
+    min_days: int | None = typer.Option(None, "--min-days", min=1, help="Refuse to estimate with fewer days of "
+                                        "orders after the cutoff (default: campaigns.min_result_days, 7)."),
+    config: Path | None = ConfigOption,
+    lang: str = LangOption,
 ) -> None:
     """Did it work? Treated against control after the cutoff: conversion, orders and revenue per customer, the
     difference with a 95% interval, the incremental revenue, and one plain sentence per campaign.
+
+    With no order after the cutoff yet, or fewer days of orders than --min-days, nothing is estimated: it says how
+    many days of data there are and exits with code 2.
 
     Example: retention campaign-results --data data/demo --manifest out/campaigns/manifest.csv --days 30
     """
     from features.campaigns.control import read_manifest
     from features.data.io import output_format, write_frame
     from models.inference.campaigns import measure_campaigns
+    from training.config import load_config
 
     with bad_input_exits():
         refuse_shop_paths(data, out)
         if out is not None:
             output_format(out)
+        cfg = load_config(config)
         book = read_manifest(manifest)
         shop = load_shop(data)
-        results = measure_campaigns(shop, book, days)
+        results = measure_campaigns(shop, book, days, min_days or cfg.campaigns.min_result_days, checked_lang(lang))
         if out is not None:
             write_frame(results.table, out)
     console.print(results_table(results.table))

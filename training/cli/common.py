@@ -110,3 +110,12 @@ def tidy_registry() -> None:
     for note in answered("tidying the registry", recover) or []:
         err_console.print(f"[yellow]registry:[/] {note}", highlight=False, soft_wrap=True)
 
+
+LangOption = typer.Option("en", "--lang", help="en or ru: reasons, rules and sentences, numbers and dates.")
+
+
+def checked_lang(lang: str) -> str:
+    """Return ``lang`` when it is en or ru; raise ValueError (exit 2 with a sentence) otherwise."""
+    if lang not in ("en", "ru"):
+        raise ValueError(f"--lang {lang!r}: expected en or ru")
+    return lang

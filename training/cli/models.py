@@ -16,7 +16,9 @@ from training.cli.common import (
     CacheOption,
     DataOption,
     EngineOption,
+    LangOption,
     bad_input_exits,
+    checked_lang,
     console,
     load_shop,
     tidy_registry,
@@ -155,7 +157,7 @@ def metrics_table(evaluation: Evaluation, title: str) -> Table:
 
 
 def _scores(data: Path, config: Path | None, cutoff: str | None, horizon_days: int | None,
-            engine: str | None = None, cache: bool = True) -> ScoreResult:
+            engine: str | None = None, cache: bool = True, lang: str = "en") -> ScoreResult:
     from models.inference.score import load_champions, score
     from training.config import load_config
 
@@ -168,7 +170,7 @@ def _scores(data: Path, config: Path | None, cutoff: str | None, horizon_days: i
         champions = load_champions(cfg.registry, horizon_days)
     with console.status("Building features and scoring every customer ..."):
         result = score(shop, champions, as_of, scoring=cfg.scoring, segments_cfg=cfg.segments,
-                           reasons_k=cfg.training.reasons_k)
+                       reasons_k=cfg.training.reasons_k, lang=lang)
     versions = ", ".join(f"{task} v{v}" for task, v in champions.versions.items())
     console.print(f"Champions: {versions}; horizon {champions.horizon_days} days; cutoff {result.cutoff:%Y-%m-%d}",
                   highlight=False)
@@ -188,6 +190,7 @@ def score(
     config: Path | None = ConfigOption,
     engine: str | None = EngineOption,
     cache: bool = CacheOption,
+    lang: str = LangOption,
 ) -> None:
     """Score every customer with the champion models: churn risk, golden chance, expected value, next order, why.
 
@@ -203,7 +206,7 @@ def score(
     with bad_input_exits():
         refuse_shop_paths(data, out)
         output_format(out)
-        result = _scores(data, config, cutoff, horizon_days, engine, cache)
+        result = _scores(data, config, cutoff, horizon_days, engine, cache, checked_lang(lang))
         table = score_table(result)
         write_frame(table, out)
     risk = table["churn_risk"].value_counts()
@@ -223,13 +226,14 @@ def churn_list(
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many customers."),
     cutoff: str | None = CutoffOption,
     config: Path | None = ConfigOption,
+    lang: str = LangOption,
 ) -> None:
     """The customers worth saving first, by expected lost value (churn probability x expected value).
 
     With what a marketer needs to act: segment, last order, top category, usual weekday and hour, e-mail
     opt-in, and the reasons behind the risk.
 
-    Example: retention churn-list --data data/demo --min-probability 0.5 --limit 500 --out out/churn_list.csv
+    Example: retention churn-list --data data/demo --min-probability 0.5 --limit 500 --lang ru --out out/churn_list.csv
     """
     from features.data.io import output_format, write_frame
     from models.inference.score import churn_list as make_list
@@ -237,8 +241,8 @@ def churn_list(
     with bad_input_exits():
         refuse_shop_paths(data, out)
         output_format(out)
-        result = _scores(data, config, cutoff, None)
-        table = make_list(result, min_probability, segment, min_value, limit, refuse_empty=True)
+        result = _scores(data, config, cutoff, None, lang=checked_lang(lang))
+        table = make_list(result, min_probability, segment, min_value, limit, refuse_empty=True, lang=lang)
         write_frame(table, out)
     shown = Table(title=f"Top of the churn-risk list ({len(table):,} customers)")
     for column in ("customer_id", "expected_lost_value", "churn_probability", "segment", "reasons"):

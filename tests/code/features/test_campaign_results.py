@@ -125,3 +125,34 @@ def test_simulation_adds_orders_only_to_treated_customers_after_the_cutoff(demo:
     assert extra["order_id"].str.startswith("SIM").all() and len(tables["customers"]) == len(demo["customers"])
     with pytest.raises(ValueError, match="lift must be a probability"):
         simulate_campaign(demo, book, lift=1.5, days=30)
+
+
+def test_nothing_measured_yet_is_refused_with_the_days_of_data() -> None:
+    from features.campaigns.results import TooEarlyError, check_measurable, days_of_data
+
+    rows = pd.DataFrame({"campaign": ["win_back", "win_back", "vip_care"], "customer_id": ["1", "2", "3"],
+                         "control": [True, False, False], "rule": ["r"] * 3})
+    book = manifest(rows, CUTOFF, 0.1, 3)
+    assert days_of_data(CUTOFF, CUTOFF - timedelta(hours=1)) == 0 and days_of_data(CUTOFF, CUTOFF) == 1
+    with pytest.raises(TooEarlyError, match=r"win back, vip care: no order after the cutoff 1 Oct 2026 yet \(the "
+                       r"data ends 30 Sep 2026\)"):
+        check_measurable(book, CUTOFF - timedelta(hours=1), 7)
+    with pytest.raises(TooEarlyError, match="only 3 days of data after the cutoff 1 Oct 2026 .* at least 7 days"):
+        check_measurable(book, CUTOFF + timedelta(days=2, hours=5), 7)
+    with pytest.raises(TooEarlyError, match="есть данные лишь за 3 дня .* не меньше 7 дней"):
+        check_measurable(book, CUTOFF + timedelta(days=2), 7, "ru")
+    check_measurable(book, CUTOFF + timedelta(days=2), 3)  # enough for a minimum of 3: no error
+
+
+def test_the_result_sentence_in_russian() -> None:
+    from features.campaigns.results import sentence
+
+    record = {"campaign": "win_back", "treated": 900, "control": 100, "days": 30, "orders_diff": 0.031,
+              "orders_low": -0.012, "orders_high": 0.074, "conversion_diff": 0.02, "conversion_low": -0.01,
+              "conversion_high": 0.05, "incremental_revenue": 1234.0, "incremental_low": -500.0,
+              "incremental_high": 3000.0}
+    assert sentence(record).startswith("the win back campaign brought 3.1 extra orders per 100 customers, 95% "
+                                       "interval -1.2 to 7.4; +2.0 points of conversion")
+    russian = sentence(record, "ru")
+    assert russian.startswith("кампания «win back» принесла 3,1 доп. заказа на 100 клиентов")
+    assert "за 30 дней: 900 получивших против 100 в контроле" in russian and "случайности" in russian

@@ -117,8 +117,8 @@ def test_birthdays_in_the_next_n_days_golden_and_loyal_first() -> None:
                  customer("gold", days_to_birthday=9.0, is_golden_now=True))
     selection = rules.birthdays(base, CFG)
     assert ids(selection) == ["gold", "loyal", "today", "last"]
-    assert selection["rule"].tolist()[:3] == ["birthday in 9 day(s) (golden customer)",
-                                              "birthday in 5 day(s) (loyal customer)", "birthday today (customer)"]
+    assert selection["rule"].tolist()[:3] == ["birthday in 9 days (golden customer)",
+                                              "birthday in 5 days (loyal customer)", "birthday today (customer)"]
 
 
 def test_tier_progress_within_reach_and_about_to_drop_out() -> None:
@@ -147,7 +147,9 @@ def test_contact_frequency_follows_activity_and_never_opening() -> None:
     selection = rules.contact_frequency(base, CFG, has_email_events=True)
     assert "dead" not in ids(selection) and ids(selection)[0] == "max"
     words = selection.set_index("customer_id")["rule"]
-    assert words["busy"] == "visited on 9 of the last 30 days; opened 1 e-mail(s) in 90 days: 5 a month"
+    assert words["busy"] == "visited on 9 of the last 30 days; opened 1 e-mail in 90 days: 5 a month"
+    russian = rules.contact_frequency(base, CFG, has_email_events=True, lang="ru").set_index("customer_id")["rule"]
+    assert russian["busy"] == "заходил на сайт в 9 из последних 30 дн.; 1 открытое письмо за 90 дней: 5 в месяц"
     assert words["opted_out"] == "no e-mail opt-in: 0 a month"
 
 

@@ -64,10 +64,10 @@ ROW = {"churn_probability": 0.2, "churn_risk": "low", "is_golden_now": False, "g
 
 
 @pytest.mark.parametrize(("change", "action", "says"), [
-    ({"churn_probability": 0.8, "churn_risk": "high"}, "reactivation offer", "0.80 is at least"),
+    ({"churn_probability": 0.8, "churn_risk": "high"}, "reactivation offer", "80% is at least"),
     ({"churn_probability": 0.8, "dead_contact": True}, "nothing", "dead contact"),
     ({"is_golden_now": True}, "VIP perk", "golden now"),
-    ({"golden_probability": 0.7}, "VIP perk", "0.70"),
+    ({"golden_probability": 0.7}, "VIP perk", "70%"),
     ({"expected_orders": 1.5}, "cross-sell", "1.5 orders in the next 90 days"),
     ({}, "nothing", "no action worth its cost"),
 ])

@@ -116,3 +116,24 @@ def test_campaign_results_find_a_simulated_effect(workdir: Path) -> None:
     bad.write_text("campaign,customer_id\nx,1\n")
     result = runner.invoke(app, ["campaign-results", "--data", "data", "--manifest", str(bad)])
     assert result.exit_code == 2 and "missing column(s) cutoff, control" in result.output
+
+
+def test_campaign_results_refuse_to_estimate_before_there_is_data(workdir: Path) -> None:
+    if not (workdir / "camp" / "manifest.csv").exists():
+        invoke("campaigns", "--data", "data", "--config", "small.yaml", "--cutoff", CUTOFF, "--out", "camp")
+    book = read_manifest(workdir / "camp" / "manifest.csv")
+    last = pd.read_parquet(workdir / "data" / "transactions.parquet")["timestamp"].max()
+    for name, cutoff in (("none", last.normalize() + pd.Timedelta(days=1)), ("three", last.normalize() - pd.Timedelta(
+            days=2))):
+        book.assign(cutoff=cutoff).to_csv(workdir / f"{name}.csv", index=False)
+    result = runner.invoke(app, ["campaign-results", "--data", "data", "--manifest", "none.csv", "--out", "r.csv"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "no order after the cutoff" in said and "nothing is measured" in said
+    assert "extra orders" not in said and not (workdir / "r.csv").exists()  # no confident-looking zero
+    result = runner.invoke(app, ["campaign-results", "--data", "data", "--manifest", "three.csv"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "only 3 days of data after the cutoff" in said and "at least 7 days" in said
+    result = runner.invoke(app, ["campaign-results", "--data", "data", "--manifest", "three.csv", "--lang", "ru"])
+    assert result.exit_code == 2 and "есть данные лишь за 3 дня" in " ".join(result.output.split())
+    out = invoke("campaign-results", "--data", "data", "--manifest", "three.csv", "--min-days", "3", "--lang", "ru")
+    assert "на 100 клиентов" in " ".join(out.split())  # measured once the minimum is met, in Russian
