@@ -179,3 +179,11 @@ def test_merge_compacts_old_merged_files_and_replay_sees_the_same_state(tmp_path
     assert state_of(folder) == before
     assert len(read_journal(folder).events) == 3 + 3  # c1's open cart lines and c3's purchases, nothing else
     assert merge_journal(shop, folder).merged == 0  # the snapshot is not merged again
+
+
+def test_an_older_csv_journal_with_a_torn_quoted_line_is_still_replayed(tmp_path: Path) -> None:
+    (tmp_path / "events-20260101T000000-1.csv").write_bytes(
+        b'customer_id,timestamp,event_type,item_id\nc1,2026-01-01 10:00:00,cart_add,i1\nc2,2026-01-01 10:00:00,'
+        b'cart_add,"i2')  # what the full disk left of the older CSV journal
+    assert state_of(tmp_path) == {"c1": (["i1"], set())}
+    assert read_journal(tmp_path).skipped == {"events-20260101T000000-1.csv": [3]}
