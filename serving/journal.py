@@ -209,7 +209,9 @@ def _move_aside(file: Path) -> None:
 
 def _file_events(file: Path) -> Iterator[tuple[int, LiveEvent | None]]:
     """Yield (line number, event or None for an unreadable line) of one file; raise when the file is no journal."""
-    raw = file.read_bytes()
+    with file.open("rb") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)  # never half of a batch a worker is writing (merge counts lines)
+        raw = handle.read()
     if file.suffix == ".csv":
         yield from _csv_events(raw)
         return

@@ -1,13 +1,10 @@
-"""Live events and the live state they build: each customer's cart and items bought since the models were trained.
+"""Live events and the live state they build: each customer's cart and the items bought since the models were trained.
 
-The journal that keeps them on disk is ``serving.journal``; ``serving.events`` re-exports both.
-
-The journal (``serving.journal``) is ``<data>/events_journal/events-YYYY-MM-DD.jsonl``, one file a day shared by
-every worker, with the events table's columns: ``customer_id, timestamp, event_type, item_id``. A purchase
-makes the item leave the customer's picks and ends its cart line; ``cart_add`` / ``cart_remove`` keep a live cart
-that drives bought-together picks. ``merge_journal`` appends the site events (view, cart_add, cart_remove) to the
-shop's events table so the next ``retention train`` reads them (``retention merge-events --data DIR``); purchases
-stay in the journal, since the order export carries them with their order id and price.
+A purchase makes the item leave the customer's picks and ends its cart line; ``cart_add`` / ``cart_remove`` keep a
+live cart that drives bought-together picks. The journal that keeps the events on disk is ``serving.journal``;
+``serving.merge`` appends the site events (view, cart_add, cart_remove) to the shop's events table so the next
+``retention train`` reads them; purchases stay in the journal, since the order export carries them with their
+order id and price.
 """
 
 from __future__ import annotations

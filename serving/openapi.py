@@ -13,7 +13,8 @@ REF = "#/components/schemas/{model}"
 REASONS = {200: "OK", 202: "Accepted: the reload runs in the background", 400: "Not JSON", 401: "Missing or wrong key",
            404: "Unknown customer", 405: "Wrong method", 409: "A model this endpoint needs is not loaded (says what "
            "to train) or a reload is already running", 413: "Body too large",
-           422: "The body breaks the schema (field, problem, value sent)", 503: "Still loading",
+           422: "The body breaks the schema (field, problem, value sent)",
+           503: "Still loading, or (/events) the shop is served read-only",
            507: "The disk holding the events journal is full: nothing of the request was kept"}
 
 

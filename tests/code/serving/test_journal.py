@@ -179,3 +179,37 @@ def test_merge_compacts_old_merged_files_and_replay_sees_the_same_state(tmp_path
     assert state_of(folder) == before
     assert len(read_journal(folder).events) == 3 + 3  # c1's open cart lines and c3's purchases, nothing else
     assert merge_journal(shop, folder).merged == 0  # the snapshot is not merged again
+
+
+def test_an_older_csv_journal_with_a_torn_quoted_line_is_still_replayed(tmp_path: Path) -> None:
+    (tmp_path / "events-20260101T000000-1.csv").write_bytes(
+        b'customer_id,timestamp,event_type,item_id\nc1,2026-01-01 10:00:00,cart_add,i1\nc2,2026-01-01 10:00:00,'
+        b'cart_add,"i2')  # what the full disk left of the older CSV journal
+    assert state_of(tmp_path) == {"c1": (["i1"], set())}
+    assert read_journal(tmp_path).skipped == {"events-20260101T000000-1.csv": [3]}
+
+
+def test_merge_events_says_what_it_set_aside_and_validate_still_passes(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from training.cli.app import app
+
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    first = NOW - timedelta(days=30)
+    pd.DataFrame({"customer_id": ["c1", "c2"], "order_id": ["o1", "o2"], "timestamp": [first, first],
+                  "amount": [10.0, 5.0]}).to_parquet(shop / "transactions.parquet", index=False)
+    folder = shop / "events_journal"
+    folder.mkdir()
+    # an older version's CSV journal, its first event already merged (marker), then one from the year 2999
+    (folder / "events-20260101T000000-1.csv").write_text(
+        f"customer_id,timestamp,event_type,item_id\nc1,{first},view,i0\nc1,{NOW},view,i1\n"
+        "c2,2999-01-01 00:00:00,view,i2\n")
+    (folder / "events-20260101T000000-1.csv.merged").write_text("1")
+    runner = CliRunner()
+    merged = runner.invoke(app, ["merge-events", "--data", str(shop)])
+    assert merged.exit_code == 0, merged.output
+    text = " ".join(merged.output.split())
+    assert "merged 1 journaled events" in text and "set aside: 1 journaled rows would break the data contract" in text
+    assert runner.invoke(app, ["validate", "--data", str(shop)]).exit_code == 0
+    assert pd.read_parquet(shop / "events.parquet")["item_id"].tolist() == ["i1"]  # not i0 again, not i2

@@ -21,6 +21,7 @@ import yaml
 from typer.testing import CliRunner
 
 from features.demo.shop import write_shop
+from serving.journal import read_journal
 from serving.routes import ROUTES
 from tests.code.serving.server import ADMIN_KEY, API_KEY, BENTOML, RETENTION, Server, free_port, launch, start
 from tests.shared import demo_tables, small_config
@@ -136,9 +137,9 @@ def test_events_change_the_next_answer_and_are_journaled(http: httpx.Client, wor
     with_cart = ok(http.post("/recommend", json={"customer_id": customer, "k": 10}))["items"]
     assert cart_item not in {i["item_id"] for i in with_cart}
     assert any(cart_item in i["reason"] for i in with_cart)  # the live cart drives bought-together picks
-    journal = pd.concat(pd.read_csv(f, dtype=str) for f in (work / "data" / "events_journal").glob("events-*.csv"))
-    mine = journal[journal["customer_id"] == customer]
-    assert list(mine["event_type"]) == ["purchase", "view", "cart_add"] and list(mine["item_id"])[0] == top
+    journal = [e for _, _, e in read_journal(work / "data" / "events_journal").events if e is not None]
+    mine = [e for e in journal if e.customer_id == customer]
+    assert [e.event_type for e in mine] == ["purchase", "view", "cart_add"] and mine[0].item_id == top
 
 
 def test_customer_and_churn_risk(http: httpx.Client) -> None:
