@@ -42,10 +42,13 @@ HORIZON_DAYS = 90
 HELD_OUT = 5  # the ratings log: each user's last 5 ratings held out (and the 5 before for validation)
 
 
-def load(folder: Path | None, profile: str, customers: int) -> dict[str, pd.DataFrame]:
-    """Return a shop's tables from ``folder``, or a freshly generated demo shop of ``profile`` (or ratings log)."""
+def load(folder: Path | None, profile: str, customers: int, ratings: tuple[int, int, float] = (3_000, 1_500, 60.0)
+         ) -> dict[str, pd.DataFrame]:
+    """Return a shop's tables from ``folder``, or a freshly generated demo shop of ``profile``; ``ratings``: the
+    ratings log's users, items and mean ratings per user."""
     if profile == "ratings":
-        return {"transactions": ratings_log(users=min(customers, 3_000), items=1_500)}
+        users, items, mean = ratings
+        return {"transactions": ratings_log(users=users, items=items, mean_per_user=mean)}
     if folder is None:
         return generate_shop(DemoConfig.model_validate({"customers": customers, "profile": profile}))
     found = {p.stem: p for p in folder.iterdir() if p.suffix in (".parquet", ".csv")}
@@ -123,6 +126,7 @@ def main() -> None:
     parser.add_argument("--durable", type=Path, help="the durable demo shop folder (default: generate one)")
     parser.add_argument("--customers", type=int, default=20_000, help="size of generated shops")
     parser.add_argument("--no-tune", action="store_true", help="default hyperparameters (faster)")
+    parser.add_argument("--ratings", default="3000,1500,60", help="the ratings log: users,items,mean ratings a user")
     parser.add_argument("--only", default="shop,durable,ratings", help="which of shop, durable, ratings to run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -133,7 +137,9 @@ def main() -> None:
         if profile not in wanted:
             continue
         began = time.perf_counter()
-        table, note, per = quality(load(folder, profile, args.customers), not args.no_tune,
+        users, items, mean = (float(x) for x in args.ratings.split(","))
+        tables = load(folder, profile, args.customers, (int(users), int(items), mean))
+        table, note, per = quality(tables, not args.no_tune,
                                    HELD_OUT if profile == "ratings" else None)
         report(name, table, note, per, time.perf_counter() - began)
 

@@ -176,12 +176,16 @@ class Blend(Recommender):
     def buy_again(self) -> BuyAgainRecommender:
         return self.components_["buy_again"]  # type: ignore[return-value]
 
+    @property
+    def ease(self) -> EASERecommender:
+        return self.components_["ease"]  # type: ignore[return-value]
+
     def ease_scores(self, users: np.ndarray) -> np.ndarray | None:
         """Return w_ease x EASE's scores (len(users) x items; 0 for unknown customers), None when EASE is off."""
         weight = self.config.weights.ease
         if weight <= 0:
             return None
-        return weight * self.components_["ease"].customer_scores(users)
+        return weight * self.ease.customer_scores(users)
 
     # scoring ----------------------------------------------------------------------------------------------------
     def score_parts(self, users: np.ndarray) -> tuple[np.ndarray, dict[str, sp.csr_matrix]]:

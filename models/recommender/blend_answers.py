@@ -21,6 +21,7 @@ from models.recommender.base import capped_top_k, top_k
 from models.recommender.blend_config import BlendConfig
 from models.recommender.buy_again import BuyAgainRecommender
 from models.recommender.copurchase import CoPurchaseRecommender
+from models.recommender.ease import EASERecommender
 from models.recommender.idmap import IdMap
 from models.recommender.itemitem import row_of, spread
 from models.recommender.popular import PopularRecommender
@@ -62,6 +63,9 @@ class BlendParts(Protocol):
 
     @property
     def buy_again(self) -> BuyAgainRecommender: ...
+
+    @property
+    def ease(self) -> EASERecommender: ...
 
     def ease_scores(self, users: np.ndarray) -> np.ndarray | None: ...
 
@@ -187,9 +191,8 @@ def explain(blend: BlendParts, users: np.ndarray, best: np.ndarray, parts: dict)
     known = user >= 0
     als = blend.als
     share[known, 0] = w.als * np.einsum("ij,ij->i", als.user_factors_[user[known]], als.item_factors_[items[known]])
-    ease = blend.ease_scores(users)  # len(users) x items, 0 for unknown customers
-    if ease is not None:  # EASE is collaborative like ALS: its share counts towards "customers like you bought"
-        share[:, 0] += ease[rows, items]
+    if w.ease > 0:  # EASE is collaborative like ALS: its share counts towards "customers like you bought"
+        share[:, 0] += w.ease * blend.ease.pair_scores(user, items)
     share[:, 2] = w.popular * blend.popular.popularity_[items]
     for column, name in ((1, "category"), (3, "copurchase"), (4, "upsell"), (5, "buy_again")):
         if name in parts:

@@ -66,6 +66,26 @@ class EASERecommender(Recommender):
             out[known] = scores
         return out
 
+    def pair_scores(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Return the score of each (customer, item) pair (0 for unknown customers and items EASE does not model).
+
+        Only the picked items' columns of the weights are multiplied: what a list's reasons need, far less than
+        every item's score.
+        """
+        self.check_fitted()
+        out = np.zeros(len(users), np.float32)
+        where = np.clip(np.searchsorted(self.modelled_, items), 0, max(len(self.modelled_) - 1, 0))
+        ok = (users >= 0) & (self.modelled_[where] == items) if len(self.modelled_) else np.zeros(len(users), bool)
+        if not ok.any():
+            return out
+        customers, row = np.unique(users[ok], return_inverse=True)
+        columns, column = np.unique(where[ok], return_inverse=True)
+        history = self.history_[customers]
+        if len(self.modelled_) < history.shape[1]:
+            history = history[:, self.modelled_]
+        out[ok] = np.asarray(history @ self.weights_[:, columns])[row, column]
+        return out
+
     def item_scores(self, items: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         self.check_fitted()
         out = np.zeros(len(self.items_), np.float32)

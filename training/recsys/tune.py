@@ -177,16 +177,19 @@ def tune_ease(data: Interactions, valid: Holdout, start: EASEConfig, k: int, reb
               ) -> tuple[EASERecommender, list[dict]]:
     """Return the fitted EASE whose regularisation scores best on validation (with its better filter setting;
     only the already-bought filter when ``rebuys`` is False)."""
-    fitted: dict[str, EASERecommender] = {}
+    kept: list[tuple[float, EASERecommender]] = []  # only the best so far: each EASE holds items^2 weights
 
     def score(config: EASEConfig) -> float:
-        model = fitted[config.model_dump_json()] = EASERecommender(config).fit(data)
+        model = EASERecommender(config).fit(data)
         filters = (True, False) if rebuys else (True,)
-        return max(ndcg(model, valid, k, filter_bought=f) for f in filters)
+        value = max(ndcg(model, valid, k, filter_bought=f) for f in filters)
+        if not kept or value > kept[0][0]:  # as ``best_of``: ties keep the earlier one
+            kept[:] = [(value, model)]
+        return value
 
     grid = [start] + [start.model_copy(update={"regularization": r}) for r in (10.0, 50.0, 200.0, 500.0, 2000.0)]
-    best, _, log = best_of(grid, score, "EASE")
-    return fitted[best.model_dump_json()], log
+    _, _, log = best_of(grid, score, "EASE")
+    return kept[0][1], log
 
 
 def tune(transactions: pd.DataFrame, events: pd.DataFrame | None, items: pd.DataFrame | None,

@@ -201,3 +201,13 @@ def test_blend_weighs_ease_in_and_refuses_it_when_not_fitted(data):
     np.testing.assert_array_equal(blend.rank_items(users, 3)[0], ease.rank_items(users, 3, filter_bought=True)[0])
     picks = recommend_batch(blend, data.customers.external[:20].tolist(), k=3)
     assert (picks.reason == "customers like you bought").all()  # EASE is collaborative: ALS's reason
+
+
+def test_ease_pair_scores_are_its_customer_scores_at_those_pairs(data):
+    ease = EASERecommender().fit(data)
+    rng = np.random.default_rng(0)
+    users = np.r_[rng.integers(0, data.n_customers, 200), -1]  # -1: an unknown customer scores 0
+    items = rng.integers(0, data.n_items, len(users))
+    expected = ease.customer_scores(users)[np.arange(len(users)), items]
+    np.testing.assert_allclose(ease.pair_scores(users, items), expected, rtol=1e-5, atol=1e-6)
+    assert expected[-1] == 0 and np.abs(expected).max() > 0

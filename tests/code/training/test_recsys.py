@@ -158,6 +158,17 @@ def test_tuning_sample_keeps_the_validation_customers_and_whole_customers() -> N
 SINGLE_SOURCES = ["popularity", "copurchase", "ease", "als"]
 
 
+def test_ratings_log_is_movielens_like():
+    tx = ratings_log(users=200, items=150, seed=2)
+    assert not tx.duplicated(["customer_id", "item_id"]).any() and tx["order_id"].is_unique  # one film an order
+    per_user = tx.groupby("customer_id").size()
+    assert len(per_user) == 200 and per_user.min() >= 20 and per_user.max() <= 75  # at most half the catalogue
+    top = tx["item_id"].value_counts()
+    assert top.iloc[0] > 5 * top.iloc[-1]  # popular films and a long tail
+    assert tx.groupby("customer_id")["timestamp"].apply(lambda t: t.is_monotonic_increasing).all()
+    assert ratings_log(users=200, items=150, seed=2).equals(tx)  # seeded
+
+
 @pytest.fixture(scope="module")
 def ratings_run():
     """A MovieLens-like ratings log (nobody rates a film twice), each user's last 5 ratings held out."""
