@@ -9,14 +9,15 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from training.cli.common import DataOption, bad_input_exits, console, load_shop
 from training.cli.models import ConfigOption, CutoffOption, _cutoff, _quiet_steps
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas loads inside the commands: `retention features` never needs it
+    import pandas as pd
+
     from features.campaigns.audiences import Audiences
 
 MANIFEST = "manifest.csv"
@@ -190,6 +191,8 @@ def results_table(table: pd.DataFrame) -> Table:
 
 
 def _num(value: float, spec: str) -> str:
+    import pandas as pd
+
     return "-" if pd.isna(value) else f"{value:{spec}}"
 
 
