@@ -13,8 +13,9 @@ The CLI runs three times: with the checked-table cache off (``--no-cache``: ever
 back, no validation); every figure is printed next to the bare query of the same run.
 
 Example: python benchmarks/features_speed.py --customers 1000000 --workdir /tmp/retention-bench
-Targets (2 cores, the issue's): on the transactions alone <= 4x the bare query, on the whole shop (with events)
-<= 8x, peak memory <= 2 GB; the warm runs (checked tables cached) are what a shop sees day to day.
+Targets (2 cores, issue 25), for the transactions alone and for the whole shop: warm (checked tables cached, what a
+shop sees day to day) <= 3x the bare query, cold (the first run after the files change, which a daily export causes
+every day) <= 6x, peak memory <= 2 GB.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 PYTHON = sys.executable
 RETENTION = str(Path(sys.executable).parent / "retention")
-MAX_RATIO, MAX_RATIO_TRANSACTIONS, MAX_PEAK_GB = 8.0, 4.0, 2.0
+MAX_WARM, MAX_COLD, MAX_PEAK_GB = 3.0, 6.0, 2.0
 
 GENERATE = """
 import sys
@@ -56,18 +57,19 @@ con.execute(f'''COPY (SELECT customer_id, max(timestamp) AS last_order, count(DI
 
 BREAKDOWN = """
 import json, sys, time
-from features.families.build import build_features
+from pathlib import Path
 from features.families.config import FeaturesConfig
-from features.data.io import write_frame
+from features.families.sql import feature_table, write_parquet
 from features.data.reader import read_shop
 data, cutoff, out, threads, cache = sys.argv[1:6]
 t0 = time.perf_counter(); shop = read_shop(data, cache=cache == "1"); t1 = time.perf_counter()
 cfg = FeaturesConfig(duckdb_threads=int(threads) or None)
-result = build_features(shop, cutoff, cfg); t2 = time.perf_counter()
-write_frame(result.frame, out); t3 = time.perf_counter()
+with feature_table(shop, cutoff, cfg) as table:
+    t2 = time.perf_counter()
+    write_parquet(shop, table, Path(out)); t3 = time.perf_counter()
 rows = {name: shop.sql.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in shop.columns}
 print(json.dumps({"read_and_validate_s": t1 - t0, "build_s": t2 - t1, "write_s": t3 - t2, "rows": rows,
-                  "customers": len(result.frame), "columns": result.frame.shape[1] - 1}))
+                  "customers": table.rows, "columns": len(table.columns) - 1}))
 """
 
 
@@ -99,13 +101,16 @@ def demo_shop(workdir: Path, customers: int, seed: int) -> Path:
     return folder
 
 
-def cache_runs(shop: Path, cutoff: str, out: Path, extra: list[str]) -> dict[str, dict[str, float]]:
-    """Time the CLI with the checked-table cache off, cold (emptied first) and warm (the run right after)."""
+def cache_runs(shop: Path, cutoff: str, out: Path, extra: list[str], bare: list[str]) -> dict[str, dict[str, float]]:
+    """Time the CLI with the checked-table cache off, cold (emptied first) and warm (the run right after), each
+    right after a run of the bare query (``bare_s``): on a shared machine only adjacent runs compare."""
     command = [RETENTION, "features", "--data", str(shop), "--cutoff", cutoff, "--out", str(out), *extra]
-    runs = {"cache off": timed([*command, "--no-cache"])}
-    shutil.rmtree(shop / ".retention-cache", ignore_errors=True)
-    runs["cache cold"] = timed(command)
-    runs["cache warm"] = timed(command)
+    runs = {}
+    for label, options in (("cache off", ["--no-cache"]), ("cache cold", []), ("cache warm", [])):
+        if label == "cache cold":
+            shutil.rmtree(shop / ".retention-cache", ignore_errors=True)
+        baseline = timed(bare)
+        runs[label] = {**timed([*command, *options]), "bare_s": baseline["seconds"]}
     return runs
 
 
@@ -128,21 +133,20 @@ def breakdown(shop: Path, cutoff: str, out: Path, threads: str, cache: bool) -> 
 
 def print_report(bare: dict[str, float], runs: dict[str, dict[str, float]],
                  tx_only: dict[str, dict[str, float]] | None, phases: dict[str, Any] | None) -> None:
-    print(f"\n{'':42}{'wall s':>10}{'peak GB':>10}{'x bare':>9}")
-    print(f"{'bare DuckDB RFM group-by':42}{bare['seconds']:>10.1f}{bare['peak_gb']:>10.2f}{1:>9.1f}")
+    print(f"\n{'':42}{'wall s':>10}{'peak GB':>10}{'bare s':>9}{'x bare':>9}")
+    print(f"{'bare DuckDB RFM group-by (first run)':42}{bare['seconds']:>10.1f}{bare['peak_gb']:>10.2f}")
     for title, group in (("features, whole shop", runs), ("features, transactions only", tx_only or {})):
         for label, run in group.items():
-            print(f"{title + ', ' + label:42}{run['seconds']:>10.1f}{run['peak_gb']:>10.2f}"
-                  f"{run['seconds'] / bare['seconds']:>9.1f}")
-    verdicts = (("whole shop", runs, MAX_RATIO), ("transactions only", tx_only or {}, MAX_RATIO_TRANSACTIONS))
-    for title, group, target in verdicts:
-        if not group:
-            continue
-        warm = group["cache warm"]
-        ratio = warm["seconds"] / bare["seconds"]
-        print(f"{title}, warm: {ratio:.1f}x (target <= {target:.0f}x: {'met' if ratio <= target else 'NOT met'}); "
-              f"peak {warm['peak_gb']:.2f} GB (target <= {MAX_PEAK_GB:.0f} GB: "
-              f"{'met' if warm['peak_gb'] <= MAX_PEAK_GB else 'NOT met'})")
+            print(f"{title + ', ' + label:42}{run['seconds']:>10.1f}{run['peak_gb']:>10.2f}{run['bare_s']:>9.1f}"
+                  f"{run['seconds'] / run['bare_s']:>9.1f}")
+    for title, group in (("whole shop", runs), ("transactions only", tx_only or {})):
+        for label, run in group.items():
+            if label == "cache off":
+                continue
+            ratio, target = run["seconds"] / run["bare_s"], MAX_WARM if label == "cache warm" else MAX_COLD
+            print(f"{title}, {label.removeprefix('cache ')}: {ratio:.1f}x the bare query of the same run (target <= "
+                  f"{target:.0f}x: {'met' if ratio <= target else 'NOT met'}); peak {run['peak_gb']:.2f} GB "
+                  f"(target <= {MAX_PEAK_GB:.0f} GB: {'met' if run['peak_gb'] <= MAX_PEAK_GB else 'NOT met'})")
     for label, p in (phases or {}).items():
         print(f"CLI phases in-process, {label}: read {p['read_and_validate_s']:.1f} s, build {p['build_s']:.1f} s, "
               f"write {p['write_s']:.1f} s; {p['customers']:,} customers x {p['columns']} features")
@@ -166,25 +170,28 @@ def main() -> None:
     out = args.workdir / "out"
     out.mkdir(parents=True, exist_ok=True)
     threads = str(args.threads)
-    bare = timed([PYTHON, "-c", BARE, str(shop / "transactions.parquet"), args.cutoff, str(out / "bare.parquet"),
-                  threads])
+    bare_command = [PYTHON, "-c", BARE, str(shop / "transactions.parquet"), args.cutoff, str(out / "bare.parquet"),
+                    threads]
+    bare = timed(bare_command)
     extra = ["--threads", threads] if args.threads else []
-    runs = cache_runs(shop, args.cutoff, out / "features.parquet", extra)
+    runs = cache_runs(shop, args.cutoff, out / "features.parquet", extra, bare_command)
     tx_only = None
     if args.transactions_only:
         tx_only = cache_runs(transactions_only(args.workdir, shop), args.cutoff,
-                             out / "features-transactions-only.parquet", extra)
+                             out / "features-transactions-only.parquet", extra, bare_command)
     phases = None
     if args.breakdown:
         phases = {label: breakdown(shop, args.cutoff, out, threads, cache) for label, cache in
                   (("cache off", False), ("cache warm", True))}
-    ratio = runs["cache warm"]["seconds"] / bare["seconds"]
+    ratios = {title: {label: run["seconds"] / run["bare_s"] for label, run in group.items()}
+              for title, group in (("whole_shop", runs), ("transactions_only", tx_only or {}))}
+    peaks = [run["peak_gb"] for group in (runs, tx_only or {}) for run in group.values()]
     report = {"customers": args.customers, "seed": args.seed, "cutoff": args.cutoff, "threads": args.threads,
-              "bare_rfm_query": bare, "retention_features": runs, "ratio_warm": ratio, "phases": phases,
+              "bare_rfm_query": bare, "retention_features": runs, "ratios": ratios, "phases": phases,
               "transactions_only": tx_only,
-              "targets": {"max_ratio": MAX_RATIO, "max_ratio_transactions": MAX_RATIO_TRANSACTIONS,
-                          "max_peak_gb": MAX_PEAK_GB, "ratio_met": ratio <= MAX_RATIO,
-                          "memory_met": runs["cache warm"]["peak_gb"] <= MAX_PEAK_GB}}
+              "targets": {"max_warm": MAX_WARM, "max_cold": MAX_COLD, "max_peak_gb": MAX_PEAK_GB,
+                          "met": all(r.get("cache warm", 0) <= MAX_WARM and r.get("cache cold", 0) <= MAX_COLD
+                                     for r in ratios.values()) and max(peaks) <= MAX_PEAK_GB}}
     print_report(bare, runs, tx_only, phases)
     path = args.json or args.workdir / "features_speed.json"
     path.write_text(json.dumps(report, indent=2))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -9,12 +11,37 @@ import duckdb
 
 def row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     """Return the first row of a query that always yields one (an aggregate)."""
-    found = con.execute(sql).fetchone()
-    if found is None:
+    found = con.execute(sql).fetchall()  # all, not fetchone: DuckDB 2 keeps a half-read result open
+    if not found:
         raise RuntimeError(f"expected one row from: {sql}")
-    return found
+    return tuple(found[0])
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     """Return the first value of a query that always yields one row."""
     return row(con, sql)[0]
+
+
+@contextmanager
+def settings(con: duckdb.DuckDBPyConnection, threads: int | None = None,
+             memory_limit: str | None = None) -> Iterator[None]:
+    """Apply a feature build's DuckDB settings and put the previous ones back when it ends."""
+    wanted = {"preserve_insertion_order": "false"}  # results are sorted explicitly; lets DuckDB stream
+    if threads:
+        wanted["threads"] = str(threads)
+    if memory_limit:
+        wanted["memory_limit"] = f"'{memory_limit}'"
+    previous = {k: scalar(con, f"SELECT current_setting('{k}')") for k in wanted}
+    for key, value in wanted.items():
+        con.execute(f"SET {key} = {value}")
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            con.execute(f"SET {key} = {_setting_literal(value)}")
+
+
+def _setting_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if isinstance(value, int | float) else "'" + str(value).replace("'", "''") + "'"

@@ -13,11 +13,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from features.data.checked import CACHE_DIR
+
+if TYPE_CHECKING:  # pandas and numpy load when a frame is written: checking a path does not need them
+    import pandas as pd
 
 FORMATS = (".csv", ".parquet")
 SIGNIFICANT_DIGITS = 12  # far beyond any money or probability we report, far above the ~16th digit that varies
@@ -117,6 +118,9 @@ def stable_floats(frame: pd.DataFrame, digits: int = SIGNIFICANT_DIGITS) -> pd.D
     DuckDB sums doubles in parallel, in an order that varies from run to run, so the last bits of a sum differ
     (960.2500000000002 one run, 960.2500000000001 the next); rounded, the same input gives the same bytes.
     """
+    import numpy as np
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         values = out[column]

@@ -12,11 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import ibis
-import pandas as pd
 
 from features import columns as C
 from features.data.checked import CACHE_DIR, SUFFIXES, entry_dir, load_entry, meta_warnings, shop_meta, write_entry
@@ -27,6 +25,10 @@ from features.data.files import checked_file, csv_header, csv_select, parquet_co
 from features.data.integrity import integrity_problems, reference_warnings
 from features.data.plausibility import id_rule_problems, refuse_dangling_links
 from features.data.zones import parquet_zone_replace
+
+if TYPE_CHECKING:  # Ibis and pandas load on first use: the DuckDB feature build runs plain SQL without them
+    import ibis
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +41,22 @@ class Shop:
     ``con`` (Spark) while the few checks written in SQL still run on ``duck`` over the same checked tables.
     """
 
-    con: ibis.BaseBackend
+    backend: Any  # an Ibis backend, or a DuckDB connection that ``con`` wraps in Ibis on first use
     source: str
     files: dict[str, str]
     columns: dict[str, tuple[str, ...]]
     warnings: list[Problem] = field(default_factory=list)
     duck: duckdb.DuckDBPyConnection | None = None  # None: con is DuckDB itself
     parquet: dict[str, str] = field(default_factory=dict)  # table -> checked Parquet file, when cached
+
+    @property
+    def con(self) -> ibis.BaseBackend:
+        """The Ibis backend the feature expressions run on (Ibis is imported here, on first use)."""
+        if isinstance(self.backend, duckdb.DuckDBPyConnection):
+            import ibis
+
+            self.backend = ibis.duckdb.from_connection(self.backend)
+        return self.backend
 
     @property
     def engine(self) -> str:
@@ -55,7 +66,12 @@ class Shop:
 
     @property
     def sql(self) -> duckdb.DuckDBPyConnection:
-        return self.duck if self.duck is not None else self.con.con  # raw DuckDB, for the checks written in SQL
+        """Raw DuckDB: for the checks and the feature build written in SQL."""
+        if self.duck is not None:
+            return self.duck
+        if isinstance(self.backend, duckdb.DuckDBPyConnection):
+            return self.backend
+        return self.con.con
 
     @property
     def transactions(self) -> ibis.Table:
@@ -118,7 +134,7 @@ def _cached_shop(entry: Path, meta: dict[str, Any], replay: bool = True) -> Shop
     for warning in warnings if replay else []:
         logger.warning("%s", warning)
     columns = {name: tuple(cols) for name, cols in meta["columns"].items()}
-    return Shop(ibis.duckdb.from_connection(con), meta["source"], meta["files"], columns, warnings,
+    return Shop(con, meta["source"], meta["files"], columns, warnings,
                 parquet=parquet)
 
 
@@ -205,7 +221,7 @@ def _checked_shop(con: duckdb.DuckDBPyConnection, sources: dict[str, tuple[str, 
     for warning in findings.warnings:
         logger.warning("%s", warning)
     columns = {name: tuple(_column_types(con, name)) for name in present}
-    return Shop(ibis.duckdb.from_connection(con), label, files, columns, findings.warnings)
+    return Shop(con, label, files, columns, findings.warnings)
 
 
 def _column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:

@@ -13,10 +13,8 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.families.config import FeaturesConfig
+from features.families.meta import BASKET_DOC, CATEGORY_DOC, SPEND_DIGITS  # noqa: F401 (re-exported)
 from features.orders import AsOf, lines_before, purchases_of
-
-BASKET_DOC = "items per order and distinct items bought"
-CATEGORY_DOC = "distinct categories, top category and its share of spend, price level against the category average"
 
 
 def purchase_lines(transactions: ir.Table, as_of: AsOf) -> ir.Table:
@@ -58,8 +56,11 @@ def category_features(transactions: ir.Table, items: ir.Table, as_of: AsOf,
     spend = lines.group_by([C.CUSTOMER_ID, C.CATEGORY]).aggregate(
         spend=lines[C.REVENUE].sum(), units=lines[C.QUANTITY].sum())
     spend = spend.inner_join(category_price, C.CATEGORY)
+    # spend compared at SPEND_DIGITS decimals: sums of the same money in another order differ in the last bit,
+    # which would break a tie (30.0 against 30.000000000000004) differently from run to run and engine to engine
     rank = ibis.row_number().over(ibis.window(group_by=C.CUSTOMER_ID,
-                                              order_by=[ibis.desc(spend.spend), spend[C.CATEGORY]]))
+                                              order_by=[ibis.desc(spend.spend.round(SPEND_DIGITS)),
+                                                        spend[C.CATEGORY]]))
     spend = spend.mutate(rank=rank, at_average=spend.units * spend.category_unit_price)
     per_customer = spend.group_by(C.CUSTOMER_ID).aggregate(
         distinct_categories=spend[C.CATEGORY].count().cast("float64"),

@@ -37,6 +37,7 @@ from features.families.promotions import PROMOTIONS_DOC, promotion_features
 from features.families.rfm import RFM_DOC, rfm_features
 from features.families.scratch import Scratch, duckdb_settings, scratch
 from features.families.site import SITE_DOC, site_features
+from features.families.sql import feature_arrow, feature_table
 from features.families.timing import HOUR_NOTE, TIMING_DOC, has_time_of_day, timing_features
 from features.orders import AsOf, cutoff_datetime, orders_before, require_purchase_before, rows_before
 
@@ -142,6 +143,18 @@ def build_features(shop: Shop, as_of: AsOf, cfg: FeaturesConfig | None = None) -
     ValueError
         When no customer has a purchase order before the cutoff.
     """
+    cfg = cfg or FeaturesConfig()
+    cutoff = cutoff_datetime(as_of)
+    if shop.engine == "duckdb":  # the same families in plain SQL, a few scans per cutoff (features.families.sql)
+        with feature_table(shop, cutoff, cfg) as table:
+            frame = feature_arrow(shop, table).to_pandas()
+        return FeatureFrame(frame, cutoff, table.included, table.left_out, table.notes)
+    return ibis_features(shop, cutoff, cfg)
+
+
+def ibis_features(shop: Shop, as_of: AsOf, cfg: FeaturesConfig | None = None) -> FeatureFrame:
+    """``build_features`` through the Ibis families: what Spark runs (and, in the tests, the reference for the
+    DuckDB SQL build)."""
     cfg = cfg or FeaturesConfig()
     cutoff = cutoff_datetime(as_of)
     began = time.perf_counter()

@@ -13,11 +13,9 @@ import pandas as pd
 
 from features import columns as C
 from features.families.config import FeaturesConfig
+from features.families.meta import BGNBD_DOC, CADENCE_DOC  # noqa: F401 (re-exported)
 from features.families.rfm import SECONDS_PER_DAY, days_since
 from features.orders import AsOf, as_timestamp, purchases_of
-
-BGNBD_DOC = "BG/NBD expected orders in the next 90 days and probability the customer is still active"
-CADENCE_DOC = "mean and spread of days between orders, overdue ratio, days until and date of the expected next order"
 
 
 def order_gaps(transactions: ir.Table, as_of: AsOf, orders: ir.Table | None = None) -> ir.Table:

@@ -13,10 +13,8 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.families.config import FeaturesConfig
+from features.families.meta import CHANNEL_COLUMNS, CHANNEL_DOC  # noqa: F401 (re-exported)
 from features.orders import AsOf, lines_before
-
-CHANNEL_COLUMNS = (C.DEVICE, C.CHANNEL, C.SOURCE)
-CHANNEL_DOC = "main device, channel and source of orders, share of orders placed on mobile"
 
 
 def channel_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None,

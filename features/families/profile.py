@@ -16,11 +16,9 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.families.config import FeaturesConfig
+from features.families.meta import PROFILE_DOC, TEXT_COLUMNS  # noqa: F401 (re-exported)
 from features.families.rfm import days_since
 from features.orders import AsOf, as_timestamp
-
-PROFILE_DOC = "age, days to birthday, days since sign-up, gender, city, acquisition source, e-mail opt-in"
-TEXT_COLUMNS = (C.GENDER, C.CITY, C.ACQUISITION_SOURCE)
 
 
 def known_customers(customers: ir.Table, as_of: AsOf) -> ir.Table:

@@ -12,9 +12,8 @@ import ibis.expr.types as ir
 from features import columns as C
 from features.families.basket import purchase_lines
 from features.families.config import FeaturesConfig
+from features.families.meta import PROMOTIONS_DOC  # noqa: F401 (re-exported)
 from features.orders import AsOf, purchases_of
-
-PROMOTIONS_DOC = "share of orders and of revenue with a discount, and the 'buys only on sale' flag"
 
 
 def promotion_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None, *,

@@ -12,11 +12,11 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.families.config import FeaturesConfig
+from features.families.meta import RFM_DOC  # noqa: F401 (re-exported)
 from features.orders import AsOf, as_timestamp, orders_of
 
 SECONDS_PER_DAY = 86_400.0
 
-RFM_DOC = "recency, frequency, net revenue, order value, tenure, windowed orders/revenue and the 90-day trend"
 
 
 def days_since(timestamp: ir.TimestampValue, as_of: AsOf) -> ir.FloatingValue:

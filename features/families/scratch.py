@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from features.data.duck import scalar
+from features.data.duck import settings
 from features.data.reader import Shop
 from features.families.config import FeaturesConfig
 
@@ -93,22 +93,5 @@ def duckdb_settings(shop: Shop, cfg: FeaturesConfig) -> Iterator[None]:
     if shop.engine != "duckdb":
         yield
         return
-    settings = {"preserve_insertion_order": "false"}  # the result is sorted explicitly; lets DuckDB stream
-    if cfg.duckdb_threads:
-        settings["threads"] = str(cfg.duckdb_threads)
-    if cfg.duckdb_memory_limit:
-        settings["memory_limit"] = f"'{cfg.duckdb_memory_limit}'"
-    previous = {k: scalar(shop.sql, f"SELECT current_setting('{k}')") for k in settings}
-    for key, value in settings.items():
-        shop.sql.execute(f"SET {key} = {value}")
-    try:
+    with settings(shop.sql, cfg.duckdb_threads, cfg.duckdb_memory_limit):
         yield
-    finally:
-        for key, value in previous.items():
-            shop.sql.execute(f"SET {key} = {_setting_literal(value)}")
-
-
-def _setting_literal(value: object) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value) if isinstance(value, int | float) else "'" + str(value).replace("'", "''") + "'"

@@ -17,15 +17,9 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.families.config import FeaturesConfig
+from features.families.meta import CONTACT_EVENTS, COUNTED_EVENTS, SITE_DOC, VISIT_EVENTS  # noqa: F401 (re-exported)
 from features.families.rfm import days_since, window_start
 from features.orders import AsOf, as_timestamp, purchases_of, rows_before
-
-SITE_DOC = "views, cart and wishlist adds, abandoned carts, orders per view, days since last visit, callbacks, chats"
-
-VISIT_EVENTS = ("view", "cart_add", "cart_remove", "wishlist_add", "search")
-COUNTED_EVENTS = {"views": "view", "cart_adds": "cart_add", "wishlist_adds": "wishlist_add",
-                  "email_opens": "email_open", "email_clicks": "email_click"}
-CONTACT_EVENTS = {"callbacks": "callback", "chats": "chat"}
 
 
 def site_features(events: ir.Table, transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None, *,

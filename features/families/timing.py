@@ -10,10 +10,8 @@ import ibis.expr.types as ir
 
 from features import columns as C
 from features.families.config import FeaturesConfig
+from features.families.meta import HOUR_NOTE, TIMING_DOC  # noqa: F401 (re-exported)
 from features.orders import AsOf, lines_before, purchases_of
-
-TIMING_DOC = "preferred weekday and hour of ordering, with the share of orders placed then"
-HOUR_NOTE = "hour of ordering left out: no order before the cutoff has a time of day"
 
 
 def timing_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None,

@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -18,7 +17,9 @@ from training.cli.common import DataOption, LangOption, bad_input_exits, checked
 from training.cli.models import ConfigOption, CutoffOption, _cutoff, _quiet_steps
 from training.cli.outputs import refuse_shop_paths
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas loads inside the commands: `retention features` never needs it
+    import pandas as pd
+
     from features.campaigns.audiences import Audiences
 
 MANIFEST = "manifest.csv"
@@ -205,6 +206,8 @@ def results_table(table: pd.DataFrame) -> Table:
 
 
 def _num(value: float, spec: str) -> str:
+    import pandas as pd
+
     return "-" if pd.isna(value) else f"{value:{spec}}"
 
 

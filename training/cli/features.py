@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from training.cli.common import CacheOption, DataOption, EngineOption, bad_input_exits, console, load_shop
 from training.cli.outputs import refuse_shop_paths
+
+if TYPE_CHECKING:
+    from features.data.reader import Shop
+    from features.families.config import FeaturesConfig
+    from features.families.sql import FeatureTable
 
 
 def features(
@@ -30,27 +37,53 @@ def features(
 
     Example: retention features --data data/demo --cutoff 2024-01-01 --out features.parquet --engine spark
     """
-    from features.data.io import output_format, write_frame
-    from features.families.build import build_features
-    from features.families.config import FeaturesConfig
-    from features.orders import cutoff_datetime
-    from training.config import load_config
+    from features.cutoff import cutoff_datetime
+    from features.data.io import output_format
 
     with bad_input_exits():
         refuse_shop_paths(data, out)
-        output_format(out)
+        suffix = output_format(out)
         as_of = cutoff_datetime(cutoff)
-        cfg = load_config(config).features
-        cfg = FeaturesConfig(**{**cfg.model_dump(), **({"duckdb_threads": threads} if threads else {})})
+        cfg = _features_config(config, threads)
         shop = load_shop(data, cfg, engine, cache)
         with console.status(f"Building features as of {as_of:%Y-%m-%d %H:%M} ..."):
-            result = build_features(shop, as_of, cfg)
-            path = write_frame(result.frame, out)
+            result = _written_features(shop, as_of, cfg, out, suffix)
     console.print(families_table(result.included, result.left_out))
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
-    console.print(f"wrote {path}: {len(result.frame):,} customers x {result.frame.shape[1] - 1} features "
+    console.print(f"wrote {out}: {result.rows:,} customers x {len(result.columns) - 1} features "
                   f"as of {as_of:%Y-%m-%d %H:%M}", highlight=False)
+
+
+def _features_config(config: Path | None, threads: int | None) -> FeaturesConfig:
+    """The config's features section (the defaults without --config: the whole run config, models and all, is
+    only loaded when a file is given), with --threads applied."""
+    from features.families.config import FeaturesConfig
+
+    if config is None:
+        cfg = FeaturesConfig()
+    else:
+        from training.config import load_config
+
+        cfg = load_config(config).features
+    return FeaturesConfig(**{**cfg.model_dump(), **({"duckdb_threads": threads} if threads else {})})
+
+
+def _written_features(shop: Shop, as_of: datetime, cfg: FeaturesConfig, out: Path, suffix: str) -> FeatureTable:
+    """Build and write the features; on DuckDB the table goes from DuckDB to Parquet without pandas or Ibis."""
+    from features.families.sql import FeatureTable, feature_table, write_parquet
+
+    if shop.engine == "duckdb" and suffix == ".parquet":
+        with feature_table(shop, as_of, cfg) as table:
+            write_parquet(shop, table, out)
+        return table
+    from features.data.io import write_frame
+    from features.families.build import build_features
+
+    built = build_features(shop, as_of, cfg)
+    write_frame(built.frame, out)
+    return FeatureTable("", as_of, {c: str(t) for c, t in built.frame.dtypes.items()}, len(built.frame),
+                        built.included, built.left_out, built.notes)
 
 
 def families_table(included: dict[str, str], left_out: dict[str, str]) -> Table:

@@ -1,0 +1,341 @@
+"""Build every customer feature family on DuckDB in plain SQL: a few scans per cutoff, no Ibis, no pandas.
+
+The same families, columns and reasons as the Ibis build (``features.families.build``, which Spark runs), staged
+as temporary tables: the orders before the cutoff (one pass over the lines), every order-level aggregate of every
+family per customer (one pass over the orders), the item lines once each for basket and categories, the events
+once, BG/NBD fitted in scipy on its summary; then one join. The result stays in DuckDB: ``write_features`` copies
+it straight to Parquet (rounded as ``features.data.io.stable_floats`` rounds), ``build_features`` hands it to
+pandas for the models.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from features import columns as C
+from features.data.duck import scalar, settings
+from features.families import sql_queries as Q
+from features.families.catalogue import feature_catalogue
+from features.families.config import FeaturesConfig
+from features.families.meta import EMPTY_BEFORE, FAMILY_INFO, OBSERVED_ZERO, family_needs, notes_on_parts, unmet_needs
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from features.data.reader import Shop
+
+logger = logging.getLogger(__name__)
+
+SIGNIFICANT_DIGITS = 12  # as features.data.io.stable_floats: the same input gives the same bytes
+
+
+@dataclass
+class FeatureTable:
+    """The features of every customer as of a cutoff, held in a temporary DuckDB table of the shop's connection."""
+
+    name: str
+    as_of: datetime
+    columns: dict[str, str] = field(default_factory=dict)  # output column -> DOUBLE or VARCHAR (customer_id first)
+    rows: int = 0
+    included: dict[str, str] = field(default_factory=dict)  # family -> what it describes
+    left_out: dict[str, str] = field(default_factory=dict)  # family -> why it was left out
+    notes: list[str] = field(default_factory=list)  # parts of included families that were left out
+
+
+class _Build:
+    """One build's connection, cutoff, settings and the temporary tables it made (dropped together)."""
+
+    def __init__(self, shop: Shop, cutoff: datetime, cfg: FeaturesConfig) -> None:
+        self.shop, self.con, self.cutoff, self.cfg = shop, shop.sql, cutoff, cfg
+        self.tag = uuid.uuid4().hex[:12]
+        self.tables: list[str] = []
+
+    def table(self, label: str, sql: str) -> str:
+        name = f"_features_{label}_{self.tag}"
+        began = time.perf_counter()
+        self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        self.tables.append(name)
+        logger.debug("%s staged in %.1f s", label, time.perf_counter() - began)
+        return name
+
+    def drop(self, *names: str) -> None:
+        for name in names or tuple(self.tables):
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+            if name in self.tables:
+                self.tables.remove(name)
+
+    def columns(self, table: str) -> tuple[str, ...]:
+        return tuple(self.shop.columns.get(table, ()))
+
+
+@contextmanager
+def feature_table(shop: Shop, cutoff: datetime, cfg: FeaturesConfig | None = None) -> Iterator[FeatureTable]:
+    """Yield the features as of ``cutoff`` in a temporary table of ``shop.sql`` (dropped when the block ends).
+
+    Raises
+    ------
+    ValueError
+        When no customer has a purchase order before the cutoff.
+    """
+    cfg = cfg or FeaturesConfig()
+    build = _Build(shop, cutoff, cfg)
+    try:
+        with settings(shop.sql, cfg.duckdb_threads, cfg.duckdb_memory_limit):
+            yield _built(build)
+    finally:
+        build.drop()
+
+
+def _built(b: _Build) -> FeatureTable:
+    cutoff, cfg, tx = b.cutoff, b.cfg, b.columns("transactions")
+    result = FeatureTable(f"_features_result_{b.tag}", cutoff)
+    names = ["rfm", *[f for f in cfg.families if f != "rfm"]]  # rfm is the population: always first
+    wanted = [n for n in names if not _left_out_for_needs(b, n, result)]
+    stages = _item_stages(b, wanted)  # first, and their item lines dropped: the largest stage is never held twice
+    orders = b.table("orders", Q.orders_query(cutoff, tx))
+    customers = b.table("customers", Q.customers_query(orders, cutoff, cfg, tx))
+    if not scalar(b.con, f"SELECT count(*) FROM (SELECT 1 FROM {customers} LIMIT 1)"):
+        _refuse_cutoff(b)
+    with_hour = "timing" in wanted and bool(scalar(b.con, Q.timed_query(cutoff)))
+    if {"cadence", "bgnbd"} & set(wanted):
+        stages["gaps"] = b.table("gaps", Q.gaps_query(orders))
+    selected: list[tuple[str, str, str]] = [(C.CUSTOMER_ID, "rfm", f"c.{C.CUSTOMER_ID}")]
+    joins: dict[str, str] = {}
+    for name in wanted:
+        began = time.perf_counter()
+        columns, join = _family(b, name, orders, stages, with_hour, result)
+        logger.debug("%s built in %.1f s", name, time.perf_counter() - began)
+        if columns is None:
+            continue
+        result.included[name] = FAMILY_INFO[name][0]
+        selected += [(column, name, expr) for column, expr in columns]
+        joins |= join
+    result.notes += notes_on_parts(b.shop.has, result.included, with_hour)
+    b.drop(orders)
+    result.columns = _create_result(b, result.name, customers, selected, list(joins.values()))
+    result.rows = int(scalar(b.con, f"SELECT count(*) FROM {result.name}"))
+    logger.info("features as of %s: %d customers, %d columns; left out: %s", cutoff, result.rows,
+                len(result.columns) - 1, ", ".join(result.left_out) or "nothing")
+    return result
+
+
+def _left_out_for_needs(b: _Build, name: str, result: FeatureTable) -> bool:
+    missing = unmet_needs(b.shop.has, family_needs(name))
+    if missing:
+        result.left_out[name] = f"needs {' and '.join(missing)}, which the data does not have"
+    return bool(missing)
+
+
+def _item_stages(b: _Build, wanted: list[str]) -> dict[str, str]:
+    """Stage what basket, categories and promotions read of the purchase lines: per-customer totals and the
+    categories family, from the lines per customer and item (dropped once both are made)."""
+    stages: dict[str, str] = {}
+    if not {"basket", "categories", "promotions"} & set(wanted):
+        return stages
+    item_lines = b.table("item_lines", Q.item_lines_query(b.cutoff, b.columns("transactions")))
+    stages["lt"] = b.table("line_totals", Q.line_totals_query(item_lines))
+    if "categories" in wanted:
+        stages["categories"] = b.table("categories", Q.categories_query(item_lines))
+    b.drop(item_lines)
+    return stages
+
+
+def _family(b: _Build, name: str, orders: str, stages: dict[str, str], with_hour: bool,
+            result: FeatureTable) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
+    """Return the family's (column, expression) pairs and the joins that bring its tables, or None if left out."""
+    cutoff, cfg = b.cutoff, b.cfg
+    if name == "rfm":
+        return Q.rfm_columns(cutoff, cfg), {}
+    if name == "cadence":
+        return Q.cadence_columns(cutoff), _join(stages["gaps"], "gaps")
+    if name == "promotions":
+        return Q.promotions_columns(cfg), _join(stages["lt"], "lt")
+    if name == "bgnbd":
+        scores = _bgnbd_table(b, stages["gaps"], result)
+        if scores is None:
+            return None, {}
+        columns = [c for c in _table_columns(b, scores) if c != C.CUSTOMER_ID]
+        return [(c, f"g.{c}") for c in columns], _join(scores, "g")
+    if name == "basket":
+        return [("items_per_order", "CAST(c.items_per_order AS DOUBLE)"),
+                ("distinct_items", "coalesce(lt.distinct_items, 0.0)")], _join(stages["lt"], "lt")
+    if name == "site":
+        return _site(b, orders, result)
+    if name == "channel":
+        present = [c for c in (C.DEVICE, C.CHANNEL, C.SOURCE) if c in b.columns("transactions")]
+        columns: list[tuple[str, str]] = []
+        joins: dict[str, str] = {}
+        for column in present:
+            table = b.table(f"main_{column}", Q.main_value_query(orders, column))
+            columns.append((f"main_{column}", f"m_{column}.main_{column}"))
+            joins |= _join(table, f"m_{column}")
+        if C.DEVICE in present:
+            columns.append(("mobile_share", "CAST(c.mobile_orders AS DOUBLE) / CAST(c.orders AS DOUBLE)"))
+        return columns, joins
+    if name == "categories":
+        table = stages["categories"]
+    else:
+        table = b.table(name, Q.timing_query(orders, with_hour) if name == "timing"
+                        else Q.profile_query(cutoff, b.columns("customers")))
+    if name in EMPTY_BEFORE and not scalar(b.con, f"SELECT count(*) FROM {table}"):
+        result.left_out[name] = EMPTY_BEFORE[name]
+        return None, {}
+    alias = f"f_{name}"
+    return [(c, f"{alias}.{c}") for c in _table_columns(b, table) if c != C.CUSTOMER_ID], _join(table, alias)
+
+
+def _site(b: _Build, orders: str, result: FeatureTable) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
+    site = b.table("site", Q.site_query(orders, b.cutoff, b.cfg))
+    if not scalar(b.con, f"SELECT count(*) FROM (SELECT 1 FROM {site} LIMIT 1)"):
+        result.left_out["site"] = EMPTY_BEFORE["site"]
+        return None, {}
+    buyers = f"(SELECT DISTINCT {C.CUSTOMER_ID} FROM {orders})"
+    if not scalar(b.con, f"SELECT count(*) FROM (SELECT 1 FROM {site} SEMI JOIN {buyers} AS o "
+                         f"USING ({C.CUSTOMER_ID}) LIMIT 1)"):
+        seen = scalar(b.con, f"SELECT any_value({C.CUSTOMER_ID}) FROM {site}")
+        known = scalar(b.con, f"SELECT any_value({C.CUSTOMER_ID}) FROM {orders}")
+        result.left_out["site"] = (f"no event before the cutoff matches a customer who ordered (events name e.g. "
+                                   f"{seen!r}, transactions {known!r}): check that both tables use the same "
+                                   "customer ids")
+        return None, {}
+    return Q.site_columns(b.cfg), _join(site, "s")
+
+
+def _bgnbd_table(b: _Build, gaps: str, result: FeatureTable) -> str | None:
+    """Fit BG/NBD on the purchase summary and keep its scores as a table; None (and why) when it cannot be used."""
+    needed = b.cfg.bgnbd_min_repeat_customers
+    # more than one purchase order (not day): the gaps table has a gap for every purchase order after the first
+    repeaters = int(scalar(b.con, f"SELECT count(*) FROM {gaps} WHERE mean_gap_days IS NOT NULL"))
+    if repeaters < needed:
+        result.left_out["bgnbd"] = (f"too little data: {repeaters} customer(s) bought more than once before the "
+                                    f"cutoff; BG/NBD needs at least {needed} (features.bgnbd_min_repeat_customers)")
+        return None
+    summary = b.con.sql(Q.bgnbd_summary_query(gaps, b.cutoff, b.cfg)).to_arrow_table()
+    try:
+        scores = bgnbd_scores(summary, b.cfg)
+    except (ImportError, RuntimeError, ValueError, ArithmeticError) as exc:
+        result.left_out["bgnbd"] = f"the BG/NBD fit failed ({exc})"
+        logger.warning("BG/NBD left out: %s", exc)
+        return None
+    absurd = absurd_scores(scores.column(1).to_numpy(), scores.column(2).to_numpy())
+    if absurd:
+        result.left_out["bgnbd"] = f"the BG/NBD fit is not usable ({absurd})"
+        logger.warning("BG/NBD left out: %s", absurd)
+        return None
+    view = f"_features_scores_{b.tag}"
+    b.con.register(view, scores)
+    try:
+        return b.table("bgnbd", f"SELECT * FROM {view}")
+    finally:
+        b.con.unregister(view)
+
+
+def bgnbd_scores(summary: pa.Table, cfg: FeaturesConfig) -> pa.Table:
+    """Return customer_id, BG/NBD expected orders in the horizon and P(alive), fitted on ``summary``'s customers."""
+    import pyarrow as pa
+
+    from features.btyd.fitters import BetaGeoFitter
+
+    frequency, recency, T = (summary.column(c).to_numpy().astype("float64") for c in ("frequency", "recency", "T"))
+    fitter = BetaGeoFitter(penalizer_coef=cfg.bgnbd_penalizer).fit(frequency, recency, T)
+    horizon = cfg.bgnbd_horizon_days / cfg.bgnbd_unit_days
+    return pa.table({C.CUSTOMER_ID: summary.column(C.CUSTOMER_ID),
+                     f"bgnbd_expected_orders_{cfg.bgnbd_horizon_days}d":
+                         fitter.expected_orders(horizon, frequency, recency, T),
+                     "bgnbd_p_alive": fitter.probability_alive(frequency, recency, T)})
+
+
+def absurd_scores(expected: np.ndarray, alive: np.ndarray) -> str | None:
+    """Return why fitted BG/NBD scores cannot be right (not finite, a probability outside [0, 1]), or None."""
+    import numpy as np
+
+    if not (np.isfinite(expected).all() and np.isfinite(alive).all()):
+        return "some scores are not finite numbers"
+    if not ((alive >= 0) & (alive <= 1)).all() or (expected < 0).any():
+        return "a probability outside [0, 1] or negative expected orders"
+    return None
+
+
+def _refuse_cutoff(b: _Build) -> None:
+    first = scalar(b.con, f"SELECT min({Q.TS}) FROM transactions")
+    raise ValueError(f"no purchase order before the cutoff {b.cutoff:%Y-%m-%d %H:%M} (the first order is at {first}); "
+                     "choose a later --cutoff")
+
+
+def _create_result(b: _Build, name: str, customers: str, selected: list[tuple[str, str, str]],
+                   joins: list[str]) -> dict[str, str]:
+    """Join every family onto the customers (the RFM population): numbers as DOUBLE, the rest as VARCHAR."""
+    catalogue = feature_catalogue(b.cfg)
+    columns, exprs = {}, []
+    for column, family, expr in selected:
+        feature = catalogue.get(column)
+        kind = "VARCHAR" if column == C.CUSTOMER_ID or (feature and feature.kind != "numeric") else "DOUBLE"
+        if family in OBSERVED_ZERO and feature and feature.unit == "count":
+            expr = f"coalesce({expr}, 0.0)"
+        exprs.append(f"CAST({expr} AS {kind}) AS {column}")
+        columns[column] = kind
+    b.con.execute(f"CREATE TEMP TABLE {name} AS SELECT {', '.join(exprs)} FROM {customers} AS c {' '.join(joins)}")
+    b.tables.append(name)
+    return columns
+
+
+def _join(table: str, alias: str) -> dict[str, str]:
+    return {alias: f"LEFT JOIN {table} AS {alias} ON {alias}.{C.CUSTOMER_ID} = c.{C.CUSTOMER_ID}"}
+
+
+def _table_columns(b: _Build, table: str) -> list[str]:
+    return [r[0] for r in b.con.execute(f"DESCRIBE {table}").fetchall()]
+
+
+def feature_arrow(shop: Shop, table: FeatureTable) -> pa.Table:
+    """Return the feature table as Arrow, sorted by customer_id."""
+    return shop.sql.sql(f"SELECT * FROM {table.name} ORDER BY {C.CUSTOMER_ID}").to_arrow_table()
+
+
+def stable(column: str) -> str:
+    """SQL rounding a DOUBLE to SIGNIFICANT_DIGITS as ``stable_floats`` does (NaN becomes NULL, as pandas writes)."""
+    scale = f"pow(10.0, {SIGNIFICANT_DIGITS - 1} - floor(log10(abs({column}))))"
+    return (f"CASE WHEN isnan({column}) THEN NULL WHEN isinf({column}) OR {column} = 0 THEN {column} "
+            f"ELSE round_even({column} * {scale}, 0) / {scale} END")
+
+
+def write_parquet(shop: Shop, table: FeatureTable, path: Path) -> Path:
+    """Write the feature table to ``path`` as Parquet straight from DuckDB, all-or-nothing (a temp file renamed).
+
+    Raises
+    ------
+    ValueError
+        When the folder cannot be written to (the sentence names the file).
+    """
+    selected = [stable(c) + f" AS {c}" if kind == "DOUBLE" else c for c, kind in table.columns.items()]
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        shop.sql.execute(f"COPY (SELECT {', '.join(selected)} FROM {table.name} ORDER BY {C.CUSTOMER_ID}) "
+                         f"TO '{_quoted(tmp)}' (FORMAT parquet)")
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; results are for the team to read
+        os.replace(tmp, path)
+    except (OSError, duckdb.IOException) as exc:
+        raise ValueError(f"cannot write {path}: {exc}; choose a folder you can write to") from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")
+
