@@ -43,7 +43,7 @@ RISK_REASONS = {
         "spent nothing in the last {w:number} days after {before:money} in the {w:number} before",
         f"за последние {{w:{DAYS_RU}}} ни одной покупки, а за {{w:number}} дней до этого — на {{before:money}}"),
     "reason.year_slowdown": _p(
-        f"{{now:{ORDERS_EN}}} in the last 365 days; they used to place {{usual:short}} a year",
+        f"{{now:{ORDERS_EN}}} in the last 365 days, where they used to place {{usual:short}} a year",
         f"за последний год {{now:{ORDERS_RU}}}, а раньше — около {{usual:short}} в год"),
     "reason.email_stopped": _p(
         "stopped opening e-mails {when:in_month} after opening {rate:short} a month",

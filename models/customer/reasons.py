@@ -101,7 +101,7 @@ def _orders_drop(row: Row, feature: str) -> Reason | None:
     if w is None:
         return None
     now, trend = row(f"orders_{w}d"), row(f"orders_trend_{w}d")
-    if not _ok(now, trend) or trend >= 0:
+    if not _ok(now, trend) or trend >= 0 or now > 0.75 * (now - trend):  # one order fewer of six is no change
         return None
     return Reason("reason.orders_drop", feature, (("now", round(now)), ("before", round(now - trend)), ("w", w)))
 

@@ -53,6 +53,8 @@ class ReportSettings:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     campaigns_dir: Path | None = None
     shop_name: str = "shop"
+    result_days: int = 30  # campaign results: days after the cutoff counted
+    min_result_days: int = 7  # fewer days of orders after the cutoff: nothing measured, the report says so
 
 
 @dataclass
@@ -94,6 +96,7 @@ class ReportData:
     churn: ChurnData | None = None
     models: ModelQuality | None = None
     campaigns: pd.DataFrame | None = None
+    campaign_results: dict[str, list[str]] = field(default_factory=dict)  # language -> sentences (or why none)
     missing: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
 
@@ -270,4 +273,25 @@ def build_report(shop: Shop, settings: ReportSettings | None = None,
     data.campaigns = campaigns
     if campaigns is None:
         data.missing["campaigns"] = ("no_campaigns", {})
+    elif s.campaigns_dir is not None and (s.campaigns_dir / "manifest.csv").exists():
+        say("campaign results")
+        data.campaign_results = campaign_outcomes(shop, s.campaigns_dir / "manifest.csv", s)
     return data
+
+
+def campaign_outcomes(shop: Shop, manifest_path: Path, s: ReportSettings) -> dict[str, list[str]]:
+    """Return, per language, each campaign's result sentence, or the sentence saying why nothing is measured yet
+    (as ``retention campaign-results`` says it: the same library call)."""
+    from features.campaigns.control import read_manifest
+    from features.campaigns.results import TooEarlyError
+    from models.inference.campaigns import measure_campaigns
+
+    book = read_manifest(manifest_path)
+    out = {}
+    for lang in ("en", "ru"):
+        try:
+            table = measure_campaigns(shop, book, s.result_days, s.min_result_days, lang).table
+            out[lang] = [f"{text[0].upper()}{text[1:]}." for text in table["sentence"]]
+        except TooEarlyError as exc:
+            out[lang] = [str(exc)]
+    return out

@@ -157,8 +157,11 @@ def sections(data: ReportData, w: Words) -> list[Section]:
     else:
         out.append(Section("models", w("s_models"), missing=missing("models")))
     if data.campaigns is not None:
+        results = data.campaign_results.get(w.lang.value, [])
+        listed = (f"<h3>{escape(w('campaign_results', days=w.number(data.settings.result_days)))}</h3><ul>"
+                  + "".join(f"<li>{escape(text)}</li>" for text in results) + "</ul>") if results else ""
         out.append(Section("campaigns", w("s_campaigns"), readings.campaigns(data.campaigns, w),
-                           [charts.campaigns(data.campaigns, w)], [campaigns_table(data.campaigns, w)]))
+                           [charts.campaigns(data.campaigns, w)], [campaigns_table(data.campaigns, w) + listed]))
     else:
         out.append(Section("campaigns", w("s_campaigns"), missing=missing("campaigns")))
     return out

@@ -157,6 +157,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "s_campaigns": "Campaign audiences",
         "r_campaigns": "{n} campaigns reach {total} customers; the largest is {top} ({size}).",
         "no_campaigns": "No campaign audiences: run `retention campaigns` and pass its folder with --campaigns DIR.",
+        "campaign_results": "Did they work? Treated against control, {days} days after the cutoff",
     },
     Lang.ru: {
         "title": "Отчёт о клиентской базе",
@@ -219,5 +220,6 @@ TEXT: dict[Lang, dict[str, str]] = {
         "r_campaigns": "{n} кампаний охватывают {total} клиентов; самая большая — «{top}» ({size}).",
         "no_campaigns": "Аудиторий кампаний нет: запустите `retention campaigns` и передайте её папку через "
                         "--campaigns DIR.",
+        "campaign_results": "Сработало ли? Получившие против контроля, {days} дн. после отсечки",
     },
 }

@@ -242,6 +242,7 @@ def test_russian_page_uses_the_reports_words_and_russian_numbers(visit: Visit, h
     record = ok(http.post("/customer", json={"customer_id": top}))
 
     russian = ok(http.post("/customer", json={"customer_id": top}, headers={"Accept-Language": "ru-RU,ru;q=0.9"}))
+    ru_picks = ok(http.post("/recommend", json={"customer_id": top, "k": 10}, headers={"Accept-Language": "ru"}))
     page = visit.open("?lang=ru")
     words = page.evaluate("words")  # the catalogue's, from /ui/words.json: the page has no word list of its own
     names = words["ru"]["names"]
@@ -271,6 +272,8 @@ def test_russian_page_uses_the_reports_words_and_russian_numbers(visit: Visit, h
     visit.submit("#lookup-form", "/recommend", "#lookup")
     expect(page.locator("#picks tbody tr").first).to_be_visible()
     expect(page.locator('#profile dd[data-field="risk"]')).to_have_text(RISK[Lang.ru][record["churn_risk"]])
+    expect(page.locator("#picks tbody tr").first).to_contain_text(ru_picks["items"][0]["reason"])
+    assert not ru_picks["items"][0]["reason"].isascii()  # the recommender's reason in Russian too
     expect(page.locator("#lookup dt").first).to_have_text("клиент")
     if russian["reasons"]:  # the service's reasons and rule, in Russian because the page asked in Russian
         expect(page.locator("#reasons li")).to_have_text(russian["reasons"])

@@ -243,6 +243,11 @@ def churn_list(
         output_format(out)
         result = _scores(data, config, cutoff, None, lang=checked_lang(lang))
         table = make_list(result, min_probability, segment, min_value, limit, refuse_empty=True, lang=lang)
+        if lang != "en":  # a list for people: the segment and risk in their words too (the API keeps the names)
+            from features.words.catalogue import name
+
+            table["segment"] = [name("segment", str(v), lang) for v in table["segment"]]
+            table["churn_risk"] = [name("risk", str(v), lang) for v in table["churn_risk"]]
         write_frame(table, out)
     shown = Table(title=f"Top of the churn-risk list ({len(table):,} customers)")
     for column in ("customer_id", "expected_lost_value", "churn_probability", "segment", "reasons"):

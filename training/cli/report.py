@@ -54,7 +54,8 @@ def report(
             raise ValueError(f"--out {out}: expected an .html file")
         cfg = load_config(config)
         settings = ReportSettings(cutoff=parse_cutoff(cutoff), segments=cfg.segments, registry=cfg.registry,
-                                  scoring=cfg.scoring, campaigns_dir=campaigns, shop_name=data.name or str(data))
+                                  scoring=cfg.scoring, campaigns_dir=campaigns, shop_name=data.name or str(data),
+                                  min_result_days=cfg.campaigns.min_result_days)
         shop = load_shop(data)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:

@@ -35,6 +35,8 @@ def test_every_phrase_has_both_languages_with_the_same_placeholders() -> None:
     for table, langs in NAMES.items():
         assert set(langs[Lang.ru]) >= set(langs[Lang.en]), table
     assert set(page_words("en")["page"]) == set(page_words("ru")["page"])
+    for key in (k for k in PHRASES if k.startswith("reason.")):  # "; " joins a row's reasons: never inside one
+        assert "; " not in PHRASES[key][Lang.en] and "; " not in PHRASES[key][Lang.ru], key
 
 
 def test_phrases_fill_numbers_dates_and_names_per_language() -> None:

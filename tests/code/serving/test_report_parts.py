@@ -121,3 +121,25 @@ def test_thin_shop_without_items_or_models_still_gets_a_page_that_says_what_is_m
     assert "Раздела о товарах нет: в transactions нет колонки item_id." in page
     assert "Модели оттока пока нет" in page and "запустите `retention train --data DIR`" in page
     assert data.rfm["customers"].sum() == len(data.segmentation.customers) == data.overview["customers"]
+
+
+def test_campaign_results_in_the_report_say_when_nothing_is_measured_yet(tmp_path: Path) -> None:
+    from features.campaigns.control import manifest
+    from serving.report.builder import ReportSettings, campaign_outcomes
+
+    tables = demo_tables(150, seed=4, years=0.5)
+    shop = shop_from_frames(tables)
+    last = pd.Timestamp(tables["transactions"]["timestamp"].max())
+    ids = tables["transactions"]["customer_id"].astype(str).unique()[:40]
+    rows = pd.DataFrame({"campaign": "win_back", "customer_id": ids, "control": [i % 5 == 0 for i in range(len(ids))],
+                         "rule": "r"})
+    for cutoff, en, ru in ((last.normalize() + timedelta(days=1), "no order after the cutoff", "заказов ещё нет"),
+                           (last.normalize() - timedelta(days=2), "only 3 days of data", "лишь за 3 дня")):
+        manifest(rows, cutoff.to_pydatetime(), 0.2, 1).to_csv(tmp_path / "manifest.csv", index=False)
+        said = campaign_outcomes(shop, tmp_path / "manifest.csv", ReportSettings())
+        assert len(said["en"]) == 1 and en in said["en"][0] and "extra orders" not in said["en"][0]
+        assert ru in said["ru"][0]
+    manifest(rows, (last.normalize() - timedelta(days=40)).to_pydatetime(), 0.2, 1).to_csv(
+        tmp_path / "manifest.csv", index=False)
+    said = campaign_outcomes(shop, tmp_path / "manifest.csv", ReportSettings())
+    assert said["en"][0].startswith("The win back campaign") and "на 100 клиентов" in said["ru"][0]

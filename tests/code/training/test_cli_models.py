@@ -229,3 +229,7 @@ def test_churn_list_reasons_raise_the_risk_and_tell_customers_apart(workdir: Pat
     russian = churn_list(result, limit=20, lang="ru")["reasons"].tolist()
     assert [bool(t) for t in russian] == [bool(t) for t in texts] and russian != texts
     assert not any(word in " ".join(russian) for word in ("order", "days", "spent"))
+    invoke("churn-list", "--data", "data", "--limit", "20", "--lang", "ru", "--out", "list_ru.csv")
+    shown = pd.read_csv(workdir / "list_ru.csv", keep_default_na=False)
+    assert shown["reasons"].tolist() == russian and shown["churn_risk"].isin(["высокий", "средний", "низкий"]).all()
+    assert not shown["segment"].isin(["Champions", "Loyal", "At risk", "New", "Dormant"]).any()
