@@ -60,6 +60,8 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     (OWASP's advice for CSV injection). Only CSV meant for people gets this; Parquet keeps the raw id, and our
     readers of our own CSV (``recommend --customers``) take the quote off again (``raw_text``).
     """
+    import pandas as pd  # here: the feature paths write Arrow without importing pandas
+
     out = frame.copy()
     for column in out.columns:
         values = out[column]
