@@ -11,7 +11,7 @@ export RETENTION_API_KEY ?= demo-api-key
 export RETENTION_ADMIN_KEY ?= demo-admin-key
 PID := $(OUT)/serve.pid
 
-.PHONY: setup run serve stop wrk bench-serve bento test lint bench clean browser java
+.PHONY: setup run serve stop wrk bench-serve bento test lint bench clean browser java postgres
 
 setup: $(BIN)/retention
 
@@ -82,7 +82,13 @@ browser:
 java:
 	command -v java > /dev/null || (apt-get update -q && apt-get install -y -q default-jre-headless)
 
-test: setup lint browser java
+# Debian's PostgreSQL for the shared-tracking-server tests (tests/code/training/test_shared_server.py starts its own
+# cluster with initdb and pg_ctl in a private folder on a free port, as the `postgres` user when run as root, and
+# stops it by its process id).
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
+
+test: setup lint browser java postgres
 	$(BIN)/python -m pytest -q --durations=15
 
 bench: setup

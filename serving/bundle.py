@@ -102,7 +102,8 @@ def load_bundle(settings: Settings, loader: ModelLoader | None = None) -> Bundle
     for note in resolved.notes if resolved else []:
         logger.warning("%s", note)
     result, records = _scores(shop, sections, segmentation, loader, missing, versions, resolved)
-    recommender = _recommender(shop, sections, loader or release_loader(resolved), missing, versions)
+    recommender = _recommender(shop, sections, loader if resolved is None else release_loader(resolved), missing,
+                               versions)
     bundle = Bundle(datetime.now(), segmentation.cutoff, sections, versions, missing, segmentation, result, records,
                     recommender, _item_categories(shop), _active_customers(shop, segmentation))
     logger.info("loaded the bundle in %.1f s: %d customers scored, versions %s, missing %s",
@@ -134,7 +135,7 @@ def _scores(shop: Shop, sections: RunSections, segmentation: Segmentation, loade
     return result, records
 
 
-def _recommender(shop: Shop, sections: RunSections, loader: ModelLoader, missing: dict[str, str],
+def _recommender(shop: Shop, sections: RunSections, loader: ModelLoader | None, missing: dict[str, str],
                  versions: dict[str, str]) -> Any:
     if not shop.has("transactions", "item_id"):
         missing[RECOMMENDER] = ("recommendations need item_id in the transactions table; add it and run `retention "
@@ -142,6 +143,7 @@ def _recommender(shop: Shop, sections: RunSections, loader: ModelLoader, missing
         return None
     r = sections.registry
     try:
+        assert loader is not None  # given, or made from the release record
         model, version = loader(r.recommender_name, r.champion_alias)
     except registry.RegistryUnavailableError:
         raise  # not "no recommender": the reload fails and the old bundle keeps serving

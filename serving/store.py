@@ -36,8 +36,9 @@ def export_champions(r: RegistryConfig) -> dict[str, str]:
     import bentoml
 
     tags = {}
+    resolved = registry.resolve(registered_names(r), r.champion_alias)  # one release, never two
     for name in registered_names(r):
-        found = registry.alias_version(name, r.champion_alias)
+        found = resolved.versions.get(name)
         if found is None:
             logger.warning("no %s@%s to export", name, r.champion_alias)
             continue
@@ -46,7 +47,7 @@ def export_champions(r: RegistryConfig) -> dict[str, str]:
             bentoml.models.get(tag)
         except bentoml.exceptions.NotFound:
             with tempfile.TemporaryDirectory(prefix="retention-export-") as tmp:
-                folder = folder_in(registry.download_model(f"models:/{name}@{r.champion_alias}", Path(tmp)))
+                folder = folder_in(registry.download_model(f"models:/{name}/{found['version']}", Path(tmp)))
                 with bentoml.models.create(tag, labels={"version": found["version"], "registered_name": name},
                                            metadata={"run_id": found["run_id"]}) as model:
                     shutil.copytree(folder, model.path, dirs_exist_ok=True)

@@ -21,6 +21,7 @@ from models.customer.baselines import BaselineConfig
 from models.customer.churn import ChurnConfig, GoldenConfig
 from models.customer.value import ValueConfig
 from models.inference.config import RegistryConfig, ScoringConfig
+from models.inference.drift import MonitorConfig
 from training.recsys.holdout import RecsysConfig
 
 
@@ -94,6 +95,7 @@ class RetentionConfig(_Section):
     scoring: ScoringConfig = ScoringConfig()
     recommender: RecommenderSection = RecommenderSection()
     campaigns: CampaignsConfig = CampaignsConfig()
+    monitor: MonitorConfig = MonitorConfig()
 
     def with_horizon(self, horizon_days: int | None) -> RetentionConfig:
         """Return a copy with another horizon (None: unchanged)."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from training import tracking
 from training.gate import CHALLENGER, CHAMPION, METRIC_TAG, REASON_TAG, VALUE_TAG, Candidate, decide
+from training.registry_lock import release_lock
 
 __all__ = ["CHALLENGER", "CHAMPION", "METRIC_TAG", "REASON_TAG", "VALUE_TAG", "Candidate", "PromotionDecision",
            "register_all", "register_candidate"]
@@ -56,27 +57,28 @@ def register_all(candidates: list[Candidate], force: bool = False, champion_alia
     """
     for note in tracking.recover():
         logger.warning("%s", note)
-    created: list[tuple[str, str]] = []
-    try:
-        champions = {c.name: tracking.alias_version(c.name, champion_alias) for c in candidates}
-        plans = [(c, *decide(c, champions[c.name], force)) for c in candidates]
-        versions = []
-        for c, _, reason, _ in plans:
-            tags = {**c.tags, METRIC_TAG: c.metric_name, VALUE_TAG: repr(float(c.metric_value)), REASON_TAG: reason,
-                    tracking.PENDING_TAG: "true"}
-            version = tracking.register_version(c.name, c.model_uri, tags)
-            created.append((c.name, version))
-            versions.append(version)
-            _checkpoint(f"version:{len(created)}")
-        targets: dict[str, dict[str, str | None]] = {}
-        for (c, promote, _, _), version in zip(plans, versions, strict=True):
-            targets.setdefault(c.name, {})[champion_alias if promote else challenger_alias] = version
-        record = tracking.write_release(targets, _active_run_id())
-    except BaseException:
-        _undo(created)
-        raise
-    _checkpoint("release")
-    tracking.complete_release(record, after_move=lambda moved: _checkpoint(f"alias:{moved}"))
+    with release_lock(tracking._client()):  # one writer of the release record at a time (registry_lock)
+        created: list[tuple[str, str]] = []
+        try:
+            champions = {c.name: tracking.alias_version(c.name, champion_alias) for c in candidates}
+            plans = [(c, *decide(c, champions[c.name], force)) for c in candidates]
+            versions = []
+            for c, _, reason, _ in plans:
+                tags = {**c.tags, METRIC_TAG: c.metric_name, VALUE_TAG: repr(float(c.metric_value)),
+                        REASON_TAG: reason, tracking.PENDING_TAG: "true"}
+                version = tracking.register_version(c.name, c.model_uri, tags)
+                created.append((c.name, version))
+                versions.append(version)
+                _checkpoint(f"version:{len(created)}")
+            targets: dict[str, dict[str, str | None]] = {}
+            for (c, promote, _, _), version in zip(plans, versions, strict=True):
+                targets.setdefault(c.name, {})[champion_alias if promote else challenger_alias] = version
+            record = tracking.write_release(targets, _active_run_id())
+        except BaseException:
+            _undo(created)
+            raise
+        _checkpoint("release")
+        tracking.complete_release(record, after_move=lambda moved: _checkpoint(f"alias:{moved}"))
     decisions = []
     for (c, promote, reason, old), version in zip(plans, versions, strict=True):
         alias = champion_alias if promote else challenger_alias

@@ -15,12 +15,14 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from features.data.reader import Shop
 from models.inference.config import RegistryConfig
 from training import tracking
 from training.register import _checkpoint
+from training.registry_lock import release_lock
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +65,10 @@ def promote(release_id: int, shop: Shop, r: RegistryConfig, kind: str = "promote
     changes = [f"{name} v{now[name]} -> v{v}" for name, v in champions.items() if now[name] != v]
     if not changes and current.get("state") == "done" and not registry_mixed(r):
         return Moved(current, release_id, [])  # already served: no new release
-    record = tracking.write_release(target["aliases"], None, kind, restores=release_id, exact=True)
-    _checkpoint(f"{kind}:release")
-    tracking.complete_release(record, after_move=lambda moved: _checkpoint(f"{kind}:alias:{moved}"))
+    with release_lock(tracking._client()):  # one writer of the release record at a time, as train
+        record = tracking.write_release(target["aliases"], None, kind, restores=release_id, exact=True)
+        _checkpoint(f"{kind}:release")
+        tracking.complete_release(record, after_move=lambda moved: _checkpoint(f"{kind}:alias:{moved}"))
     logger.debug("release %s: %s of release %s (%s)", record["id"], kind, release_id, ", ".join(changes) or "no change")
     return Moved(record, release_id, changes)
 
@@ -112,8 +115,8 @@ def check_release(release_id: int, champions: dict[str, str | None], shop: Shop,
     for name, version in champions.items():
         if version is None:
             continue
-        found = registry.answered(f"reading {name} v{version}",
-                                  lambda n=name, v=version: tracking._client().get_model_version(n, v))
+        found = registry.answered(f"reading {name} v{version}", partial(tracking._client().get_model_version, name,
+                                                                        version))
         if found is None:
             raise ValueError(f"release {release_id} cannot be promoted: {name} v{version} no longer exists in the "
                              "registry; choose another release (`retention models --history`)")
@@ -146,7 +149,7 @@ def versions_table(r: RegistryConfig, only: str | None = None) -> list[dict[str,
     for task, name in names.items():
         if only not in (None, task, name):
             continue
-        versions = registry.answered(f"listing {name}", lambda n=name: client.search_model_versions(f"name = '{n}'"))
+        versions = registry.answered(f"listing {name}", partial(client.search_model_versions, f"name = '{name}'"))
         for mv in sorted(versions or [], key=lambda m: int(m.version)):
             v, tags = str(mv.version), dict(mv.tags)
             held = [a for a, x in current.get(name, {}).items() if x == v]

@@ -29,6 +29,7 @@ from models.inference.registry import configure as configure
 from models.inference.registry import current_release as current_release
 from models.inference.registry import store_exists as store_exists
 from models.inference.registry import tracking_uri as tracking_uri
+from training.registry_lock import LOCK_MODEL, try_lock
 
 logger = logging.getLogger(__name__)
 
@@ -309,12 +310,17 @@ def recover() -> list[str]:
         return []
     notes = _failed_dead_runs()
     release = current_release()
-    if release and release.get("state") == "moving":
-        complete_release(release)
-        notes.append(f"completed release {release.get('id', '')} ({release.get('kind', 'train')} of run "
-                     f"{release.get('run_id')}), interrupted while moving aliases")
-    if release and "id" in release and release["id"] not in release_history():
-        _write_history(release)  # killed between the commit and its copy in the history
+    if release and release.get("state") == "moving" and try_lock(_client()):  # else: its writer is still at it
+        try:
+            release = current_release()
+            if release and release.get("state") == "moving":
+                complete_release(release)
+                notes.append(f"completed release {release.get('id', '')} ({release.get('kind', 'train')} of run "
+                             f"{release.get('run_id')}), interrupted while moving aliases")
+            if release and "id" in release and release["id"] not in release_history():
+                _write_history(release)  # killed between the commit and its copy in the history
+        finally:
+            _client().delete_registered_model(LOCK_MODEL)
     notes += _deleted_orphans(release)
     return notes
 
@@ -349,7 +355,7 @@ def _deleted_orphans(release: dict[str, Any] | None) -> list[str]:
     client, notes = _client(), []
     kept = {(n, v) for n, aliases in ((release or {}).get("aliases") or {}).items() for v in aliases.values()}
     for model in client.search_registered_models():
-        if model.name == RELEASE_MODEL:
+        if model.name in (RELEASE_MODEL, LOCK_MODEL):
             continue
         for mv in client.search_model_versions(f"name = '{model.name}'"):
             if PENDING_TAG not in mv.tags or (model.name, str(mv.version)) in kept:

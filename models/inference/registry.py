@@ -167,7 +167,8 @@ def resolve(names: Iterable[str], alias: str) -> Resolved:
         return Resolved(dict.fromkeys(names), None)
     for _ in range(RESOLVE_TRIES):
         release = current_release()
-        found, notes = {}, []
+        found: dict[str, dict[str, Any] | None] = {}
+        notes: list[str] = []
         for name in names:
             found[name] = _resolve_one(name, alias, release, notes)
         if current_release() == release:
@@ -244,4 +245,11 @@ def load_registered(uri: str) -> ModelBase:
     The download goes to a temporary folder that is removed once the model is in memory.
     """
     with tempfile.TemporaryDirectory(prefix="retention-model-") as tmp:
-        return load_model_folder(folder_in(download_model(uri, Path(tmp))))
+        downloaded = download_model(uri, Path(tmp))
+        try:
+            folder = folder_in(downloaded)
+        except FileNotFoundError:  # the registry names it but the artifact store has no files: not "no model"
+            raise RegistryUnavailableError(f"the files of {uri} are missing from the artifact store (moved or "
+                                           "deleted?); restore them, promote another release or train again"
+                                           ) from None
+        return load_model_folder(folder)

@@ -75,6 +75,7 @@ class ModelQuality:
     calibration: pd.DataFrame
     holdout_cutoff: str
     versions: dict[str, str]
+    drift: dict[str, Any] | None = None  # the newest `retention monitor` figures (serving.report.monitoring)
 
 
 @dataclass
@@ -211,8 +212,10 @@ def model_quality(r: RegistryConfig) -> ModelQuality | None:
                 if predictor is not None:
                     rows.append({"task": task, "metric": metric, "predictor": predictor, "value": float(value)})
     calibration = _calibration(client, found["churn"]["run_id"]) if "churn" in found else pd.DataFrame()
+    from serving.report.monitoring import latest_monitor
+
     return ModelQuality(pd.DataFrame(rows, columns=["task", "metric", "predictor", "value"]), calibration, holdout,
-                        {task: v["version"] for task, v in found.items()})
+                        {task: v["version"] for task, v in found.items()}, latest_monitor(r))
 
 
 def _predictor(logged: str, key: str) -> str | None:

@@ -19,6 +19,7 @@ from plotly.offline import get_plotlyjs
 from serving.report import charts, readings
 from serving.report.builder import ReportData
 from serving.report.i18n import Lang, Words
+from serving.report.monitoring import drift_html
 
 STYLE = """
 body{font-family:"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#1f2933;background:#f5f7fa}
@@ -152,8 +153,9 @@ def sections(data: ReportData, w: Words) -> list[Section]:
         figs = [charts.model_metrics(data.models.metrics, w)]
         if not data.models.calibration.empty:
             figs.append(charts.calibration(data.models.calibration, w))
+        drift = [drift_html(data.models.drift, w.lang.value)] if data.models.drift else []
         out.append(Section("models", w("s_models"), readings.models(data.models, w), figs,
-                           [metrics_table(data.models.metrics, w)], wide=True))
+                           [metrics_table(data.models.metrics, w), *drift], wide=True))
     else:
         out.append(Section("models", w("s_models"), missing=missing("models")))
     if data.campaigns is not None:

@@ -106,7 +106,84 @@ def _move(data: Path, config: Path | None, release: int | None) -> None:
                   soft_wrap=True)
 
 
+def monitor(
+    data: Path = DataOption,
+    out: Path | None = typer.Option(None, "--out", help="Also write the figures (.csv or .parquet): one row per "
+                                    "score, feature and realised metric."),
+    config: Path | None = ConfigOption,
+    log: bool = typer.Option(True, "--log/--no-log", help="Log the figures to MLflow (experiment "
+                             "<registry.experiment>-monitor)."),
+) -> None:
+    """Has the shop drifted from what the champions learnt? PSI and missing share of every feature and champion
+    score between the champions' newest training window and now, and the realised quality of their past
+    predictions next to the holdout figure they were promoted on. Exit 0 within the config's monitor
+    thresholds, 3 when drift or decay says retrain.
+
+    Example: retention monitor --data data/demo --out out/monitor.csv
+    """
+    from features.data.io import output_format, write_frame
+    from training.cli.models import _quiet_steps
+    from training.config import load_config
+    from training.monitor import RETRAIN_EXIT, log_monitor
+    from training.monitor import monitor as run_monitor
+
+    _quiet_steps()
+    with bad_input_exits():
+        if out is not None:
+            output_format(out)
+        cfg = load_config(config)
+        shop = load_shop(data, cfg.features)
+        tidy_registry()
+        with console.status("Comparing the champions' training window with now ..."):
+            result = run_monitor(shop, cfg)
+        if out is not None:
+            write_frame(_flat(result), out)
+        run_id = log_monitor(result, cfg) if log else None
+    console.print(_drift_table(result))
+    if len(result.realised):
+        console.print(_table("Realised quality of past predictions against the holdout they were promoted on",
+                             [{k: _cell(v) for k, v in row.items()} for row in result.realised.to_dict("records")]))
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    console.print(("[bold red]" if result.retrain else "[bold green]") + result.sentence + "[/]", highlight=False,
+                  soft_wrap=True)
+    if run_id:
+        console.print(f"logged to MLflow run {run_id}", highlight=False)
+    if result.retrain:
+        raise typer.Exit(RETRAIN_EXIT)
+
+
+SHOWN_FEATURES = 12
+
+
+def _drift_table(result: Any) -> Table:
+    drift = result.drift
+    scores = drift[drift["kind"] == "score"]
+    features = drift[drift["kind"] == "feature"].sort_values("psi", ascending=False)
+    rows = [{k: _cell(v) for k, v in row.items()} for row in
+            [*scores.to_dict("records"), *features.head(SHOWN_FEATURES).to_dict("records")]]
+    title = (f"Drift {result.reference:%Y-%m-%d} -> {result.now:%Y-%m-%d}: the champions' scores and the "
+             f"{min(SHOWN_FEATURES, len(features))} most shifted of {len(features)} features")
+    return _table(title, rows)
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else ""
+    if isinstance(v, float):
+        return "-" if v != v else f"{v:.3f}"
+    return "-" if v is None else str(v)
+
+
+def _flat(result: Any) -> Any:
+    import pandas as pd
+
+    realised = result.realised.rename(columns={"task": "name"}).assign(kind="realised")
+    return pd.concat([result.drift, realised], ignore_index=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(models)
     app.command()(promote)
     app.command()(rollback)
+    app.command()(monitor)
