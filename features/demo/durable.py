@@ -68,7 +68,7 @@ def ratings_log(users: int = 2_000, items: int = 1_000, seed: int = 0, factors: 
         taste = rng.dirichlet(np.full(len(genres), 0.3)) @ genres + 0.3 * rng.normal(size=factors)
         score = popularity + 0.8 * item_f @ taste + rng.gumbel(size=items)
         picked = np.argsort(-score)[:counts[u]]
-        when = np.clip(np.sort(rng.beta(1.0, 3.0, len(picked))) + 0.0, 0, 1)  # most ratings early, as in ML
+        when = np.sort(rng.beta(1.0, 3.0, len(picked)))  # most of a user's ratings come early, as in ML
         order = np.argsort(release[picked] + 1.5 * rng.random(len(picked)))  # newer items tend to come later
         first = origin + int(rng.integers(0, 3 * 365)) * 86_400
         rows_user.append(np.full(len(picked), u))

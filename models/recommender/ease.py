@@ -57,13 +57,15 @@ class EASERecommender(Recommender):
         self.check_fitted()
         out = np.zeros((len(users), len(self.items_)), np.float32)
         known = users >= 0
-        if known.any():
-            rows = self.history_[users[known]]
-            if len(self.modelled_) < rows.shape[1]:  # column slicing costs more than the product on one customer
-                rows = rows[:, self.modelled_]
-            scores = np.zeros((int(known.sum()), len(self.items_)), np.float32)
-            scores[:, self.modelled_] = np.asarray(rows @ self.weights_)
-            out[known] = scores
+        if not known.any():
+            return out
+        rows = self.history_[users[known]]
+        if len(self.modelled_) == rows.shape[1]:  # every item modelled: no column slice, no second copy
+            out[known] = rows @ self.weights_
+            return out
+        scores = np.zeros((int(known.sum()), len(self.items_)), np.float32)
+        scores[:, self.modelled_] = np.asarray(rows[:, self.modelled_] @ self.weights_)
+        out[known] = scores
         return out
 
     def pair_scores(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:

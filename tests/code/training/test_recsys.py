@@ -203,3 +203,17 @@ def test_durable_demo_shop_serves_at_least_the_best_single_source():
 def test_a_shop_with_rebuys_keeps_buy_again(run):
     assert run.info["rebuy_share"] > 0.02 and "buy-again off" not in run.info["notes"][-1]
     assert "rebuy_threshold" in run.info["trials"] and run.info["trials"]["validation"]["rebuys"] is True
+
+
+def test_weight_search_starts_with_ease_alone_and_keeps_buy_again_off_without_rebuys():
+    from models.recommender import BlendWeights
+    from training.recsys.tune import NO_REBUY_WEIGHTS, weight_candidates
+
+    start = BlendWeights(buy_again=0.0)
+    tried = weight_candidates(start, 9, np.random.default_rng(0), NO_REBUY_WEIGHTS)
+    first = tried[0]
+    assert first.ease == 1.0 and first.cart == start.cart  # EASE alone first: it wins ties
+    assert all(getattr(first, name) == 0.0 for name in NO_REBUY_WEIGHTS if name != "ease")
+    assert tried[1] == start and all(w.buy_again == 0.0 for w in tried)
+    drawn = tried[1 + len(NO_REBUY_WEIGHTS):]
+    assert len(drawn) == 8 and sum(w.ease == 0.0 for w in drawn) == 4  # half the draws leave EASE out
