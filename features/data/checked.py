@@ -3,9 +3,13 @@
 An entry lives in ``<shop>/.retention-cache/<key>/`` where the key hashes every table file's path, size and
 modification time (ns) and the cache format. It holds one Parquet file per table (the normalised tables the
 contract checks produced: string ids, naive timestamps, numeric money, ``revenue``) and ``meta.json`` (source
-names, columns, the warnings to repeat). It is written to a temporary folder and renamed into place, so a killed
-write never leaves an entry that looks complete. A changed or touched file changes the key; an entry that does
-not read back (missing or cut-short file, bad ``meta.json``) is removed and the shop is checked again.
+names, columns, the warnings to repeat). A Parquet table in which checking changes no value (typed columns, text
+already trimmed) is not copied: the entry keeps the query that reads it as checked (``views`` in ``meta.json``;
+casts and ``revenue`` are computed as it is read), which spares the cold run a full rewrite of the largest tables;
+the key guarantees the file is the one that was checked. An entry is written to a temporary folder and renamed
+into place, so a killed write never leaves an entry that looks complete. A changed or touched file changes the
+key; an entry that does not read back (missing or cut-short file, bad ``meta.json``) is removed and the shop is
+checked again.
 
 The same Parquet files are what the Spark engine reads: DuckDB checks, Spark computes.
 """
@@ -31,7 +35,7 @@ from features.data.duck import scalar
 logger = logging.getLogger(__name__)
 
 CACHE_DIR = ".retention-cache"
-FORMAT = 2  # bump when the normalised tables change (2: zoned Parquet as wall time): old entries then stop matching
+FORMAT = 3  # bump when the normalised tables change (2: zoned Parquet as wall time; 3: their new shape)
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
 STALE_TMP_S = 3600.0  # a temporary folder older than this was left by a killed write
 
@@ -64,10 +68,11 @@ def load_entry(entry: Path) -> dict[str, Any] | None:
         probe = duckdb.connect()
         for name in meta["columns"]:
             file = entry / f"{name}.parquet"
-            described = probe.execute(f"DESCRIBE SELECT * FROM read_parquet('{file}')").fetchall()
+            source = f"({meta['views'][name]})" if name in meta["views"] else f"read_parquet('{file}')"
+            described = probe.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
             if [r[0] for r in described] != list(meta["columns"][name]):
                 raise ValueError(f"{file}: columns differ from meta.json")
-            if probe.execute(f"SELECT count(*) FROM read_parquet('{file}')").fetchone() != (meta["rows"][name],):
+            if probe.execute(f"SELECT count(*) FROM {source}").fetchall() != [(meta["rows"][name],)]:
                 raise ValueError(f"{file}: row count differs from meta.json")
         probe.close()
         return dict(meta)
@@ -90,6 +95,9 @@ def write_entry(con: duckdb.DuckDBPyConnection, folder: Path, meta: dict[str, An
     try:
         rows = {}
         for name in meta["columns"]:
+            if name in meta["views"]:  # nothing to change: the entry keeps the query, not a copy
+                rows[name] = scalar(con, f"SELECT count(*) FROM ({meta['views'][name]})")
+                continue
             file = tmp / f"{name}.parquet"
             con.execute(f"COPY (SELECT * FROM {name}) TO '{file}' (FORMAT parquet)")
             rows[name] = scalar(con, f"SELECT count(*) FROM read_parquet('{file}')")
@@ -108,10 +116,10 @@ def write_entry(con: duckdb.DuckDBPyConnection, folder: Path, meta: dict[str, An
 
 
 def shop_meta(source: str, files: dict[str, str], columns: dict[str, tuple[str, ...]],
-              warnings: list[Problem]) -> dict[str, Any]:
-    """Return what an entry records besides the tables."""
+              warnings: list[Problem], views: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return what an entry records besides the tables (``views``: the tables kept as a query over their file)."""
     return {"source": source, "files": files, "columns": {k: list(v) for k, v in columns.items()},
-            "warnings": [asdict(w) for w in warnings]}
+            "warnings": [asdict(w) for w in warnings], "views": dict(views or {})}
 
 
 def meta_warnings(meta: dict[str, Any]) -> list[Problem]:

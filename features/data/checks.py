@@ -148,11 +148,26 @@ def revenue_checks(present: dict[str, str]) -> list[Check]:
 def failed_checks(con: duckdb.DuckDBPyConnection, relation: str, checks: list[Check], file: str,
                   row_label: str) -> list[Problem]:
     """Run every check in one scan of ``relation``; return a Problem with example rows for each that failed."""
+    return scanned_checks(con, relation, checks, file, row_label)[0]
+
+
+def scanned_checks(con: duckdb.DuckDBPyConnection, relation: str, checks: list[Check], file: str, row_label: str,
+                   counted: dict[str, str] | None = None) -> tuple[list[Problem], dict[str, int]]:
+    """``failed_checks``, and in the same scan the number of rows meeting each of ``counted``'s conditions."""
     checks = [c for c in checks if c.condition != "FALSE"]
-    if not checks:
-        return []
-    counts_sql = ", ".join(f"count(*) FILTER (WHERE {c.condition})" for c in checks)
-    counts = con.execute(f"SELECT {counts_sql} FROM {relation}").fetchone() or ()
+    counted = counted or {}
+    if not checks and not counted:
+        return [], {}
+    conditions = [c.condition for c in checks] + list(counted.values())
+    counts_sql = ", ".join(f"count(*) FILTER (WHERE {condition})" for condition in conditions)
+    found = con.execute(f"SELECT {counts_sql} FROM {relation}").fetchall()
+    counts = found[0][:len(checks)]
+    extra = dict(zip(counted, (int(n) for n in found[0][len(checks):]), strict=True))
+    return _problems(con, relation, checks, counts, file, row_label), extra
+
+
+def _problems(con: duckdb.DuckDBPyConnection, relation: str, checks: list[Check], counts: tuple[int, ...],
+              file: str, row_label: str) -> list[Problem]:
     problems = []
     for check, count in zip(checks, counts, strict=True):
         if not count:

@@ -11,7 +11,6 @@ import duckdb
 from features import columns as C
 from features.data.checks import quote
 from features.data.contract import MAX_SHOWN_ROWS, SPECS, Problem
-from features.data.duck import scalar
 
 
 def integrity_problems(con: duckdb.DuckDBPyConnection, files: dict[str, str],
@@ -58,20 +57,35 @@ def reference_warnings(con: duckdb.DuckDBPyConnection, files: dict[str, str],
     if "events" in files:
         expected = "a customer_id found in transactions or customers"
         references.append(("events", C.CUSTOMER_ID, known_customers, expected))
+    known_items = "SELECT DISTINCT item_id AS id FROM items"  # distinct: each join stays one row per row
     if "items" in files:
         for name in ("transactions", "events"):
             if name in files and C.ITEM_ID in present[name]:
-                references.append((name, C.ITEM_ID, "SELECT item_id AS id FROM items", "an item_id listed in items"))
+                references.append((name, C.ITEM_ID, known_items, "an item_id listed in items"))
     warnings = []
-    for name, column, known, expected in references:
-        # An anti join over the distinct known ids: NOT IN over a nullable subquery would be a slow mark join.
-        unknown = (f"FROM norm_{name} AS t ANTI JOIN ({known}) AS k ON t.{quote(column)} = k.id "
-                   f"WHERE t.{quote(column)} IS NOT NULL")
-        count = scalar(con, f"SELECT count(*) {unknown}")
-        if count:
+    for name in dict.fromkeys(r[0] for r in references):  # one scan of each table for all its references
+        mine = [r for r in references if r[0] == name]
+        counts = _unknown_counts(con, name, [(column, known) for _, column, known, _ in mine])
+        for (_, column, known, expected), count in zip(mine, counts, strict=True):
+            if not count:
+                continue
+            # An anti join over the distinct known ids: NOT IN over a nullable subquery would be a slow mark join.
+            unknown = (f"FROM norm_{name} AS t ANTI JOIN ({known}) AS k ON t.{quote(column)} = k.id "
+                       f"WHERE t.{quote(column)} IS NOT NULL")
             rows = con.execute(f"SELECT t.__row, t.{quote(column)} {unknown} "
                                f"ORDER BY t.__row LIMIT {MAX_SHOWN_ROWS}").fetchall()
             row_label = "line" if files[name].endswith((".csv", ".csv.gz")) else "row"
             warnings.append(Problem(files[name], column, f"unknown {column} (kept, but not linked)", expected,
                                     tuple((int(r), str(v)) for r, v in rows), count, row_label))
     return warnings
+
+
+def _unknown_counts(con: duckdb.DuckDBPyConnection, name: str, references: list[tuple[str, str]]) -> list[int]:
+    """Count, in one pass over ``norm_<name>``, the rows whose column value is not among the known ids, for each
+    (column, known ids query) pair; the known ids are distinct, so the left joins add no rows."""
+    joins, counts = [], []
+    for index, (column, known) in enumerate(references):
+        joins.append(f"LEFT JOIN ({known}) AS k{index} ON t.{quote(column)} = k{index}.id")
+        counts.append(f"count(*) FILTER (WHERE t.{quote(column)} IS NOT NULL AND k{index}.id IS NULL)")
+    found = con.execute(f"SELECT {', '.join(counts)} FROM norm_{name} AS t {' '.join(joins)}").fetchall()
+    return [int(n) for n in found[0]]

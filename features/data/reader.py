@@ -18,8 +18,8 @@ import duckdb
 
 from features import columns as C
 from features.data.checked import CACHE_DIR, SUFFIXES, entry_dir, load_entry, meta_warnings, shop_meta, write_entry
-from features.data.checks import column_checks, failed_checks, mixed_zone_problem, parsed, quote
-from features.data.contract import SPECS, Findings, Problem, ShopDataError, TableSpec
+from features.data.checks import column_checks, is_typed, mixed_zone_problem, parsed, quote, scanned_checks
+from features.data.contract import SPECS, Findings, Kind, Problem, ShopDataError, TableSpec
 from features.data.duck import scalar
 from features.data.files import checked_file, csv_header, csv_select, parquet_columns, read_error
 from features.data.integrity import integrity_problems, reference_warnings
@@ -48,6 +48,10 @@ class Shop:
     warnings: list[Problem] = field(default_factory=list)
     duck: duckdb.DuckDBPyConnection | None = None  # None: con is DuckDB itself
     parquet: dict[str, str] = field(default_factory=dict)  # table -> checked Parquet file, when cached
+    # table -> SQL of the checked table over its own Parquet file, when checking found nothing to change in it:
+    # the cache then keeps this query instead of a copy (features.data.checked)
+    views: dict[str, str] = field(default_factory=dict)
+    cache_entry: str | None = None  # the checked-table cache entry the shop was served from
 
     @property
     def con(self) -> ibis.BaseBackend:
@@ -116,7 +120,7 @@ def read_shop(path: str | Path, cache: bool = True) -> Shop:
     if not (cache and path.is_dir()):
         return shop
     try:
-        entry = write_entry(con, path, shop_meta(shop.source, shop.files, shop.columns, shop.warnings))
+        entry = write_entry(con, path, shop_meta(shop.source, shop.files, shop.columns, shop.warnings, shop.views))
     except (OSError, duckdb.Error) as exc:  # e.g. a read-only shop folder: work on, uncached
         logger.warning("could not cache the checked tables in %s (%s)", path / CACHE_DIR, exc)
         return shop
@@ -127,15 +131,18 @@ def read_shop(path: str | Path, cache: bool = True) -> Shop:
 def _cached_shop(entry: Path, meta: dict[str, Any], replay: bool = True) -> Shop:
     """Return a shop over the checked Parquet files of a cache entry (warnings logged again unless told not)."""
     con = duckdb.connect()
-    parquet = {name: str(entry / f"{name}.parquet") for name in meta["columns"]}
+    views = dict(meta["views"])
+    parquet = {name: str(entry / f"{name}.parquet") for name in meta["columns"] if name not in views}
     for name, file in parquet.items():
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{file}')")
+    for name, query in views.items():
+        con.execute(f"CREATE VIEW {name} AS {query}")
     warnings = meta_warnings(meta)
     for warning in warnings if replay else []:
         logger.warning("%s", warning)
     columns = {name: tuple(cols) for name, cols in meta["columns"].items()}
-    return Shop(con, meta["source"], meta["files"], columns, warnings,
-                parquet=parquet)
+    return Shop(con, meta["source"], meta["files"], columns, warnings, parquet=parquet, views=views,
+                cache_entry=str(entry))
 
 
 def shop_from_frames(tables: dict[str, pd.DataFrame], label: str = "memory") -> Shop:
@@ -203,16 +210,21 @@ def _database_sources(con: duckdb.DuckDBPyConnection, file: Path) -> dict[str, t
 def _checked_shop(con: duckdb.DuckDBPyConnection, sources: dict[str, tuple[str, str]], label: str) -> Shop:
     findings = Findings()
     present: dict[str, dict[str, str]] = {}
+    views: dict[str, str] = {}
     for name, (file, row_label) in sources.items():
         try:
             types = _column_types(con, f"raw_{name}")
             present[name] = {c: t for c, t in types.items() if c in SPECS[name].kinds}
-            findings.errors += _table_problems(con, SPECS[name], present[name], file, row_label)
+            problems, kept = _table_problems(con, SPECS[name], present[name], file, row_label)
+            findings.errors += problems
         except duckdb.Error as exc:  # e.g. a Parquet file cut short inside its data pages
             raise read_error(file, exc) from None
+        if kept is not None and file.endswith(".parquet"):
+            source = "read_parquet('" + str(Path(file).resolve()).replace("'", "''") + "')"
+            views[name] = _normalised_select(SPECS[name], present[name], source, kept, row=False)
     findings.raise_if_any()
     for name in sources:
-        con.execute(f"CREATE VIEW norm_{name} AS {_normalised_select(SPECS[name], present[name])}")
+        con.execute(f"CREATE VIEW norm_{name} AS {_normalised_select(SPECS[name], present[name], f'raw_{name}')}")
         con.execute(f"CREATE VIEW {name} AS SELECT * EXCLUDE (__row) FROM norm_{name}")
     files = {name: file for name, (file, _) in sources.items()}
     findings.errors += integrity_problems(con, files, sources) + id_rule_problems(con, sources, present)
@@ -221,7 +233,7 @@ def _checked_shop(con: duckdb.DuckDBPyConnection, sources: dict[str, tuple[str, 
     for warning in findings.warnings:
         logger.warning("%s", warning)
     columns = {name: tuple(_column_types(con, name)) for name in present}
-    return Shop(con, label, files, columns, findings.warnings)
+    return Shop(con, label, files, columns, findings.warnings, views=views)
 
 
 def _column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
@@ -230,32 +242,52 @@ def _column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, st
 
 
 def _table_problems(con: duckdb.DuckDBPyConnection, spec: TableSpec, present: dict[str, str], file: str,
-                    row_label: str) -> list[Problem]:
+                    row_label: str) -> tuple[list[Problem], frozenset[str] | None]:
+    """Return the table's problems, and the text columns that checking leaves as they are stored when no column
+    needs parsing or changing (so the checked table is a plain query over the file), else None."""
     missing = [c for c in spec.required if c not in present]
     if spec.name == "transactions" and C.AMOUNT not in present and C.PRICE not in present:
         missing.append("amount or price")
     if missing:
         found = ", ".join(_column_types(con, f"raw_{spec.name}")) or "none"
         return [Problem(file, name, "missing required column", f"columns {', '.join(spec.required)} "
-                        f"(found: {found})") for name in missing]
+                        f"(found: {found})") for name in missing], None
     relation = f"raw_{spec.name}"
     if not scalar(con, f"SELECT count(*) FROM {relation}"):
-        return [Problem(file, None, "empty file: a header but no data rows", "at least one data row")]
-    problems = failed_checks(con, relation, column_checks(spec, present), file, row_label)
+        return [Problem(file, None, "empty file: a header but no data rows", "at least one data row")], None
+    probes = _unchanged_probes(spec, present)
+    problems, changed = scanned_checks(con, relation, column_checks(spec, present), file, row_label, probes or {})
     for column, duck_type in present.items():
         if spec.kinds[column].value == "timestamp":
             mixed = mixed_zone_problem(con, relation, column, duck_type, file, row_label)
             problems += [mixed] if mixed else []
-    return problems
+    kept = frozenset(changed) if probes is not None and not any(changed.values()) else None
+    return problems, kept
 
 
-def _normalised_select(spec: TableSpec, present: dict[str, str]) -> str:
-    cols = [f"{parsed(c, spec.kinds[c], t)} AS {quote(c)}" for c, t in present.items()]
+def _unchanged_probes(spec: TableSpec, present: dict[str, str]) -> dict[str, str] | None:
+    """Conditions counting the rows whose text value checking would change (trimmed, emptied, lower-cased), for
+    the text columns; None when a column must be parsed on every read (text timestamps, numbers or flags)."""
+    probes = {}
+    for column, duck_type in present.items():
+        kind = spec.kinds[column]
+        if is_typed(kind, duck_type):
+            continue
+        if duck_type != "VARCHAR" or kind not in (Kind.ID, Kind.TEXT, Kind.EVENT_TYPE):
+            return None
+        probes[column] = f"{quote(column)} IS DISTINCT FROM ({parsed(column, kind, duck_type)})"
+    return probes
+
+
+def _normalised_select(spec: TableSpec, present: dict[str, str], source: str, kept: frozenset[str] = frozenset(),
+                       row: bool = True) -> str:
+    """The checked table's query over ``source``: parsed columns (``kept`` ones as stored), revenue, ``__row``."""
+    cols = [quote(c) if c in kept else f"{parsed(c, spec.kinds[c], t)} AS {quote(c)}" for c, t in present.items()]
     if spec.name == "transactions":
         if C.QUANTITY not in present:
             cols.append(f"CAST(1 AS DOUBLE) AS {C.QUANTITY}")
         cols.append(f"{_revenue(present)} AS {C.REVENUE}")
-    return f"SELECT {', '.join(cols)}, __row FROM raw_{spec.name}"
+    return f"SELECT {', '.join(cols)}{', __row' if row else ''} FROM {source}"
 
 
 def _revenue(present: dict[str, str]) -> str:

@@ -78,7 +78,7 @@ def spark_session(conf: dict[str, str] | None = None) -> SparkSession:
 
 def spark_shop(shop: Shop, session: SparkSession) -> Shop:
     """Return ``shop`` with its checked tables on Spark; SQL checks keep running on its DuckDB connection."""
-    parquet = shop.parquet or _written(shop)
+    parquet = {**_written(shop, [n for n in shop.columns if n not in shop.parquet]), **shop.parquet}
     for name, file in parquet.items():
         session.read.parquet(file).createOrReplaceTempView(name)
     con = ibis.pyspark.connect(session)
@@ -138,14 +138,24 @@ def _renamed(problem: Problem, names: dict[str, str]) -> Problem:
     return dataclasses.replace(problem, file=names.get(problem.file, problem.file))
 
 
-def _written(shop: Shop) -> dict[str, str]:
-    """Write the checked tables to a temporary folder (removed at exit): the cache is off or not a folder."""
-    folder = Path(tempfile.mkdtemp(prefix="retention-checked-"))
-    atexit.register(shutil.rmtree, folder, True)
+def _written(shop: Shop, names: list[str]) -> dict[str, str]:
+    """Write these checked tables as Parquet for Spark: into the shop's cache entry when it has one (a table the
+    cache keeps as a query over its file; written once, then reused), else to a temporary folder (removed at exit).
+    """
+    if not names:
+        return {}
+    if shop.cache_entry:
+        folder = Path(shop.cache_entry)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="retention-checked-"))
+        atexit.register(shutil.rmtree, folder, True)
     written = {}
-    for name in shop.columns:
+    for name in names:
         file = folder / f"{name}.parquet"
-        shop.sql.execute(f"COPY (SELECT * FROM {name}) TO '{file}' (FORMAT parquet)")
+        if not file.exists():
+            tmp = folder / f".{name}.{os.getpid()}.parquet.tmp"
+            shop.sql.execute(f"COPY (SELECT * FROM {name}) TO '{tmp}' (FORMAT parquet)")
+            os.replace(tmp, file)  # a complete file or none, for the next Spark run to reuse
         written[name] = str(file)
     return written
 

@@ -96,3 +96,32 @@ def test_a_new_demo_shop_replaces_a_cached_one(shop_dir: Path) -> None:
     read_shop(shop_dir)
     write_shop(demo_tables(100, seed=4, years=1.0), shop_dir, "csv")  # the cache does not count as foreign files
     assert not (shop_dir / CACHE_DIR).exists()
+
+
+def _all_tables(folder: Path, cache: bool = True) -> dict[str, pd.DataFrame]:
+    shop = read_shop(folder, cache=cache)
+    return {name: shop.to_pandas(name).sort_values(list(shop.columns[name])).reset_index(drop=True)
+            for name in shop.columns}
+
+
+def test_a_parquet_shop_checking_changes_nothing_in_is_kept_as_queries_not_copies(tmp_path: Path) -> None:
+    """Typed Parquet with clean text: the entry holds no copy of any table, and serves the tables a check gives."""
+    write_shop(demo_tables(200, seed=3, years=1.0), tmp_path, "parquet")
+    checked = _all_tables(tmp_path, cache=False)
+    first, second = _all_tables(tmp_path), _all_tables(tmp_path)  # the second read comes from the entry
+    entry = entry_dir(tmp_path)
+    assert not list(entry.glob("*.parquet")) and read_shop(tmp_path).parquet == {}
+    for name, frame in checked.items():
+        pd.testing.assert_frame_equal(first[name], frame)
+        pd.testing.assert_frame_equal(second[name], frame)
+
+
+def test_a_parquet_table_whose_text_checking_trims_is_copied_as_checked(tmp_path: Path) -> None:
+    tables = demo_tables(100, seed=3, years=1.0)
+    tables["transactions"].loc[0, "customer_id"] = "  " + tables["transactions"].loc[0, "customer_id"] + " "
+    write_shop(tables, tmp_path, "parquet")
+    read_shop(tmp_path)
+    shop = read_shop(tmp_path)
+    assert set(shop.parquet) == {"transactions"}  # the other tables are kept as queries over their files
+    ids = shop.to_pandas("transactions")["customer_id"]
+    assert not ids.str.startswith(" ").any() and tables["transactions"].loc[0, "customer_id"].strip() in set(ids)
