@@ -95,7 +95,7 @@ class LgbmClassifier(CustomerModel):
         raw = self.booster_.predict(self.spec_.matrix(inputs))
         return pd.DataFrame({self.outputs[0]: self.calibrator_.apply(raw)})
 
-    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[list[Any]]:
         contributions = self.booster_.predict(self.spec_.matrix(inputs), pred_contrib=True)
         return top_reasons(contributions, inputs, self.spec_.columns, self.spec_.phrases, k, direction)
 

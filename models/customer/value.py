@@ -107,7 +107,7 @@ class ValueModel(CustomerModel):
         return pd.DataFrame({EXPECTED_VALUE: self.revenue_.predict(x), EXPECTED_ORDERS: orders,
                              NEXT_ORDER_DAYS: days})
 
-    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[str]:
+    def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[list[Any]]:
         contributions = self.revenue_.predict(self.spec_.matrix(inputs), pred_contrib=True)
         return top_reasons(contributions, inputs, self.spec_.columns, self.spec_.phrases, k, direction)
 
