@@ -57,7 +57,13 @@ def experiment_id(name: str) -> str:
         return str(found.experiment_id)
     folder = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
     location = (Path.cwd() / ARTIFACT_DIR / folder).resolve().as_uri() if _is_local(tracking_uri()) else None
-    return str(mlflow.create_experiment(name, artifact_location=location))
+    try:
+        return str(mlflow.create_experiment(name, artifact_location=location))
+    except Exception as exc:  # another process (a second train on the same server) created it first
+        again = mlflow.get_experiment_by_name(name)
+        if getattr(exc, "error_code", "") != "RESOURCE_ALREADY_EXISTS" or again is None:
+            raise
+        return str(again.experiment_id)
 
 
 @contextmanager
