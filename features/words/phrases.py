@@ -150,6 +150,11 @@ RESULTS |= {
         "кампания «{campaign}» потеряла {orders} заказа на 100 клиентов, 95\u00a0% интервал {orders_span}; "
         "конверсия {conversion} п. п. ({conversion_span}); дополнительная выручка {revenue} ({revenue_span}) за "
         f"{{days:{DAYS_RU}}}: {{treated:number}} получивших против {{control:number}} в контроле"),
+    "results.window_open": _p(
+        "the window is not over: only {have:count:day|days} of the {days:number} have data (orders until {last:date}, "
+        "the window ends {end:date}), so the results cover fewer days than asked",
+        "окно ещё не закончилось: данные есть лишь за {have:count:день|дня|дней} из {days:number} (заказы до "
+        "{last:date}, окно заканчивается {end:date}), поэтому результаты охватывают меньше дней, чем запрошено"),
     "results.chance": _p(
         "; the orders interval includes zero, so this cannot yet be told apart from chance",
         "; интервал заказов включает ноль, так что от случайности это пока не отличить"),

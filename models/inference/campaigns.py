@@ -23,9 +23,10 @@ from features.campaigns.config import CampaignsConfig
 from features.campaigns.control import control_flags, manifest
 from features.campaigns.inputs import campaign_inputs, orders_in
 from features.campaigns.items import check_target, item_audience
-from features.campaigns.results import campaign_results, check_measurable, window_end
+from features.campaigns.results import campaign_results, check_measurable, days_of_data, window_end
 from features.data.reader import Shop
 from features.orders import rows_before
+from features.words.catalogue import say
 from models.customer.base import CHURN_PROBABILITY, EXPECTED_VALUE, GOLDEN_PROBABILITY
 from models.inference import registry
 from models.inference.config import RegistryConfig, ScoringConfig
@@ -155,6 +156,6 @@ def measure_campaigns(shop: Shop, book: pd.DataFrame, days: int, min_days: int =
     orders = orders_in(shop, start, end)
     notes = []
     if last is not None and pd.Timestamp(last) < pd.Timestamp(end) - timedelta(days=1):
-        notes.append(f"the data ends on {pd.Timestamp(last):%Y-%m-%d}, before the window ends on {end:%Y-%m-%d}: "
-                     "the results cover fewer days than asked")
+        have = days_of_data(book["cutoff"].max(), last)
+        notes.append(say("results.window_open", lang, have=have, days=days, last=pd.Timestamp(last), end=end))
     return Results(campaign_results(book, orders, days, lang), notes)

@@ -137,3 +137,4 @@ def test_campaign_results_refuse_to_estimate_before_there_is_data(workdir: Path)
     assert result.exit_code == 2 and "есть данные лишь за 3 дня" in " ".join(result.output.split())
     out = invoke("campaign-results", "--data", "data", "--manifest", "three.csv", "--min-days", "3", "--lang", "ru")
     assert "на 100 клиентов" in " ".join(out.split())  # measured once the minimum is met, in Russian
+    assert "данные есть лишь за 3 дня из 30" in " ".join(out.split())  # and it says the window is not over
