@@ -42,9 +42,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CUTOFF = datetime(1997, 10, 1)
 GRID_CUTOFFS = (datetime(1997, 9, 1), datetime(1997, 10, 1), datetime(1997, 12, 1))
 GRID_HORIZONS = (60, 91, 120)
-GATES = {"churn": "roc_auc", "golden": "roc_auc", "value": "spearman"}
+GOLDEN_MARGIN = 0.01  # issue 25: the golden list's top 20% must capture clearly more than BG/NBD x GG's
 ROWS = (("churn", "roc_auc"), ("churn", "brier"), ("golden", "roc_auc"), ("golden", "revenue_capture"),
-        ("value", "spearman"), ("value", "revenue_capture_top_decile"), ("value", "next_order_mae_days"))
+        ("golden", "revenue_capture_top_decile"), ("value", "spearman"), ("value", "revenue_capture"),
+        ("value", "revenue_capture_top_decile"), ("value", "next_order_mae_days"))
 COLUMNS = ("champion", "lightgbm", "bgnbd", "recency", "last_period")
 _BESIDE = ROOT.parent / "shared" / "data" / "CDNOW_master.txt"  # CI clones the shared data beside the repository
 SHARED_MASTER = _BESIDE if _BESIDE.exists() else Path("/work/shared/data/CDNOW_master.txt")
@@ -56,8 +57,9 @@ def forward_evaluation(full_tx: pd.DataFrame, outcome: TrainOutcome, cfg: Retent
     with the next horizon of real orders. The predictor ``model`` is the champions; ``lightgbm`` the LightGBM."""
     full = shop_from_frames({"transactions": full_tx}, label="CDNOW master")
     now = WindowBuilder(full, cfg).window(cutoff)  # inputs read only rows before the cutoff; labels the horizon
-    pre = shop_from_frames({"transactions": full_tx[full_tx[C.TIMESTAMP] < cutoff]}, label="pre-cutoff")
-    builder = WindowBuilder(pre, cfg)
+    builder = outcome.builder  # the training windows, already built: the same orders before the cutoff
+    if builder is None:
+        builder = WindowBuilder(shop_from_frames({"transactions": full_tx[full_tx[C.TIMESTAMP] < cutoff]}), cfg)
     cutoffs = outcome.plan.final_cutoffs or outcome.plan.eval_cutoffs
     x, y = stacked([builder.window(c) for c in cutoffs])
     h, b = cfg.training.horizon_days, cfg.models.baseline
@@ -80,19 +82,31 @@ def best_baseline(evaluation: Evaluation, task: str, metric: str) -> tuple[str, 
     return str(name), float(column[name])
 
 
+def bgnbd_capture(evaluation: Evaluation, metric: str) -> float:
+    """Return BG/NBD x Gamma-Gamma's revenue capture at a cut, the better of its two lists: ranked by its golden
+    heuristic and by its expected value (the value table holds the same capture by expected value)."""
+    return max(evaluation.metric("golden", metric, "bgnbd"), evaluation.metric("value", metric, "bgnbd"))
+
+
 def bar_lines(evaluation: Evaluation) -> list[str]:
-    """Return one line per task: the champion's gate metric, the best baseline's, and whether the bar is met."""
+    """Return the bars of issue 25, the champion next to BG/NBD (x Gamma-Gamma) from the same run: churn ROC AUC
+    at least BG/NBD's, golden top-20% revenue capture at least BG/NBD x GG's + GOLDEN_MARGIN, value Spearman at least
+    BG/NBD's; then, as information, the top-10% captures."""
     out = []
-    for task, metric in GATES.items():
+    for task, metric, margin in (("churn", "roc_auc", 0.0), ("golden", "revenue_capture", GOLDEN_MARGIN),
+                                 ("value", "spearman", 0.0)):
         value = evaluation.metric(task, metric)
-        name, best = best_baseline(evaluation, task, metric)
-        ok = value <= best if metric in LOWER_IS_BETTER else value >= best
-        out.append(f"- {task}: {metric} {value:.3f} vs best baseline {name} {best:.3f} "
-                   f"({value - best:+.3f}) {'meets the bar' if ok else 'BELOW the bar'}")
-    golden = evaluation.metric("golden", "revenue_capture")
-    bar = evaluation.metric("golden", "revenue_capture_by_value", "bgnbd")
-    out.append(f"- golden: top 20% capture {golden:.3f} vs BG/NBD x Gamma-Gamma expected-value top 20% {bar:.3f} "
-               f"({golden - bar:+.3f}) {'meets the bar' if golden >= bar else 'BELOW the bar'}")
+        base = bgnbd_capture(evaluation, metric) if task == "golden" else evaluation.metric(task, metric, "bgnbd")
+        label = {"revenue_capture": "top 20% revenue capture"}.get(metric, metric)
+        need = f" + {margin:.2f}" if margin else ""
+        ok = value >= base + margin - 1e-12
+        out.append(f"- {task}: {label} {value:.3f} vs BG/NBD{' x GG' if task != 'churn' else ''} {base:.3f}{need} "
+                   f"({value - base:+.3f}) {'meets the bar' if ok else 'BELOW the bar'}")
+    for task in ("golden", "value"):
+        value = evaluation.metric(task, "revenue_capture_top_decile")
+        base = bgnbd_capture(evaluation, "revenue_capture_top_decile")
+        out.append(f"  info: {task} top 10% revenue capture {value:.3f} vs BG/NBD x GG {base:.3f} "
+                   f"({value - base:+.3f})")
     return out
 
 
@@ -100,7 +114,7 @@ def point(tx: pd.DataFrame, cfg: RetentionConfig, cutoff: datetime) -> dict:
     """Train at one grid point and return its numbers (JSON-able)."""
     began = time.perf_counter()
     pre = shop_from_frames({"transactions": tx[tx[C.TIMESTAMP] < cutoff]}, label=f"CDNOW before {cutoff:%Y-%m-%d}")
-    outcome = fit_and_evaluate(pre, cfg, cutoff)
+    outcome = fit_and_evaluate(pre, cfg, cutoff, keep_windows=True)
     forward = forward_evaluation(tx, outcome, cfg, cutoff)
     internal = outcome.evaluation
     row: dict = {"cutoff": f"{cutoff:%Y-%m-%d}", "horizon": cfg.training.horizon_days,
@@ -113,8 +127,8 @@ def point(tx: pd.DataFrame, cfg: RetentionConfig, cutoff: datetime) -> dict:
         _, best = internal.best_baseline(task, metric)
         cells["int_lightgbm"] = internal.tables[task][metric].get(MODEL) if not outcome.fallback else None
         cells["int_best_baseline"] = best
-        if task == "golden" and metric == "revenue_capture":
-            cells["bgnbd"] = max(truth.get("bgnbd"), forward.metric("golden", "revenue_capture_by_value", "bgnbd"))
+        if task == "golden" and metric.startswith("revenue_capture"):
+            cells["bgnbd"] = bgnbd_capture(forward, metric)
         row["metrics"][f"{task} {metric}"] = {k: (None if v is None or not math.isfinite(v) else float(v))
                                               for k, v in cells.items()}
     return row
@@ -170,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.json.parent.mkdir(parents=True, exist_ok=True)
                 args.json.write_text(json.dumps(rows, indent=1))
     print("\n" + grid_table(rows))
-    met = all("meets" in line for r in rows for line in r["bars"])
+    met = all("meets" in line for r in rows for line in r["bars"] if "info:" not in line)
     return 0 if met else 1
 
 
