@@ -13,6 +13,7 @@ champion, LightGBM, BG/NBD x Gamma-Gamma, recency, last period on real outcomes;
 the internal holdout), and the bars: every champion at least as good as its best baseline on real outcomes.
 
 Example: python benchmarks/cdnow.py [--horizons 91] [--cutoffs 1997-10-01] [--config FILE] [--json out/cdnow.json]
+[--jobs 3]
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before LightGBM loads: a quality benchmark, one thread per point
+
+import pandas as pd  # noqa: E402
 
 from features import columns as C
 from features.data.cdnow import cdnow_transactions, read_cdnow
@@ -42,9 +48,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CUTOFF = datetime(1997, 10, 1)
 GRID_CUTOFFS = (datetime(1997, 9, 1), datetime(1997, 10, 1), datetime(1997, 12, 1))
 GRID_HORIZONS = (60, 91, 120)
-GATES = {"churn": "roc_auc", "golden": "roc_auc", "value": "spearman"}
+GOLDEN_MARGIN = 0.01  # issue 25: the golden list's top 20% must capture clearly more than BG/NBD x GG's
 ROWS = (("churn", "roc_auc"), ("churn", "brier"), ("golden", "roc_auc"), ("golden", "revenue_capture"),
-        ("value", "spearman"), ("value", "revenue_capture_top_decile"), ("value", "next_order_mae_days"))
+        ("golden", "revenue_capture_top_decile"), ("value", "spearman"), ("value", "revenue_capture"),
+        ("value", "revenue_capture_top_decile"), ("value", "next_order_mae_days"))
 COLUMNS = ("champion", "lightgbm", "bgnbd", "recency", "last_period")
 _BESIDE = ROOT.parent / "shared" / "data" / "CDNOW_master.txt"  # CI clones the shared data beside the repository
 SHARED_MASTER = _BESIDE if _BESIDE.exists() else Path("/work/shared/data/CDNOW_master.txt")
@@ -56,8 +63,9 @@ def forward_evaluation(full_tx: pd.DataFrame, outcome: TrainOutcome, cfg: Retent
     with the next horizon of real orders. The predictor ``model`` is the champions; ``lightgbm`` the LightGBM."""
     full = shop_from_frames({"transactions": full_tx}, label="CDNOW master")
     now = WindowBuilder(full, cfg).window(cutoff)  # inputs read only rows before the cutoff; labels the horizon
-    pre = shop_from_frames({"transactions": full_tx[full_tx[C.TIMESTAMP] < cutoff]}, label="pre-cutoff")
-    builder = WindowBuilder(pre, cfg)
+    builder = outcome.builder  # the training windows, already built: the same orders before the cutoff
+    if builder is None:
+        builder = WindowBuilder(shop_from_frames({"transactions": full_tx[full_tx[C.TIMESTAMP] < cutoff]}), cfg)
     cutoffs = outcome.plan.final_cutoffs or outcome.plan.eval_cutoffs
     x, y = stacked([builder.window(c) for c in cutoffs])
     h, b = cfg.training.horizon_days, cfg.models.baseline
@@ -80,19 +88,31 @@ def best_baseline(evaluation: Evaluation, task: str, metric: str) -> tuple[str, 
     return str(name), float(column[name])
 
 
+def bgnbd_capture(evaluation: Evaluation, metric: str) -> float:
+    """Return BG/NBD x Gamma-Gamma's revenue capture at a cut, the better of its two lists: ranked by its golden
+    heuristic and by its expected value (the value table holds the same capture by expected value)."""
+    return max(evaluation.metric("golden", metric, "bgnbd"), evaluation.metric("value", metric, "bgnbd"))
+
+
 def bar_lines(evaluation: Evaluation) -> list[str]:
-    """Return one line per task: the champion's gate metric, the best baseline's, and whether the bar is met."""
+    """Return the bars of issue 25, the champion next to BG/NBD (x Gamma-Gamma) from the same run: churn ROC AUC
+    at least BG/NBD's, golden top-20% revenue capture at least BG/NBD x GG's + GOLDEN_MARGIN, value Spearman at least
+    BG/NBD's; then, as information, the top-10% captures."""
     out = []
-    for task, metric in GATES.items():
+    for task, metric, margin in (("churn", "roc_auc", 0.0), ("golden", "revenue_capture", GOLDEN_MARGIN),
+                                 ("value", "spearman", 0.0)):
         value = evaluation.metric(task, metric)
-        name, best = best_baseline(evaluation, task, metric)
-        ok = value <= best if metric in LOWER_IS_BETTER else value >= best
-        out.append(f"- {task}: {metric} {value:.3f} vs best baseline {name} {best:.3f} "
-                   f"({value - best:+.3f}) {'meets the bar' if ok else 'BELOW the bar'}")
-    golden = evaluation.metric("golden", "revenue_capture")
-    bar = evaluation.metric("golden", "revenue_capture_by_value", "bgnbd")
-    out.append(f"- golden: top 20% capture {golden:.3f} vs BG/NBD x Gamma-Gamma expected-value top 20% {bar:.3f} "
-               f"({golden - bar:+.3f}) {'meets the bar' if golden >= bar else 'BELOW the bar'}")
+        base = bgnbd_capture(evaluation, metric) if task == "golden" else evaluation.metric(task, metric, "bgnbd")
+        label = {"revenue_capture": "top 20% revenue capture"}.get(metric, metric)
+        need = f" + {margin:.2f}" if margin else ""
+        ok = value >= base + margin - 1e-12
+        out.append(f"- {task}: {label} {value:.3f} vs BG/NBD{' x GG' if task != 'churn' else ''} {base:.3f}{need} "
+                   f"({value - base:+.3f}) {'meets the bar' if ok else 'BELOW the bar'}")
+    for task in ("golden", "value"):
+        value = evaluation.metric(task, "revenue_capture_top_decile")
+        base = bgnbd_capture(evaluation, "revenue_capture_top_decile")
+        out.append(f"  info: {task} top 10% revenue capture {value:.3f} vs BG/NBD x GG {base:.3f} "
+                   f"({value - base:+.3f})")
     return out
 
 
@@ -100,7 +120,7 @@ def point(tx: pd.DataFrame, cfg: RetentionConfig, cutoff: datetime) -> dict:
     """Train at one grid point and return its numbers (JSON-able)."""
     began = time.perf_counter()
     pre = shop_from_frames({"transactions": tx[tx[C.TIMESTAMP] < cutoff]}, label=f"CDNOW before {cutoff:%Y-%m-%d}")
-    outcome = fit_and_evaluate(pre, cfg, cutoff)
+    outcome = fit_and_evaluate(pre, cfg, cutoff, keep_windows=True)
     forward = forward_evaluation(tx, outcome, cfg, cutoff)
     internal = outcome.evaluation
     row: dict = {"cutoff": f"{cutoff:%Y-%m-%d}", "horizon": cfg.training.horizon_days,
@@ -113,8 +133,8 @@ def point(tx: pd.DataFrame, cfg: RetentionConfig, cutoff: datetime) -> dict:
         _, best = internal.best_baseline(task, metric)
         cells["int_lightgbm"] = internal.tables[task][metric].get(MODEL) if not outcome.fallback else None
         cells["int_best_baseline"] = best
-        if task == "golden" and metric == "revenue_capture":
-            cells["bgnbd"] = max(truth.get("bgnbd"), forward.metric("golden", "revenue_capture_by_value", "bgnbd"))
+        if task == "golden" and metric.startswith("revenue_capture"):
+            cells["bgnbd"] = bgnbd_capture(forward, metric)
         row["metrics"][f"{task} {metric}"] = {k: (None if v is None or not math.isfinite(v) else float(v))
                                               for k, v in cells.items()}
     return row
@@ -147,6 +167,18 @@ def _cell(value: float | None, bold: bool = False) -> str:
     return f"**{text}**" if bold else text
 
 
+def points(tx: pd.DataFrame, base: RetentionConfig, grid: list[tuple[int, datetime]], jobs: int) -> Iterator[dict]:
+    """Yield each grid point's numbers in grid order. Points are independent: with ``jobs`` > 1 they run in separate
+    processes, one LightGBM thread each (OMP_NUM_THREADS above), which on a loaded 2-core machine was ~3x faster
+    than one process whose threads spin waiting for the cores."""
+    if jobs <= 1:
+        yield from (point(tx, base.with_horizon(h), c) for h, c in grid)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(point, tx, base.with_horizon(h), c) for h, c in grid]
+        yield from (f.result() for f in futures)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=SHARED_MASTER, help="CDNOW_master.txt")
@@ -154,23 +186,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cutoffs", nargs="+", default=[f"{c:%Y-%m-%d}" for c in GRID_CUTOFFS])
     parser.add_argument("--horizons", nargs="+", type=int, default=list(GRID_HORIZONS))
     parser.add_argument("--json", type=Path, default=None, help="Also write every point's numbers as JSON here.")
+    parser.add_argument("--jobs", type=int, default=3, help="Grid points run at once, in separate processes.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     base = load_config(args.config)
     tx = cdnow_transactions(read_cdnow(args.data))
     print(f"CDNOW, {tx[C.CUSTOMER_ID].nunique():,} customers, config {args.config or 'default'}", flush=True)
+    grid = [(h, datetime.fromisoformat(c)) for h in args.horizons for c in args.cutoffs]
     rows = []
-    for horizon in args.horizons:
-        for cutoff in (datetime.fromisoformat(c) for c in args.cutoffs):
-            row = point(tx, base.with_horizon(horizon), cutoff)
-            rows.append(row)
-            print(f"{row['cutoff']} H={horizon}: {row['seconds']} s; winners {row['winners']}", flush=True)
-            print("\n".join(row["bars"]), flush=True)
-            if args.json is not None:
-                args.json.parent.mkdir(parents=True, exist_ok=True)
-                args.json.write_text(json.dumps(rows, indent=1))
+    for (horizon, _), row in zip(grid, points(tx, base, grid, args.jobs), strict=True):
+        rows.append(row)
+        print(f"{row['cutoff']} H={horizon}: {row['seconds']} s; winners {row['winners']}", flush=True)
+        print("\n".join(row["bars"]), flush=True)
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(rows, indent=1))
     print("\n" + grid_table(rows))
-    met = all("meets" in line for r in rows for line in r["bars"])
+    met = all("meets" in line for r in rows for line in r["bars"] if "info:" not in line)
     return 0 if met else 1
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 from models.customer.base import CHURN_PROBABILITY, EXPECTED_VALUE, GOLDEN_PROBABILITY
 from models.inference.config import RegistryConfig
 from training.evaluate import MODEL, Evaluation, Truth, task_metrics
-from training.metrics import LOWER_IS_BETTER, rank_auc, spearman
+from training.metrics import LOWER_IS_BETTER, rank_auc, ranking_blend, spearman
 from training.recsys.metrics import CANDIDATES, COMPOSITES, bootstrap_ci, paired_ci
 
 if TYPE_CHECKING:
@@ -144,6 +144,11 @@ def _metric(task: str, metric: str, p: pd.DataFrame, truth: Truth, share: float)
         return rank_auc(np.asarray(positive, dtype=bool), p[column].to_numpy(dtype="float64"))
     if metric == "spearman" and task == "value":
         return spearman(p[EXPECTED_VALUE].to_numpy(dtype="float64"), truth.value)
+    if metric == "ranking_blend" and task in ("golden", "value"):
+        score = p[GOLDEN_PROBABILITY if task == "golden" else EXPECTED_VALUE].to_numpy(dtype="float64")
+        golden = np.asarray(truth.golden, dtype=bool)
+        whole = rank_auc(golden, score) if task == "golden" else spearman(score, truth.value)
+        return ranking_blend(whole, truth.value, score)
     return task_metrics(task, p, truth, share).get(metric, math.nan)
 
 

@@ -10,6 +10,11 @@ therefore breaks ties in the predictions at random (seeded), which is what happe
 ``spearman_tied`` is the textbook value, shown next to it. ``gini`` is the normalised Gini coefficient of
 revenue ordered by the prediction (1 = the ideal order, 0 = random), the usual customer-value ranking metric
 (e.g. Wang, Liu & Miao 2019, "A Deep Probabilistic Model for Customer Lifetime Value Prediction").
+
+What a marketer acts on is the top of the list: ``revenue_capture_top_decile`` and ``revenue_capture`` are the shares
+of the horizon's revenue brought by the top 10% and 20% of customers by the score (golden probability or expected
+value). ``ranking_blend`` is the golden and value gate metric: the mean of ROC AUC (golden) or Spearman (value) and
+those two captures, so a candidate wins by ranking the whole list and its top.
 """
 
 from __future__ import annotations
@@ -62,6 +67,20 @@ def revenue_capture(revenue: np.ndarray, score: np.ndarray, share: float) -> flo
     return float(revenue[top_mask(score, share)].sum() / total) if total > 0 else float("nan")
 
 
+TOP_SHARES = {"revenue_capture_top_decile": 0.1, "revenue_capture": 0.2}  # the marketer's two cuts
+
+
+def top_captures(revenue: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    """Return the revenue captured by the top 10% (``revenue_capture_top_decile``) and 20% (``revenue_capture``)."""
+    return {name: revenue_capture(revenue, score, share) for name, share in TOP_SHARES.items()}
+
+
+def ranking_blend(whole_list: float, revenue: np.ndarray, score: np.ndarray) -> float:
+    """Return the gate metric of golden and value: the mean of ``whole_list`` (ROC AUC or Spearman) and the revenue
+    captured by the top 10% and 20% by ``score``; NaN when any part is."""
+    return float(np.mean([whole_list, *top_captures(revenue, score).values()]))
+
+
 def churn_metrics(probability: np.ndarray, churned: np.ndarray) -> dict[str, float]:
     """Return ROC AUC, PR AUC (churners as positives), Brier score and lift in the top decile."""
     p, y = np.asarray(probability, dtype="float64"), np.asarray(churned, dtype="float64")
@@ -70,22 +89,27 @@ def churn_metrics(probability: np.ndarray, churned: np.ndarray) -> dict[str, flo
 
 
 def golden_metrics(probability: np.ndarray, golden: np.ndarray, revenue: np.ndarray, share: float) -> dict[str, float]:
-    """Return ROC AUC, PR AUC and the share of holdout revenue captured by the predicted top ``share``."""
+    """Return ROC AUC, PR AUC, the share of holdout revenue captured by the predicted top ``share`` and top 10%, and
+    their ``ranking_blend`` with ROC AUC."""
     p, y, r = (np.asarray(a, dtype="float64") for a in (probability, golden, revenue))
-    return {"roc_auc": _auc(y, p), "pr_auc": _pr_auc(y, p), "revenue_capture": revenue_capture(r, p, share),
+    auc = _auc(y, p)
+    return {"roc_auc": auc, "pr_auc": _pr_auc(y, p), "revenue_capture": revenue_capture(r, p, share),
+            "revenue_capture_top_decile": revenue_capture(r, p, 0.1), "ranking_blend": ranking_blend(auc, r, p),
             "revenue_capture_ideal": revenue_capture(r, r, share)}
 
 
 def value_metrics(value: np.ndarray, orders: np.ndarray, true_value: np.ndarray, true_orders: np.ndarray,
                   next_days: np.ndarray | None = None, true_next_days: np.ndarray | None = None) -> dict[str, float]:
-    """Return Spearman and MAE of revenue and of orders, top-decile revenue capture, and next-order error.
+    """Return Spearman and MAE of revenue and of orders, top 10% and 20% revenue capture, their ``ranking_blend`` with
+    Spearman, and next-order error.
 
     ``next_order_mae_days`` is over customers who did order in the horizon, with predictions capped at the horizon's
     length times two (a far-future date and "never" are both "not soon").
     """
     v, o, tv, to = (np.asarray(a, dtype="float64") for a in (value, orders, true_value, true_orders))
-    out = {"spearman": _spearman(v, tv), "spearman_tied": _spearman(v, tv, break_ties=False), "gini": gini(tv, v),
-           "mae": float(np.abs(v - tv).mean()), "revenue_capture_top_decile": revenue_capture(tv, v, 0.1),
+    rho = _spearman(v, tv)
+    out = {"spearman": rho, "spearman_tied": _spearman(v, tv, break_ties=False), "gini": gini(tv, v),
+           "mae": float(np.abs(v - tv).mean()), **top_captures(tv, v), "ranking_blend": ranking_blend(rho, tv, v),
            "orders_spearman": _spearman(o, to), "orders_mae": float(np.abs(o - to).mean())}
     if next_days is not None and true_next_days is not None:
         known = np.isfinite(true_next_days)

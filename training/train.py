@@ -67,6 +67,7 @@ class TrainOutcome:
     winners: dict[str, Winner] = field(default_factory=dict)  # task -> the candidate registered for it
     lightgbm: dict[str, CustomerModel] = field(default_factory=dict)  # the LightGBM models, won or not
     backtest: pd.DataFrame | None = None  # the champions' holdout by predicted decile (training.backtest)
+    builder: WindowBuilder | None = field(default=None, repr=False)  # with keep_windows: the built windows
 
     @property
     def fallback(self) -> bool:
@@ -105,11 +106,14 @@ def total_steps(plan: WindowPlan, refit: bool = True) -> int:
 
 
 def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None = None,
-                     step: Step | None = None, on_plan: Callable[[WindowPlan], None] | None = None) -> TrainOutcome:
+                     step: Step | None = None, on_plan: Callable[[WindowPlan], None] | None = None,
+                     keep_windows: bool = False) -> TrainOutcome:
     """Fit models and baselines on backtest windows, evaluate them on the holdout, refit for scoring.
 
     ``step(description)`` is called before each long step and ``on_plan(plan)`` once the cutoffs are known
     (for progress bars). With no complete training window the BG/NBD fallback is evaluated and returned.
+    ``keep_windows`` keeps the window builder (and its built windows) in the outcome, for a caller that scores the
+    same windows again (the CDNOW benchmark); off by default, so a run frees them.
 
     Raises
     ------
@@ -166,7 +170,7 @@ def fit_and_evaluate(shop: Shop, cfg: RetentionConfig, cutoff: datetime | None =
     importances = {task: getattr(m, "importance_", None) for task, m in models.items()}
     champions = _with_baseline_winners(models, winners, builder, plan, final, meta, refit, baselines)
     return TrainOutcome(plan, evaluation, champions, holdout, fingerprint, notes, importances, t.golden_share,
-                        winners, models, backtest)
+                        winners, models, backtest, builder if keep_windows else None)
 
 
 def _with_baseline_winners(models: dict[str, CustomerModel], winners: dict[str, Winner], builder: WindowBuilder,

@@ -167,8 +167,8 @@ def _family(b: _Build, name: str, orders: str, stages: dict[str, str], with_hour
         scores = _bgnbd_table(b, stages["gaps"], result)
         if scores is None:
             return None, {}
-        columns = [c for c in _table_columns(b, scores) if c != C.CUSTOMER_ID]
-        return [(c, f"g.{c}") for c in columns], _join(scores, "g")
+        names = [c for c in _table_columns(b, scores) if c != C.CUSTOMER_ID]
+        return [(c, f"g.{c}") for c in names], _join(scores, "g")
     if name == "basket":
         return [("items_per_order", "CAST(c.items_per_order AS DOUBLE)"),
                 ("distinct_items", "coalesce(lt.distinct_items, 0.0)")], _join(stages["lt"], "lt")

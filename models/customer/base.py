@@ -38,6 +38,9 @@ NEXT_ORDER_DAYS = "next_order_days"
 REASONS = "reasons"
 FEATURES_FILE = "features.json"
 PROBABILITY_FLOOR = 0.001
+# added times the raw score to a calibrated probability: isotonic calibration is flat within each step, and a list cut
+# inside a step (the top 20%) would then order its customers by row position; this keeps the model's own order
+TIE_BREAK = 1e-6
 
 # label columns (training/labels.py writes them; models read them)
 CHURN, GOLDEN, VALUE, ORDERS, NEXT_ORDER_DATE = "churn", "golden", "value", "orders", "next_order_date"
@@ -254,14 +257,16 @@ class Calibrator:
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
         """Return calibrated probabilities, kept within [0.001, 0.999]: a validation bin with no exception is
-        evidence of a high rate, not of certainty."""
+        evidence of a high rate, not of certainty. Customers an isotonic step (or the bounds) would tie keep the
+        raw order: the result moves by at most ``TIE_BREAK`` and is strictly increasing in ``raw``."""
+        raw = np.asarray(raw, dtype="float64")
         if self.kind == "isotonic":
             p = np.interp(raw, self.x, self.y)
         elif self.kind == "platt":
             p = 1.0 / (1.0 + np.exp(-(self.a * _logit(raw) + self.b)))
         else:
-            p = np.asarray(raw, dtype="float64")
-        return np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR)
+            p = raw
+        return np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR - TIE_BREAK) + TIE_BREAK * np.clip(raw, 0.0, 1.0)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "x": self.x, "y": self.y, "a": self.a, "b": self.b}
@@ -313,8 +318,12 @@ class LgbmConfig(ModelConfig):
 
 
 def train_booster(cfg: LgbmConfig, objective: dict[str, Any], x: np.ndarray, y: np.ndarray, valid: np.ndarray,
-                  categorical: list[int], names: list[str]) -> lgb.Booster:
-    """Train one booster on the rows not in ``valid``, early-stopping on the rows in ``valid``."""
+                  categorical: list[int], names: list[str], offset: np.ndarray | None = None) -> lgb.Booster:
+    """Train one booster on the rows not in ``valid``, early-stopping on the rows in ``valid``.
+
+    ``offset`` (raw score per row, e.g. the log of a baseline's estimate) is where boosting starts: the trees learn
+    a correction of it, and predictions must add it back (``predict(x, raw_score=True) + offset``).
+    """
     import lightgbm as lgb
 
     params = {
@@ -327,9 +336,10 @@ def train_booster(cfg: LgbmConfig, objective: dict[str, Any], x: np.ndarray, y: 
         params["monotone_constraints"] = [int(cfg.monotone.get(n, 0)) for n in names]
         params["monotone_constraints_method"] = "advanced"
     safe = [n.replace(" ", "_") for n in names]
+    start = {} if offset is None else {"init_score": offset[~valid]}
     train = lgb.Dataset(x[~valid], y[~valid], feature_name=safe, categorical_feature=categorical or "auto",
-                        free_raw_data=True)
-    val = lgb.Dataset(x[valid], y[valid], reference=train)
+                        free_raw_data=True, **start)
+    val = lgb.Dataset(x[valid], y[valid], reference=train, **({} if offset is None else {"init_score": offset[valid]}))
     booster = lgb.train(params, train, num_boost_round=cfg.n_estimators, valid_sets=[val],
                         callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])
     best = booster.best_iteration or booster.current_iteration()

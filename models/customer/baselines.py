@@ -218,6 +218,17 @@ BTYD_FEATURES: dict[str, dict[str, str]] = {
 }
 
 
+def log_bgnbd_value(inputs: pd.DataFrame, fill: float) -> np.ndarray:
+    """Return log(BG/NBD x Gamma-Gamma expected value) per row: where the revenue boosters start (their offset).
+
+    A row without it (the column absent, or the fit failed at that cutoff) starts from ``fill`` (the training rows'
+    mean revenue); values are floored at 0.01 so a customer BG/NBD gives up on stays finite in log space.
+    """
+    value = inputs["bg_value"].to_numpy(dtype="float64", na_value=np.nan) if "bg_value" in inputs.columns else \
+        np.full(len(inputs), np.nan)
+    return np.log(np.clip(np.where(np.isfinite(value), value, fill), 0.01, None))
+
+
 def with_btyd_features(inputs: pd.DataFrame, horizon_days: int, cfg: BaselineConfig | None = None) -> pd.DataFrame:
     """Return ``inputs`` plus the BTYD_FEATURES columns, fitted on these rows (one cutoff) without labels.
 

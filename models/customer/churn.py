@@ -48,7 +48,9 @@ class ClassifierConfig(LgbmConfig):
 # directions known in advance: a longer time since the last order never lowers the churn risk, more orders and a
 # higher P(alive) never raise it (golden and value get the opposite signs)
 CHURN_MONOTONE = {"days_since_last_order": 1, "bgnbd_p_alive": -1, "orders": -1, "orders_365d": -1}
-VALUE_MONOTONE = {name: -sign for name, sign in CHURN_MONOTONE.items()}
+# value and golden also never fall as BG/NBD x Gamma-Gamma's expected value grows: the trees refine the baseline's
+# order at the top of the list instead of reshuffling it
+VALUE_MONOTONE = {**{name: -sign for name, sign in CHURN_MONOTONE.items()}, "bg_value": 1}
 
 
 class ChurnConfig(ClassifierConfig):
@@ -58,9 +60,14 @@ class ChurnConfig(ClassifierConfig):
 
 
 class GoldenConfig(ClassifierConfig):
-    """The golden model's settings: the classifier's, with the value directions as monotone constraints."""
+    """The golden model's settings: the classifier's, with the value directions as monotone constraints, and how its
+    list is ranked (see ``models.customer.golden``)."""
 
     monotone: dict[str, int] = Field(default_factory=lambda: dict(VALUE_MONOTONE))
+    ranking: Literal["stacked", "classifier"] = Field(
+        "stacked", description="stacked: the classifier's log-odds plus a Tweedie revenue booster that starts from "
+        "BG/NBD x Gamma-Gamma's expected value, each standardised, then calibrated; classifier: the classifier alone.")
+    tweedie_variance_power: float = Field(1.5, gt=1, lt=2, description="Of the stacked revenue booster.")
 
 
 class LgbmClassifier(CustomerModel):
@@ -75,15 +82,19 @@ class LgbmClassifier(CustomerModel):
     calibrator_: Calibrator
     importance_: pd.DataFrame
 
-    def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame) -> None:
-        cfg = self.config
+    def _training_rows(self, inputs: pd.DataFrame, labels: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Set the feature spec; return the input matrix, the target and the validation mask."""
         self.spec_ = FeatureSpec.from_frame(inputs, catalogue_for(self.metadata_), extra=BTYD_FEATURES)
-        x = self.spec_.matrix(inputs)
         y = labels[self.target].to_numpy(dtype="float64")
         if len(np.unique(y)) < 2:
             raise ValueError(f"every training row has {self.target} = {y[0] if len(y) else '?'}; a classifier needs "
                              "both outcomes (use more or longer windows)")
-        valid = group_split(inputs[C.CUSTOMER_ID], cfg.validation_share, cfg.seed)
+        return self.spec_.matrix(inputs), y, group_split(inputs[C.CUSTOMER_ID], self.config.validation_share,
+                                                         self.config.seed)
+
+    def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame) -> None:
+        cfg = self.config
+        x, y, valid = self._training_rows(inputs, labels)
         self.booster_ = train_booster(cfg, {"objective": "binary"}, x, y, valid, self.spec_.categorical,
                                       self.spec_.columns)
         raw = self.booster_.predict(x[valid])

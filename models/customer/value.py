@@ -2,12 +2,15 @@
 
 Two LightGBM regressors on the same features: revenue with a Tweedie loss (most customers spend nothing in a
 horizon, a few spend a lot: a point mass at zero plus a skewed tail, which Tweedie with power in (1, 2) models)
-and orders with a Poisson loss (counts). Tweedie needs non-negative targets, so a horizon whose net revenue is
-negative (returns exceed purchases) trains as 0. The days to the next order come from a third, conditional
-regressor: trained only on the rows that did order in their horizon, with an L1 loss (the median wait), on the
-days from the cutoff to that order; predictions are clipped to [0, horizon], so never a date in the past.
-Whether the customer orders at all is the churn model's job (scores show a date only when it is likely). With
-too few ordering rows the median Poisson wait at the expected order rate stands in (``next_order_days``).
+and orders with a Poisson loss (counts). The revenue booster starts from BG/NBD x Gamma-Gamma's expected value
+(its log is the booster's offset; ``start_from_bgnbd``) and learns a correction of it, with a monotone constraint
+on that value: the top of the list starts in the baseline's order. Tweedie needs non-negative targets, so a
+horizon whose net revenue is negative (returns exceed purchases) trains as 0. The days to the next order come from
+a third, conditional regressor: trained only on the rows that did order in their horizon, with an L1 loss (the
+median wait), on the days from the cutoff to that order; predictions are clipped to [0, horizon], so never a date
+in the past. Whether the customer orders at all is the churn model's job (scores show a date only when it is
+likely). With too few ordering rows the median Poisson wait at the expected order rate stands in
+(``next_order_days``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from models.customer.base import (
     next_order_days,
     train_booster,
 )
-from models.customer.baselines import BTYD_FEATURES
+from models.customer.baselines import BTYD_FEATURES, log_bgnbd_value
 from models.customer.churn import VALUE_MONOTONE
 from models.customer.reasons import top_reasons
 
@@ -51,6 +54,8 @@ class ValueConfig(LgbmConfig):
 
     tweedie_variance_power: float = Field(1.5, gt=1, lt=2, description="Near 1: Poisson-like; near 2: gamma-like.")
     monotone: dict[str, int] = Field(default_factory=lambda: dict(VALUE_MONOTONE))
+    start_from_bgnbd: bool = Field(True, description="The revenue booster learns a correction of BG/NBD x "
+                                   "Gamma-Gamma's expected value (its log as the offset), not of the mean.")
 
 
 class ValueModel(CustomerModel):
@@ -68,6 +73,7 @@ class ValueModel(CustomerModel):
     orders_: Any
     next_: Any  # the conditional next-order booster, or None
     importance_: pd.DataFrame
+    offset_fill_: float | None  # the revenue a row without BG/NBD's value starts from; None: no offset
 
     def _fit(self, inputs: pd.DataFrame, labels: pd.DataFrame) -> None:
         cfg = self.config
@@ -79,7 +85,9 @@ class ValueModel(CustomerModel):
         if not (revenue > 0).any():
             raise ValueError("no training row has revenue in its horizon; use more or longer windows")
         tweedie = {"objective": "tweedie", "tweedie_variance_power": cfg.tweedie_variance_power}
-        self.revenue_ = train_booster(cfg, tweedie, x, revenue, valid, self.spec_.categorical, self.spec_.columns)
+        self.offset_fill_ = float(revenue.mean()) if cfg.start_from_bgnbd else None
+        self.revenue_ = train_booster(cfg, tweedie, x, revenue, valid, self.spec_.categorical, self.spec_.columns,
+                                      offset=self._offset(inputs))
         self.orders_ = train_booster(cfg, {"objective": "poisson"}, x, orders, valid, self.spec_.categorical,
                                      self.spec_.columns)
         self.next_ = self._fit_next(x, labels, valid)
@@ -97,6 +105,16 @@ class ValueModel(CustomerModel):
         return train_booster(cfg, {"objective": "regression_l1"}, x[ordered], days[ordered], valid[ordered],
                              self.spec_.categorical, self.spec_.columns)
 
+    def _offset(self, inputs: pd.DataFrame) -> np.ndarray | None:
+        return None if self.offset_fill_ is None else log_bgnbd_value(inputs, self.offset_fill_)
+
+    def _revenue(self, inputs: pd.DataFrame, x: np.ndarray) -> np.ndarray:
+        """Return the expected revenue: the booster's correction applied to its start (BG/NBD's value or the mean)."""
+        offset = self._offset(inputs)
+        if offset is None:
+            return self.revenue_.predict(x)
+        return np.exp(self.revenue_.predict(x, raw_score=True) + offset)
+
     def _predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
         x = self.spec_.matrix(inputs)
         orders = self.orders_.predict(x)
@@ -104,7 +122,7 @@ class ValueModel(CustomerModel):
             days = np.clip(self.next_.predict(x), 0.0, float(self.horizon_days_))
         else:
             days = next_order_days(orders, self.horizon_days_)
-        return pd.DataFrame({EXPECTED_VALUE: self.revenue_.predict(x), EXPECTED_ORDERS: orders,
+        return pd.DataFrame({EXPECTED_VALUE: self._revenue(inputs, x), EXPECTED_ORDERS: orders,
                              NEXT_ORDER_DAYS: days})
 
     def _reasons(self, inputs: pd.DataFrame, k: int, direction: str) -> list[list[Any]]:
@@ -117,10 +135,11 @@ class ValueModel(CustomerModel):
         if self.next_ is not None:
             self.next_.save_model(str(path / NEXT_FILE))
         self.spec_.save(path)
-        return self._common_state()
+        return {**self._common_state(), "offset_fill": self.offset_fill_}
 
     def _load_state(self, path: Path, state: dict[str, Any]) -> None:
         self._load_common(state)
+        self.offset_fill_ = state.get("offset_fill")  # absent in models saved before the offset: none
         self.revenue_ = load_booster(path / REVENUE_FILE)
         self.orders_ = load_booster(path / ORDERS_FILE)
         self.next_ = load_booster(path / NEXT_FILE) if (path / NEXT_FILE).exists() else None

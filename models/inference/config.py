@@ -20,8 +20,10 @@ class RegistryConfig(_Section):
     champion_alias: str = "champion"
     challenger_alias: str = "challenger"
     churn_metric: str = Field("roc_auc", description="Holdout metric of the churn gate (higher is better).")
-    golden_metric: str = Field("roc_auc", description="Holdout metric of the golden gate (higher is better).")
-    value_metric: str = Field("spearman", description="Holdout metric of the value gate (higher is better).")
+    golden_metric: str = Field("ranking_blend", description="Holdout metric of the golden gate (higher is better); "
+                               "ranking_blend: the mean of ROC AUC and the revenue captured by the top 10% and 20%.")
+    value_metric: str = Field("ranking_blend", description="Holdout metric of the value gate (higher is better); "
+                              "ranking_blend: the mean of Spearman and the revenue captured by the top 10% and 20%.")
     recommender_metric: str = Field("ndcg@10", description="Holdout metric of the recommender gate.")
     require_beating_baseline: bool = Field(True, description="A candidate must also be at least as good as its best "
                                            "baseline on the gate metric to become champion.")

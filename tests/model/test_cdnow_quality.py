@@ -52,7 +52,8 @@ def test_each_model_at_least_as_good_as_its_best_baseline(trained: tuple) -> Non
     tx, outcome = trained
     forward = benchmark().forward_evaluation(tx, outcome, load_config(ROOT / "configs" / "cdnow.yaml"))
     for evaluation in (outcome.evaluation, forward):
-        for task, metric in (("churn", "roc_auc"), ("golden", "roc_auc"), ("value", "spearman"), ("value", "gini")):
+        for task, metric in (("churn", "roc_auc"), ("golden", "roc_auc"), ("golden", "ranking_blend"),
+                             ("value", "spearman"), ("value", "gini"), ("value", "ranking_blend")):
             _, best = evaluation.best_baseline(task, metric)
             assert evaluation.metric(task, metric) >= best, (task, metric, evaluation.cutoff)
     assert forward.metric("churn", "roc_auc") > 0.76 and forward.metric("golden", "roc_auc") > 0.84

@@ -178,6 +178,49 @@ def test_calibrator_kinds() -> None:
     assert Calibrator.fit(raw[:10], np.ones(10)).kind == "identity"
 
 
+def test_isotonic_steps_keep_the_raw_order() -> None:
+    rng = np.random.default_rng(1)
+    raw = rng.random(5000)
+    iso = Calibrator.fit(raw, (rng.random(5000) < raw).astype(float))
+    grid = np.linspace(0, 1, 2001)
+    p = iso.apply(grid)
+    assert (np.diff(p) > 0).all()  # strictly increasing: a cut inside a step follows the model's order
+    assert np.abs(p - np.clip(np.interp(grid, iso.x, iso.y), 0.001, 0.999)).max() <= 2e-6  # calibration unchanged
+
+
+def test_golden_stacked_on_bgnbd_value_ranks_the_top_and_both_modes_save_and_load(data: tuple, tmp_path: Path) -> None:
+    from training.metrics import revenue_capture
+
+    x, y = data
+    revenue = y["value"].to_numpy()
+    # a BG/NBD x GG value column that knows the horizon's revenue: the stacked list must follow it at the top
+    informed = x.assign(bg_value=revenue + 1.0)
+    top_decile = {}
+    for ranking in ("stacked", "classifier"):
+        model = GoldenModel(**SMALL, ranking=ranking).fit(informed, y, horizon_days=90)
+        p = model.predict(informed)["golden_probability"].to_numpy()
+        assert ((p > 0) & (p < 1)).all() and (model.revenue_ is None) == (ranking == "classifier")
+        loaded = load_model_folder(model.save(tmp_path / ranking))
+        assert np.array_equal(loaded.predict(informed)["golden_probability"].to_numpy(), p)
+        assert loaded.reasons(informed.head(5))["reasons"].str.len().gt(0).all()
+        top_decile[ranking] = revenue_capture(revenue, p, 0.1)
+    ideal = revenue_capture(revenue, revenue, 0.1)
+    assert top_decile["stacked"] > 0.9 * ideal and top_decile["stacked"] > top_decile["classifier"] + 0.03
+
+
+def test_value_starts_from_bgnbd_value_and_fills_where_it_is_missing(data: tuple) -> None:
+    from models.customer.baselines import log_bgnbd_value
+
+    x, y = data
+    assert log_bgnbd_value(x, 20.0) == pytest.approx(np.full(len(x), np.log(20.0)))  # no column: the fill
+    partial = x.assign(bg_value=np.where(np.arange(len(x)) % 2 == 0, np.nan, 0.0))
+    assert log_bgnbd_value(partial, 20.0)[:2] == pytest.approx([np.log(20.0), np.log(0.01)])
+    informed = x.assign(bg_value=y["value"].to_numpy() + 1.0)
+    started = ValueModel(**SMALL).fit(informed, y, horizon_days=90).predict(informed)["expected_value"]
+    plain = ValueModel(**SMALL, start_from_bgnbd=False).fit(informed, y, horizon_days=90).predict(informed)
+    assert np.corrcoef(started, y["value"])[0, 1] > np.corrcoef(plain["expected_value"], y["value"])[0, 1]
+
+
 def test_pyfunc_loader_refuses_foreign_classes(tmp_path: Path) -> None:
     (tmp_path / "model.json").write_text(json.dumps({"class": "os.system", "config": {}, "state": {}}))
     with pytest.raises(ValueError, match="only classes of the models package"):

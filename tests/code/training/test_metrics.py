@@ -17,6 +17,7 @@ from training.metrics import (
     gini,
     golden_metrics,
     lift,
+    ranking_blend,
     revenue_capture,
     top_mask,
     value_metrics,
@@ -71,6 +72,22 @@ def test_golden_metrics_capture_and_ideal() -> None:
     m = golden_metrics(np.array([0.9, 0.2, 0.8, 0.1, 0.3]), golden, revenue, 0.4)
     assert m["revenue_capture"] == pytest.approx(100 / 160)
     assert m["revenue_capture_ideal"] == pytest.approx(150 / 160)
+
+
+def test_top_captures_and_the_ranking_blend_by_hand() -> None:
+    # 10 customers: the top 10% is one customer, the top 20% two
+    revenue = np.array([100.0, 0, 50, 0, 0, 30, 0, 0, 20, 0])
+    score = np.array([0.9, 0.8, 0.7, 0.1, 0.1, 0.6, 0.1, 0.1, 0.1, 0.1])  # 2nd best spends nothing
+    golden = (revenue >= 50).astype(int)
+    m = golden_metrics(score, golden, revenue, 0.2)
+    assert m["revenue_capture_top_decile"] == pytest.approx(100 / 200)
+    assert m["revenue_capture"] == pytest.approx(100 / 200)
+    assert m["ranking_blend"] == pytest.approx((m["roc_auc"] + 0.5 + 0.5) / 3)
+    assert ranking_blend(0.4, revenue, revenue) == pytest.approx((0.4 + 0.5 + 0.75) / 3)
+    v = value_metrics(score, score, revenue, revenue)
+    assert v["revenue_capture"] == pytest.approx(0.5) and v["revenue_capture_top_decile"] == pytest.approx(0.5)
+    assert v["ranking_blend"] == pytest.approx((v["spearman"] + 0.5 + 0.5) / 3)
+    assert np.isnan(ranking_blend(0.4, np.zeros(10), score))  # no revenue: no capture, no blend
 
 
 def test_calibration_table_and_gains() -> None:

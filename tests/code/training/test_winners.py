@@ -6,6 +6,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from models.inference.config import RegistryConfig
 from training.evaluate import Evaluation
@@ -22,7 +23,7 @@ def test_the_best_candidate_wins_each_task() -> None:
     e = evaluation({"model": 0.736, "bgnbd": 0.737, "recency": 0.70, "last_period": 0.65},
                    {"model": 0.85, "bgnbd": 0.82, "recency": 0.80, "last_period": float("nan")},
                    {"model": 0.30, "bgnbd": 0.29, "recency": 0.31, "last_period": 0.31})
-    winners = choose_winners(e, RegistryConfig())
+    winners = choose_winners(e, RegistryConfig(golden_metric="roc_auc", value_metric="spearman"))
     assert {t: w.predictor for t, w in winners.items()} == {"churn": "bgnbd", "golden": "model", "value": "recency"}
     assert winners["churn"].reason == ("BG/NBD x Gamma-Gamma has the best roc_auc on the holdout: 0.7370 vs "
                                        "model (LightGBM) 0.7360")
@@ -81,3 +82,17 @@ def test_a_baseline_lead_inside_the_noise_keeps_the_model_a_clear_one_wins() -> 
     assert "inside the noise" in kept.reason and "BG/NBD" in kept.reason
     clear = choose_winner(holdout_evaluation(1.0, 0.5), "churn", "roc_auc")
     assert clear.predictor == "bgnbd" and clear.noise is None and "has the best roc_auc" in clear.reason
+
+
+def test_golden_and_value_are_gated_on_the_ranking_blend_and_its_resample_matches_the_table() -> None:
+    from training.gate import _metric, gate_metrics
+
+    assert gate_metrics(RegistryConfig()) == {"churn": "roc_auc", "golden": "ranking_blend", "value": "ranking_blend"}
+    e = holdout_evaluation(1.0, 0.6, seed=2)
+    rows = np.arange(len(e.truth))
+    for task in ("golden", "value"):
+        for name, p in e.predictions.items():  # the fast path the bootstrap uses is the table's number
+            assert _metric(task, "ranking_blend", p, e.truth.take(rows), 0.2) == pytest.approx(
+                e.metric(task, "ranking_blend", name))
+    winner = choose_winners(e, RegistryConfig())["golden"]
+    assert winner.metric == "ranking_blend" and winner.predictor == "bgnbd"  # less noise: a clear lead
