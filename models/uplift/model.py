@@ -21,6 +21,11 @@ from models.customer.base import FeatureSpec
 from models.uplift.learners import KINDS, Kind, LearnerConfig, effect, fit_boosters
 
 
+def registered_name(campaign: str) -> str:
+    """Return the registered model name of a campaign's uplift model (``uplift_<campaign>``)."""
+    return f"uplift_{campaign}"
+
+
 class UpliftConfig(ModelConfig):
     kind: Kind = "t"
     binary: bool = True  # the outcome is 0/1 (ordered, visited); False for revenue
