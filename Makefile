@@ -65,7 +65,7 @@ stop:
 wrk:
 	@command -v wrk > /dev/null || apt-get install -y wrk
 
-bench-serve: setup wrk
+bench-serve: setup wrk redis
 	$(BIN)/python benchmarks/serve_speed.py --data $(DATA)
 
 # A Bento that carries the champions (copied from MLflow into BentoML's model store first); works offline.

@@ -184,6 +184,8 @@ def main() -> None:
             print(f"round {round_}: {line('service, 2 workers + Redis', runs['two_redis'])}  "
                   f"ratio {runs['two_redis']['rps'] / runs['one_redis']['rps']:.2f} vs 1 worker + Redis, "
                   f"{runs['two_redis']['rps'] / runs['one']['rps']:.2f} vs 1 worker (target >= 1.4)")
+        if args.reloads < 2:
+            return
         first, last = memory_under_reloads(f"http://127.0.0.1:{args.port + 3}", procs["two_redis"].pid, script,
                                            args.connections, args.wrk_cpu, args.reloads)
         print(f"memory of the 2-worker server under load: {first:,.0f} MB after reload 1, {last:,.0f} MB after "

@@ -30,6 +30,7 @@ REQUESTS = Counter("retention_requests", "Requests answered, by route and status
                    registry=METRICS)
 LATENCY = Histogram("retention_request_seconds", "Time to answer, by route", ["route"], registry=METRICS,
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
+_COUNTERS: dict[tuple[str, int], tuple[Any, Any]] = {}
 JSON = b"application/json"
 UNION_TAGS = {"one", "batch"}  # the tags of the /events body (one event or a batch): not field names
 OBJECT_ERRORS = {"model_type", "model_attributes_type", "dataclass_type"}  # pydantic names the class: not for a body
@@ -110,8 +111,12 @@ class FastPath:
                             JSON, 500)
         status = route.ok if answer.status == 200 else answer.status
         await _send(send, status, answer.body, answer.content_type, answer.headers + self.worker)
-        REQUESTS.labels(route.path, str(status)).inc()
-        LATENCY.labels(route.path).observe(time.perf_counter() - started)
+        counted = _COUNTERS.get((route.path, status))
+        if counted is None:  # labels() takes a lock and builds a key: once per route and status, not per request
+            counted = _COUNTERS[route.path, status] = (REQUESTS.labels(route.path, str(status)),
+                                                      LATENCY.labels(route.path))
+        counted[0].inc()
+        counted[1].observe(time.perf_counter() - started)
 
     async def _handle(self, route: Route, parser: TypeAdapter[Any] | None, scope: Scope, receive: Any) -> Answer:
         ctx = self.context

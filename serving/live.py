@@ -136,12 +136,18 @@ class RedisLive:
         self.prefix = prefix
         self.ready = False  # True once the journal is known to be in Redis (see serving.shared)
         self.lost = False  # an acknowledged event did not reach Redis: rebuild from the journal when it is back
+        self.channel = f"{prefix}:live:changed"
+        # customers who may have live state: filled from Redis and kept current by a subscriber thread
+        # (serving.shared.listen), so a request for anyone else costs no round trip
+        self.hinted: set[str] = set()
         self._warned = 0.0
 
     def key(self, customer_id: str, kind: str) -> str:
         return f"{self.prefix}:live:{kind}:{customer_id}"
 
     async def read(self, customer_id: str) -> Live | None:
+        if customer_id not in self.hinted:
+            return None
         now = time.time()
         try:
             async with self.client.pipeline(transaction=False) as pipe:
@@ -157,6 +163,7 @@ class RedisLive:
                     frozenset(i.decode() for i in bought))
 
     async def add(self, events: list[LiveEvent]) -> None:
+        self.hinted.update(e.customer_id for e in events)
         try:
             async with self.client.pipeline(transaction=True) as pipe:
                 queue(pipe, events, self)
@@ -202,4 +209,6 @@ def queue(pipe: Any, events: list[LiveEvent], store: RedisLive | Any) -> set[str
         pipe.zremrangebyscore(key, "-inf", now - store.ttl[kind])
         pipe.zremrangebyrank(key, 0, -store.most - 1)  # keep the newest ``most``
         pipe.expire(key, int(store.ttl[kind]) + 1)
+    if events:  # every worker's subscriber hears which customers changed
+        pipe.publish(store.channel, "\n".join(dict.fromkeys(e.customer_id for e in events)))
     return set(touched)

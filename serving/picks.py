@@ -62,7 +62,7 @@ class Memo:
     picks: dict[str, Ready] = field(default_factory=dict)
     segments: bytes | None = None
     more_picks: LRUCache[str, Ready] = field(default_factory=lambda: LRUCache(LRU_SIZE))
-    item_lists: LRUCache[tuple[Any, ...], bytes] = field(default_factory=lambda: LRUCache(LRU_SIZE))
+    item_lists: LRUCache[tuple[Any, ...], bytes] = field(default_factory=lambda: LRUCache(LRU_SIZE // 5))
 
     def picks_of(self, key: str) -> Ready | None:
         return self.picks.get(key) or self.more_picks.get(key)

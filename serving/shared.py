@@ -28,6 +28,7 @@ from serving.live import RedisLive, queue
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
+RESYNC_SECONDS = 600  # how often the hinted customers are read again from Redis
 FLUSH_EVERY = 2_000  # events per pipeline while replaying the journal into Redis
 # raise the stored generation to at least ARGV[1] and return it (one round trip, atomic)
 AT_LEAST = """local g = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -66,6 +67,41 @@ class Shared:
 
     def start(self) -> None:
         threading.Thread(target=self.run, name="shared-state", daemon=True).start()
+        threading.Thread(target=self.listen, name="live-hints", daemon=True).start()
+
+    def listen(self) -> None:
+        """Keep ``live.hinted`` current: every customer Redis holds live state of, then each one that changes.
+
+        A thread (not the event loop) takes the messages, so a busy loop does not delay them. Every
+        ``RESYNC_SECONDS``, and after each reconnection, the set is read again from Redis (expired customers go).
+        """
+        import redis
+
+        while True:
+            try:
+                client = redis.Redis.from_url(self.live.url, socket_connect_timeout=2)
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self.live.channel)
+                synced = self._resync(client)
+                while True:
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self.live.hinted.update(message["data"].decode().split("\n"))
+                    if time.monotonic() - synced > RESYNC_SECONDS:
+                        synced = self._resync(client)
+            except Exception as exc:  # Redis away: try again; meanwhile hinted customers are read (and fail soft)
+                if time.monotonic() - self._warned > 10:
+                    self._warned = time.monotonic()
+                    logger.warning("Redis failed listening for live changes (%s); retrying", exc)
+                time.sleep(1)
+
+    def _resync(self, client: Any) -> float:
+        before = set(self.live.hinted)
+        found = {key.decode().split(":", 3)[3] for key in client.scan_iter(f"{self.live.prefix}:live:*:*",
+                                                                           count=1000)}
+        # what arrived during the scan stays; customers neither found nor newly hinted are dropped
+        self.live.hinted = found | (self.live.hinted - before)
+        return time.monotonic()
 
     def run(self) -> None:
         import redis
