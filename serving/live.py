@@ -50,7 +50,12 @@ def ttl_seconds(settings: Settings) -> dict[str, float]:
 
 
 def epoch(moment: datetime) -> float:
-    return moment.timestamp()  # naive = the shop's local time, as the journal writes it
+    """Seconds since the epoch (naive = the shop's local time, as the journal writes it); a time the journal could
+    not parse (NaT) is -inf, so the event changes no list (a removal still removes)."""
+    try:
+        return float(moment.timestamp())
+    except (ValueError, AttributeError, OverflowError):
+        return float("-inf")
 
 
 class MemoryLive(LiveState):

@@ -192,7 +192,7 @@ def test_customer_lists_need_the_key(server: Server, headers: dict[str, str], st
 
 
 def test_churn_list_as_csv_and_filters(http: httpx.Client) -> None:
-    key = {"X-API-Key": API_KEY}
+    key = MARKETER  # replaces the client's storefront Authorization header
     csv = http.post("/churn_list", json={"limit": 3, "format": "csv"}, headers=key)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert csv.text.splitlines()[0].startswith("customer_id,expected_lost_value") and len(csv.text.splitlines()) == 4

@@ -140,6 +140,8 @@ def test_memory_live_state_expires_and_is_bounded() -> None:
     assert asyncio.run(live.read("nobody")) is None
     live.apply(LiveEvent("c2", now - timedelta(days=30), "view", "v"))
     assert "c2" not in live.lists  # nothing fresh: forgotten at once
+    live.apply(LiveEvent("c3", pd.NaT, "cart_add", "x"))  # a journal time replay() could not parse
+    assert "c3" not in live.lists
 
 
 def test_memory_rate_limit_counts_per_customer() -> None:
