@@ -302,7 +302,7 @@ def test_events_survive_kill_9_and_a_model_missing_answers_409(work: Path, serve
             missing = client.post("/customer", json={"customer_id": "C000003"}, headers=MARKETER)
             assert missing.status_code == 409 and "retention train" in missing.json()["detail"]
             assert "never_trained" not in missing.text and "never_trained" in again.log.read_text()  # log only
-            assert client.get("/segments", headers={"X-API-Key": API_KEY}).status_code == 200
+            assert client.get("/segments", headers=MARKETER).status_code == 200
     finally:
         again.kill()
 
