@@ -7,11 +7,13 @@ OUT ?= out
 PORT ?= 3000
 export BENTOML_DO_NOT_TRACK := true
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
+# demo keys of the three roles (`make serve` prints them); a shop sets its own long random ones
+export RETENTION_STOREFRONT_KEY ?= demo-storefront-key
 export RETENTION_API_KEY ?= demo-api-key
 export RETENTION_ADMIN_KEY ?= demo-admin-key
 PID := $(OUT)/serve.pid
 
-.PHONY: setup run serve stop wrk bench-serve bento test lint bench clean browser java postgres
+.PHONY: setup run serve stop wrk bench-serve bento test lint bench clean browser java postgres redis
 
 setup: $(BIN)/retention
 
@@ -41,14 +43,17 @@ serve: setup stop
 	@for i in $$(seq 600); do curl -sf localhost:$(PORT)/readyz > /dev/null && break; \
 		kill -0 $$(cat $(PID)) 2>/dev/null || { tail -20 $(OUT)/serve.log; exit 1; }; sleep 1; done
 	@curl -sf localhost:$(PORT)/readyz > /dev/null || { echo "not ready; see $(OUT)/serve.log"; exit 1; }
-	@C=$$(curl -s -XPOST localhost:$(PORT)/churn_list -H "X-API-Key: $(RETENTION_API_KEY)" -d '{"limit": 1}' \
+	@C=$$(curl -s -XPOST localhost:$(PORT)/churn_list -H "X-API-Key: $(RETENTION_API_KEY)" \
+		-H 'Content-Type: application/json' -d '{"limit": 1}' \
 		| $(BIN)/python -c "import json,sys; print(json.load(sys.stdin)['customers'][0]['customer_id'])"); \
+	J="Content-Type: application/json"; \
 	echo "The service is up: http://localhost:$(PORT) (docs at /, stop it with make stop)."; \
-	echo "Web page: http://localhost:$(PORT)/ui (API key: $(RETENTION_API_KEY)). Try:"; \
-	echo "  curl -s -XPOST localhost:$(PORT)/recommend -d '{\"customer_id\": \"$$C\", \"k\": 3}'"; \
-	echo "  curl -s -XPOST localhost:$(PORT)/customer -d '{\"customer_id\": \"$$C\"}'"; \
-	echo "  curl -s -XPOST localhost:$(PORT)/events -d '{\"customer_id\": \"$$C\", \"event_type\": \"cart_add\", \"item_id\": \"I00001\"}'"; \
-	echo "  curl -s -XPOST localhost:$(PORT)/churn_list -H 'X-API-Key: $(RETENTION_API_KEY)' -d '{\"limit\": 3, \"format\": \"csv\"}'"; \
+	echo "Demo keys: storefront $(RETENTION_STOREFRONT_KEY), marketer $(RETENTION_API_KEY), admin $(RETENTION_ADMIN_KEY)."; \
+	echo "Web page: http://localhost:$(PORT)/ui (marketer key: $(RETENTION_API_KEY)). Try:"; \
+	echo "  curl -s -XPOST localhost:$(PORT)/recommend -H 'X-API-Key: $(RETENTION_STOREFRONT_KEY)' -H '$$J' -d '{\"customer_id\": \"$$C\", \"k\": 3}'"; \
+	echo "  curl -s -XPOST localhost:$(PORT)/events -H 'X-API-Key: $(RETENTION_STOREFRONT_KEY)' -H '$$J' -d '{\"customer_id\": \"$$C\", \"event_type\": \"cart_add\", \"item_id\": \"I00001\"}'"; \
+	echo "  curl -s -XPOST localhost:$(PORT)/customer -H 'X-API-Key: $(RETENTION_API_KEY)' -H '$$J' -d '{\"customer_id\": \"$$C\"}'"; \
+	echo "  curl -s -XPOST localhost:$(PORT)/churn_list -H 'X-API-Key: $(RETENTION_API_KEY)' -H '$$J' -d '{\"limit\": 3, \"format\": \"csv\"}'"; \
 	echo "  curl -s localhost:$(PORT)/segments -H 'Authorization: Bearer $(RETENTION_API_KEY)'"; \
 	echo "  curl -s -XPOST localhost:$(PORT)/admin/reload -H 'Authorization: Bearer $(RETENTION_ADMIN_KEY)'"
 
@@ -60,7 +65,7 @@ stop:
 wrk:
 	@command -v wrk > /dev/null || apt-get install -y wrk
 
-bench-serve: setup wrk
+bench-serve: setup wrk redis
 	$(BIN)/python benchmarks/serve_speed.py --data $(DATA)
 
 # A Bento that carries the champions (copied from MLflow into BentoML's model store first); works offline.
@@ -78,6 +83,11 @@ CHROMIUM := /usr/lib/chromium/chromium
 browser:
 	test -x $(CHROMIUM) || (apt-get update -q && apt-get install -y -q chromium)
 
+# Debian's redis-server for the tests of several workers (each test starts its own on a free port and stops it by
+# pid) and for `RETENTION_REDIS_URL`; never the system service.
+redis:
+	command -v redis-server > /dev/null || (apt-get update -q && apt-get install -y -q redis-server)
+
 # A Java runtime for `--engine spark` (PySpark starts a JVM); Debian's OpenJDK when none is on the PATH.
 java:
 	command -v java > /dev/null || (apt-get update -q && apt-get install -y -q default-jre-headless)
@@ -88,7 +98,7 @@ java:
 postgres:
 	ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 || (apt-get update -q && apt-get install -y -q postgresql)
 
-test: setup lint browser java postgres
+test: setup lint browser java postgres redis
 	$(BIN)/python -m pytest -q --durations=15
 
 bench: setup

@@ -1,15 +1,16 @@
 """Everything the service answers from, loaded at start: an immutable ``Bundle`` swapped whole on reload.
 
 A request takes ``holder.bundle`` once and works on that object to the end, so a reload (one reference
-assignment) never changes the answer of a request in flight. The only thing that grows after loading is
-``picks_memo``: each customer's plain picks (no cart, no live events), computed on first ask and kept, since they
-cannot change until the next bundle. A part that cannot load (no champion, no
-recommender, a shop without ``item_id``) is recorded in ``missing`` with a sentence saying what to train; the
-endpoints that need it answer 409 with that sentence and the rest keep working.
+assignment) never changes the answer of a request in flight. What is worked out once per bundle (ready picks,
+the segments, bounded LRUs) sits in ``memo`` (``serving.picks``). After each swap the collector is unfrozen,
+the old bundle collected, and what is left frozen again, so a reload frees the old bundle. A part that cannot
+load (no champion, no recommender, a shop without ``item_id``) is recorded in ``missing`` with a sentence saying
+what to train (for the log); the endpoints that need it answer 409 and the rest keep working.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -46,8 +47,8 @@ class Bundle:
     recommender: Any = None
     item_category: dict[str, str] = field(default_factory=dict)
     active_customers: frozenset[str] = frozenset()
-    # picks without cart or live events, filled on first ask (the one mutable part: a memo of pure answers)
-    picks_memo: dict[str, tuple[list[dict[str, Any]], bool]] = field(default_factory=dict)
+    # answers worked out by the loader thread, and bounded LRUs of pure answers (serving.picks; the mutable part)
+    memo: Any = None
 
     def segments_answer(self) -> dict[str, Any]:
         """The ``GET /segments`` answer: size, revenue share and average check of every segment."""
@@ -179,43 +180,66 @@ class ReloadStatus:
 
 
 class Holder:
-    """The current bundle, swapped whole; loads run in a thread so requests keep being answered."""
+    """The current bundle, swapped whole; loads run in a thread so requests keep being answered.
+
+    ``generation`` counts reloads: with several workers each follows the shared count (``serving.shared``).
+    """
 
     def __init__(self, load: Callable[[], Bundle]) -> None:
         self._load = load
         self.bundle: Bundle | None = None
         self.error: str | None = None
+        self.generation = 0
         self.reload_status = ReloadStatus()
         self._lock = threading.Lock()
+
+    @property
+    def loading(self) -> bool:
+        return self._lock.locked()
 
     def load_first(self) -> None:
         """Load the first bundle (at start, in a background thread); a failure is kept for /readyz to say."""
         try:
-            self.bundle = self._load()
+            self._swap(self._load())
         except Exception as exc:  # any failure: the service stays live and says why it is not ready
             logger.exception("the service could not load its bundle")
             self.error = f"{type(exc).__name__}: {exc}"
 
-    def start_reload(self) -> bool:
+    def start_reload(self, generation: int) -> bool:
         """Start loading a new bundle in a thread; False when a reload is already running."""
         if not self._lock.acquire(blocking=False):
             return False
         self.reload_status = ReloadStatus("loading", f"loading a new bundle since {datetime.now():%H:%M:%S}")
-        threading.Thread(target=self._reload, name="bundle-reload", daemon=True).start()
+        threading.Thread(target=self._reload, args=(generation,), name="bundle-reload", daemon=True).start()
         return True
 
-    def _reload(self) -> None:
+    def follow(self, generation: int) -> None:
+        """Reload when the shared count is ahead of this worker (another worker was asked to reload)."""
+        if generation > self.generation and not self.loading and self.bundle is not None:
+            self.start_reload(generation)
+
+    def _reload(self, generation: int) -> None:
         try:
             fresh = self._load()
-        except Exception as exc:  # the old bundle keeps serving; the status says why
+        except Exception:  # the old bundle keeps serving; the status says so, the log says why
             logger.exception("reload failed; the old bundle keeps serving")
-            self.reload_status = ReloadStatus("failed", f"the new bundle did not load, the old one keeps serving: "
-                                              f"{type(exc).__name__}: {exc}")
+            self.reload_status = ReloadStatus("failed", "the new bundle did not load, the old one keeps serving; "
+                                              "the service log says why")
         else:
-            self.bundle, self.error = fresh, None
+            self._swap(fresh)
+            self.error = None
             self.reload_status = ReloadStatus("reloaded", f"reloaded at {fresh.loaded_at:%Y-%m-%d %H:%M:%S}")
         finally:
+            self.generation = max(self.generation, generation)  # a failed reload is not retried in a loop
             self._lock.release()
+
+    def _swap(self, fresh: Bundle) -> None:
+        """Serve ``fresh``; then let the collector free the old bundle and freeze what stays (fewer, shorter
+        collections under load). Freezing before the swap would pin the old bundle for good."""
+        self.bundle = fresh
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
 
 def packed_loader(folders: dict[str, tuple[Path, str]]) -> ModelLoader:

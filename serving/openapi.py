@@ -13,7 +13,9 @@ REF = "#/components/schemas/{model}"
 REASONS = {200: "OK", 202: "Accepted: the reload runs in the background", 400: "Not JSON", 401: "Missing or wrong key",
            404: "Unknown customer", 405: "Wrong method", 409: "A model this endpoint needs is not loaded (says what "
            "to train) or a reload is already running", 413: "Body too large",
+           415: "The body is not sent as application/json",
            422: "The body breaks the schema (field, problem, value sent)",
+           429: "Too many events for one customer this minute (see Retry-After)",
            503: "Still loading, or (/events) the shop is served read-only",
            507: "The disk holding the events journal is full: nothing of the request was kept"}
 
@@ -59,19 +61,23 @@ def openapi_document() -> dict[str, Any]:
         if route.request is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": _request_schema(route.request)}}}
-        if route.key is not None:
-            operation["security"] = [{f"{route.key}_bearer": []}, {f"{route.key}_header": []}]
+        operation["security"] = [{f"{route.key}_bearer": []}, {f"{route.key}_header": []}]
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     for path, what in (("/livez", "The process is up"), ("/readyz", "The models and the shop are loaded")):
         paths[path] = {"get": {"summary": what, "operationId": path.strip("/"), "responses": {
             "200": {"description": "yes"}, "503": {"description": "not yet"}}}}
-    paths["/metrics"] = {"get": {"summary": "Prometheus counters of this worker", "operationId": "metrics",
-                                 "responses": {"200": {"description": "text exposition format",
-                                                       "content": {"text/plain": {"schema": {"type": "string"}}}}}}}
+    paths["/metrics"] = {"get": {
+        "summary": "Prometheus counters of this worker; needs RETENTION_METRICS_KEY when it is set",
+        "operationId": "metrics", "security": [{}, {"metrics_bearer": []}, {"metrics_header": []}],
+        "responses": {"200": {"description": "text exposition format",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      "401": {"description": REASONS[401], "content": {"application/json": {
+                          "schema": {"$ref": REF.format(model="Error")}}}}}}}
     security = {f"{key}_{kind}": ({"type": "http", "scheme": "bearer"} if kind == "bearer" else
                                   {"type": "apiKey", "in": "header", "name": "X-API-Key"})
-                for key in ("api", "admin") for kind in ("bearer", "header")}
+                for key in ("storefront", "api", "admin", "metrics") for kind in ("bearer", "header")}
     return {"openapi": "3.1.0", "info": {"title": "retention", "version": "1", "description": (
-        "Recommendations for the storefront, customer scores and lists for marketers, live events. Errors are "
-        "JSON {error, detail}.")}, "paths": paths,
+        "Recommendations for the storefront, customer scores and lists for marketers, live events. Every route "
+        "but /livez, /readyz, /ui and this document needs its role's key: RETENTION_STOREFRONT_KEY, "
+        "RETENTION_API_KEY (marketer) or RETENTION_ADMIN_KEY. Errors are JSON {error, detail}.")}, "paths": paths,
         "components": {"schemas": _schemas(), "securitySchemes": security}}

@@ -74,3 +74,8 @@ def item_page_list(model: Any, item_ids: list[str], k: int, kind: str,
         if similar not in anchors:
             best[similar] = max(score, best.get(similar, float("-inf")))
     return sorted(best.items(), key=lambda pair: (-pair[1], pair[0]))[:k]
+
+
+def batch_picks(model: Any, customer_ids: Iterable[str], k: int) -> dict[str, Picks]:
+    """Return the plain picks (no cart, nothing excluded) of each customer: what ``personal_picks`` answers."""
+    return {customer: personal_picks(model, customer, k, (), ()) for customer in customer_ids}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,25 +20,29 @@ from models.inference.score import churn_list
 from serving import schemas as S
 from serving.bundle import RECOMMENDER, SCORES, Bundle, Holder
 from serving.config import Settings
-from serving.events import Journal, LiveEvent, LiveState, naive_local
+from serving.events import Journal, LiveEvent, naive_local
 from serving.journal import JournalError
-from serving.language import REQUEST_LANG, localised, localised_picks
+from serving.language import REQUEST_LANG, Lang, localised, localised_picks
+from serving.livestore import MemoryLive, RedisLive
+from serving.picks import CACHED_K, UNKNOWN, Memo, Ready, ready, ready_items, recommend_body
 from serving.recommender import item_page_list, personal_picks
+from serving.shared import Shared
 from serving.timerule import batch_time_problem
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, detail: str) -> None:
+    def __init__(self, status: int, error: str, detail: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
+        self.status, self.error, self.detail, self.headers = status, error, detail, headers
 
 
 @dataclass
 class Context:
     settings: Settings
     holder: Holder
-    live: LiveState
+    live: MemoryLive | RedisLive
     journal: Journal
+    shared: Shared | None = None  # the reload generation across workers (with Redis)
 
 
 @dataclass(frozen=True)
@@ -45,16 +50,30 @@ class Answer:
     body: bytes
     content_type: bytes = b"application/json"
     status: int = 200
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+# fixed sentences: what went wrong in detail (exception text, URIs, paths) is in the service log, never in a body
+LOADING = "the service is still loading the models and the shop; retry in a few seconds"
+LOAD_FAILED = ("the service could not load the models or the shop; its operator finds the reason in the service log "
+               "(train with `retention train --data DIR`, then POST /admin/reload)")
+MISSING = {
+    SCORES: "customer scores are not loaded: the churn, golden or value champion is missing or could not be read. "
+            "Run `retention train --data DIR` on this shop, then POST /admin/reload (the service log says what "
+            "failed)",
+    RECOMMENDER: "recommendations are not loaded: the recommender champion is missing or could not be read (a shop "
+                 "without item_id has none). Run `retention train --data DIR` on this shop (with item_id), then "
+                 "POST /admin/reload (the service log says what failed)",
+}
 
 
 def bundle_with(ctx: Context, part: str | None = None) -> Bundle:
     """Return the current bundle; 503 while the first load runs, 409 when ``part`` could not be loaded."""
     bundle = ctx.holder.bundle
     if bundle is None:
-        why = ctx.holder.error or "the service is still loading the models and the shop; retry in a few seconds"
-        raise ApiError(503, "not ready", why)
+        raise ApiError(503, "not ready", LOAD_FAILED if ctx.holder.error else LOADING)
     if part is not None and part in bundle.missing:
-        raise ApiError(409, f"{part} unavailable", bundle.missing[part])
+        raise ApiError(409, f"{part} unavailable", MISSING[part])
     return bundle
 
 
@@ -62,63 +81,80 @@ def json_answer(payload: Any) -> Answer:
     return Answer(orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY))
 
 
+def memo_of(bundle: Bundle) -> Memo:
+    return bundle.memo if bundle.memo is not None else Memo()  # a bundle built without the loader's extras
+
+
 # storefront ----------------------------------------------------------------------------------------------------
 async def recommend(ctx: Context, req: S.RecommendRequest) -> Answer:
     bundle = bundle_with(ctx, RECOMMENDER)
-    live = ctx.live.of(req.customer_id)
+    live = await ctx.live.read(req.customer_id)
+    version = bundle.versions[RECOMMENDER]
     if live is None and not (req.cart or req.exclude or req.category) and req.k <= CACHED_K:
-        items, known = _usual_picks(bundle, req.customer_id)
-        items = items[:req.k]
+        usual = await _usual_picks(bundle, req.customer_id)
+        if REQUEST_LANG.get() == Lang.en:  # the ready bytes are English
+            return Answer(recommend_body(req.customer_id, usual, req.k, version))
+        items, known = ready_items(usual, req.k), usual.known
     else:
         cart, exclude = list(req.cart), list(req.exclude)
         if live is not None:
             cart += [item for item in live.cart if item not in req.cart]
             exclude += list(live.bought)
-        picks = personal_picks(bundle.recommender, req.customer_id, req.k, cart, exclude, req.category,
-                               bundle.item_category)
+        picks = await asyncio.to_thread(personal_picks, bundle.recommender, req.customer_id, req.k, cart, exclude,
+                                        req.category, bundle.item_category)
         items, known = [{"item_id": i, "score": s, "reason": r} for i, s, r in picks.items], picks.known
     return json_answer({"customer_id": req.customer_id, "items": localised_picks(items),
-                        "model_version": bundle.versions[RECOMMENDER], "fallback": not known})
+                        "model_version": version, "fallback": not known})
 
 
-CACHED_K = 20  # a plain request (no cart, exclude, category or live events) with k up to this is served from memo
-UNKNOWN = "\x00unknown"  # memo key of every customer without an order or event: they all get the same picks
-
-
-def _usual_picks(bundle: Bundle, customer_id: str) -> tuple[list[dict[str, Any]], bool]:
-    """Return a customer's top CACHED_K picks without cart or live events, computed once per bundle."""
+async def _usual_picks(bundle: Bundle, customer_id: str) -> Ready:
+    """A customer's top CACHED_K picks without cart or live events: precomputed, or computed once into the LRU."""
+    memo = memo_of(bundle)
     key = customer_id if customer_id in bundle.active_customers else UNKNOWN
-    found = bundle.picks_memo.get(key)
+    found = memo.picks_of(key)
     if found is None:
-        picks = personal_picks(bundle.recommender, customer_id, CACHED_K, (), ())
-        found = ([{"item_id": i, "score": s, "reason": r} for i, s, r in picks.items], picks.known)
-        bundle.picks_memo[key] = found
+        found = ready(await asyncio.to_thread(personal_picks, bundle.recommender, customer_id, CACHED_K, (), ()))
+        memo.more_picks[key] = found
     return found
 
 
-def _item_list(ctx: Context, item_ids: list[str], k: int, kind: str) -> Answer:
+async def _item_list(ctx: Context, item_ids: list[str], k: int, kind: str) -> Answer:
     bundle = bundle_with(ctx, RECOMMENDER)
+    memo = memo_of(bundle)
+    key = (kind, k, *item_ids)
+    body = memo.item_lists.get(key)
+    if body is None:
+        body = await asyncio.to_thread(_item_list_body, bundle, item_ids, k, kind)
+        memo.item_lists[key] = body
+    return Answer(body)
+
+
+def _item_list_body(bundle: Bundle, item_ids: list[str], k: int, kind: str) -> bytes:
     known = [i for i in item_ids if i in bundle.item_category] if bundle.item_category else list(item_ids)
     unknown = [i for i in item_ids if i not in known]
     ranked = item_page_list(bundle.recommender, known, k, kind, bundle.item_category) if known else []
-    return json_answer({"items": [{"item_id": i, "score": s} for i, s in ranked], "unknown_items": unknown,
-                        "model_version": bundle.versions[RECOMMENDER]})
+    return orjson.dumps({"items": [{"item_id": i, "score": s} for i, s in ranked], "unknown_items": unknown,
+                         "model_version": bundle.versions[RECOMMENDER]})
 
 
 async def bought_together(ctx: Context, req: S.BoughtTogetherRequest) -> Answer:
-    return _item_list(ctx, list(dict.fromkeys(req.item_ids)), req.k, "bought_together")
+    return await _item_list(ctx, list(dict.fromkeys(req.item_ids)), req.k, "bought_together")
 
 
 async def similar_items(ctx: Context, req: S.ItemRequest) -> Answer:
-    return _item_list(ctx, [req.item_id], req.k, "similar")
+    return await _item_list(ctx, [req.item_id], req.k, "similar")
 
 
 async def upsell(ctx: Context, req: S.ItemRequest) -> Answer:
-    return _item_list(ctx, [req.item_id], req.k, "upsell")
+    return await _item_list(ctx, [req.item_id], req.k, "upsell")
 
 
 async def events(ctx: Context, req: S.Event | S.EventBatch) -> Answer:
     batch = req.events if isinstance(req, S.EventBatch) else [req]
+    wait = await ctx.live.over_limit(Counter(e.customer_id for e in batch), ctx.settings.events_per_minute)
+    if wait:
+        raise ApiError(429, "too many events", f"at most {ctx.settings.events_per_minute} events per customer per "
+                       f"minute; retry after {wait} s", ((b"retry-after", str(wait).encode()),))
     live = [LiveEvent(e.customer_id, naive_local(e.timestamp), e.event_type, e.item_id) for e in batch]
     refused = batch_time_problem([e.timestamp for e in live], ctx.holder.bundle)  # the contract's time rule
     if refused is not None:
@@ -127,9 +163,8 @@ async def events(ctx: Context, req: S.Event | S.EventBatch) -> Answer:
         await asyncio.to_thread(ctx.journal.append, live)  # on disk (fsync) before the answer, whole or not at all
     except JournalError as exc:  # 507 full disk, 503 read-only journal: a sentence, nothing kept
         raise ApiError(exc.status, exc.error, exc.detail) from None
-    for event in live:
-        ctx.live.apply(event)
-    return json_answer({"accepted": len(live), "journal": str(ctx.journal.path)})
+    await ctx.live.add(live)
+    return json_answer({"accepted": len(live)})
 
 
 # customers -----------------------------------------------------------------------------------------------------
@@ -153,10 +188,16 @@ async def churn_list_route(ctx: Context, req: S.ChurnListRequest) -> Answer:
     bundle = bundle_with(ctx, SCORES)
     assert bundle.scores is not None  # present whenever SCORES is not missing
     try:
-        table = churn_list(bundle.scores, req.min_probability, req.segment, req.min_value, req.limit,
-                           lang=REQUEST_LANG.get())
+        answer = await asyncio.to_thread(_churn_list_answer, bundle, req)  # to_thread carries the request's language
     except ValueError as exc:  # an unknown segment: the message lists the segments present
         raise ApiError(422, "invalid request", str(exc).replace("--segment", "segment")) from None
+    return answer
+
+
+def _churn_list_answer(bundle: Bundle, req: S.ChurnListRequest) -> Answer:
+    assert bundle.scores is not None
+    table = churn_list(bundle.scores, req.min_probability, req.segment, req.min_value, req.limit,
+                       lang=REQUEST_LANG.get())
     table = table.assign(last_order=table["last_order"].astype(str).where(table["last_order"].notna(), None))
     if req.format == "csv":
         buffer = io.StringIO()
@@ -169,22 +210,31 @@ async def churn_list_route(ctx: Context, req: S.ChurnListRequest) -> Answer:
 
 
 async def segments(ctx: Context, req: None) -> Answer:
-    return json_answer(bundle_with(ctx).segments_answer())
+    bundle = bundle_with(ctx)
+    memo = memo_of(bundle)
+    if memo.segments is None:  # the loader works it out; a bundle built without it computes it once, off the loop
+        memo.segments = orjson.dumps(await asyncio.to_thread(bundle.segments_answer))
+    return Answer(memo.segments)
 
 
 async def reload(ctx: Context, req: None) -> Answer:
-    started = ctx.holder.start_reload()
-    status = ctx.holder.reload_status
-    versions = ctx.holder.bundle.versions if ctx.holder.bundle else {}
-    if not started:
+    if ctx.holder.loading:
         raise ApiError(409, "reload running", "a reload is already running; GET /admin/reload says when it is done")
-    return Answer(orjson.dumps({"status": status.status, "detail": status.detail, "versions": versions}), status=202)
+    generation = await ctx.shared.next_generation() if ctx.shared is not None else ctx.holder.generation + 1
+    if not ctx.holder.start_reload(generation):
+        raise ApiError(409, "reload running", "a reload is already running; GET /admin/reload says when it is done")
+    return Answer(_reload_body(ctx), status=202)
 
 
 async def reload_status(ctx: Context, req: None) -> Answer:
+    return Answer(_reload_body(ctx))
+
+
+def _reload_body(ctx: Context) -> bytes:
     status = ctx.holder.reload_status
     versions = ctx.holder.bundle.versions if ctx.holder.bundle else {}
-    return json_answer({"status": status.status, "detail": status.detail, "versions": versions})
+    return orjson.dumps({"status": status.status, "detail": status.detail, "versions": versions,
+                         "generation": ctx.holder.generation})
 
 
 Handler = Callable[[Context, Any], Awaitable[Answer]]
@@ -198,36 +248,43 @@ class Route:
     request: Any  # a pydantic model class, a union of them, or None (no body)
     response: type[BaseModel]
     summary: str
-    key: str | None = None  # None (public), "api" or "admin"
+    key: str = "storefront"  # the role whose key it needs: storefront, api (the marketer) or admin
     errors: tuple[int, ...] = ()
     ok: int = 200
 
 
-_BODY = (400, 413, 422, 503)
+_BODY = (400, 401, 413, 415, 422, 503)
+_STOREFRONT = "; needs RETENTION_STOREFRONT_KEY"
+_MARKETER = "; needs RETENTION_API_KEY"
 ROUTES = (
     Route("POST", "/recommend", recommend, S.RecommendRequest, S.RecommendResponse,
-          "A customer's next items, with a reason each (unknown customers: cart-based or popular, fallback true)",
-          errors=(*_BODY, 409)),
+          "A customer's next items, with a reason each (unknown customers: cart-based or popular, fallback true)"
+          + _STOREFRONT, key="storefront", errors=(*_BODY, 409)),
     Route("POST", "/bought_together", bought_together, S.BoughtTogetherRequest, S.ItemListResponse,
-          "Items bought together with these (a cart)", errors=(*_BODY, 409)),
-    Route("POST", "/similar_items", similar_items, S.ItemRequest, S.ItemListResponse, "Items similar to this one",
-          errors=(*_BODY, 409)),
-    Route("POST", "/upsell", upsell, S.ItemRequest, S.ItemListResponse, "Pricier items of the same category",
-          errors=(*_BODY, 409)),
+          "Items bought together with these (a cart)" + _STOREFRONT, key="storefront", errors=(*_BODY, 409)),
+    Route("POST", "/similar_items", similar_items, S.ItemRequest, S.ItemListResponse,
+          "Items similar to this one" + _STOREFRONT, key="storefront", errors=(*_BODY, 409)),
+    Route("POST", "/upsell", upsell, S.ItemRequest, S.ItemListResponse,
+          "Pricier items of the same category" + _STOREFRONT, key="storefront", errors=(*_BODY, 409)),
     Route("POST", "/events", events, S.Events, S.EventsResponse,
-          "Live events (one, or {events: [...]} up to 1,000); journaled before the answer", errors=(*_BODY, 507)),
+          "Live events (one, or {events: [...]} up to 1,000); journaled before the answer" + _STOREFRONT,
+          key="storefront", errors=(*_BODY, 429, 507)),
     Route("POST", "/customer", customer, S.CustomerRequest, S.CustomerScores,
-          "One customer's segment, scores, reasons and suggested action", errors=(*_BODY, 404, 409)),
+          "One customer's segment, scores, reasons and suggested action" + _MARKETER, key="api",
+          errors=(*_BODY, 404, 409)),
+    Route("POST", "/customer_picks", recommend, S.RecommendRequest, S.RecommendResponse,
+          "What /recommend shows this customer, for the marketer's page" + _MARKETER, key="api",
+          errors=(*_BODY, 409)),
     Route("POST", "/churn_risk", churn_risk, S.ChurnRiskRequest, S.ChurnRiskResponse,
-          "Scores of up to 1,000 customers", errors=(*_BODY, 409)),
+          "Scores of up to 1,000 customers" + _MARKETER, key="api", errors=(*_BODY, 409)),
     Route("POST", "/churn_list", churn_list_route, S.ChurnListRequest, S.ChurnListResponse,
-          "The customers worth saving first (JSON or CSV); needs RETENTION_API_KEY", key="api",
-          errors=(*_BODY, 401, 409)),
+          "The customers worth saving first (JSON or CSV)" + _MARKETER, key="api", errors=(*_BODY, 409)),
     Route("GET", "/segments", segments, None, S.SegmentsResponse,
-          "Segment sizes, revenue shares and average check; needs RETENTION_API_KEY", key="api", errors=(401, 503)),
+          "Segment sizes, revenue shares and average check" + _MARKETER, key="api", errors=(401, 503)),
     Route("POST", "/admin/reload", reload, None, S.ReloadResponse,
-          "Load new champions and the shop's state in the background; needs RETENTION_ADMIN_KEY", key="admin",
-          errors=(401, 409), ok=202),
+          "Load new champions and the shop's state in the background, on every worker; needs RETENTION_ADMIN_KEY",
+          key="admin", errors=(401, 409), ok=202),
     Route("GET", "/admin/reload", reload_status, None, S.ReloadResponse,
-          "How the last reload went; needs RETENTION_ADMIN_KEY", key="admin", errors=(401,)),
+          "How the last reload went on the worker that answers; needs RETENTION_ADMIN_KEY", key="admin",
+          errors=(401,)),
 )

@@ -110,8 +110,7 @@ Events = Annotated[Annotated[Event, Tag("one")] | Annotated[EventBatch, Tag("bat
 
 
 class EventsResponse(Response):
-    accepted: int
-    journal: str = Field(description="The journal file the events were appended to (fsynced before this answer).")
+    accepted: int = Field(description="Events journaled (on disk before this answer) and applied to the live state.")
 
 
 # customers ---------------------------------------------------------------------------------------------------
@@ -198,3 +197,4 @@ class ReloadResponse(Response):
     status: Literal["loading", "reloaded", "failed", "idle"]
     detail: str
     versions: dict[str, str]
+    generation: int = Field(description="The reload this worker has loaded (every worker follows the same count).")

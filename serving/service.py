@@ -12,21 +12,24 @@ timeout middleware keeps a timer per request alive that long (1 s: p99 ~20 ms; 1
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import threading
 from pathlib import Path
 
 import bentoml
+from bentoml._internal.context import server_context
 
-from serving.bundle import Bundle, Holder, load_bundle, packed_loader
-from serving.config import settings_from_env
-from serving.events import Journal, LiveState, replay
+from serving.bundle import Holder, load_bundle, packed_loader
+from serving.config import Settings, settings_from_env
+from serving.events import Journal, replay
 from serving.fastpath import FastPath
 from serving.lifeline import die_with_parent
+from serving.livestore import MemoryLive, RedisLive
 from serving.page import ui_app
+from serving.picks import with_memo
 from serving.routes import ROUTES, Context
+from serving.shared import Shared
 from serving.store import packed, packed_folders
 
 logger = logging.getLogger(__name__)
@@ -55,24 +58,39 @@ class Retention:
     def __init__(self) -> None:
         die_with_parent()  # kill -9 of `retention serve` must not leave this worker holding the port
         settings = settings_from_env()
+        check_keys(settings)
         loader = None
         if settings.models == "bento":  # resolved from the Bento (or the local store), not from MLflow
             models = (self.churn_model, self.golden_model, self.value_model, self.recommender_model)
             loader = packed_loader(packed_folders([m for m in models if m is not None]))
-        self.holder = Holder(lambda: self._loaded(load_bundle(settings, loader)))
-        live = LiveState()
-        replay(settings.journal, live)
-        FastPath.context = Context(settings, self.holder, live, Journal(settings.journal))
+        self.holder = Holder(lambda: with_memo(load_bundle(settings, loader)))
+        live: MemoryLive | RedisLive
+        shared = None
+        if settings.redis_url is not None:
+            live = RedisLive(settings)
+            shared = Shared(live, self.holder, settings.journal)
+            shared.start()
+        else:
+            live = MemoryLive(settings)
+            replay(settings.journal, live)
+        self.live = live
+        FastPath.worker = ((b"x-retention-worker", str(server_context.worker_index or 1).encode()),)
+        FastPath.context = Context(settings, self.holder, live, Journal(settings.journal), shared)
         threading.Thread(target=self.holder.load_first, name="bundle-load", daemon=True).start()
 
-    @staticmethod
-    def _loaded(bundle: Bundle) -> Bundle:
-        gc.collect()
-        gc.freeze()  # the loaded tables leave the collector's reach: fewer, shorter pauses under load
-        return bundle
-
     def __is_ready__(self) -> bool:
-        return self.holder.bundle is not None
+        return self.holder.bundle is not None and self.live.ready
+
+
+def check_keys(settings: Settings) -> None:
+    """Refuse to start while a role's key is unset, unless told to serve those routes without one (logged)."""
+    unset = settings.unset_keys()
+    if unset and not settings.insecure_no_auth:
+        raise RuntimeError(f"{', '.join(unset)} not set: every route needs its role's key. Set them (long random "
+                           "strings), or start with --insecure-no-auth to serve those routes without a key")
+    if unset:
+        logger.warning("INSECURE: serving without %s (--insecure-no-auth): anyone who reaches this port can use "
+                       "those routes", ", ".join(unset))
 
 
 Retention.add_asgi_middleware(FastPath)  # type: ignore[attr-defined]  # the decorator returns a Service

@@ -249,7 +249,7 @@ async function lookUp() {
   await guarded("#lookup", async () => {
     state.customer = JSON.parse(await api("POST", "customer", {customer_id: id}));
     renderCustomer(); // the profile shows even when the recommender cannot answer (its sentence says why)
-    state.picks = JSON.parse(await api("POST", "recommend", {customer_id: id, k: 10}));
+    state.picks = JSON.parse(await api("POST", "customer_picks", {customer_id: id, k: 10}));
     renderCustomer();
   });
 }

@@ -211,7 +211,7 @@ def test_churn_list_filters_sorts_and_downloads_the_csv(visit: Visit, http: http
 def test_customer_lookup_shows_profile_reasons_and_recommendations(visit: Visit, http: httpx.Client) -> None:
     top = ok(http.post("/churn_list", json={"limit": 1}))["customers"][0]["customer_id"]
     record = ok(http.post("/customer", json={"customer_id": top}))
-    picks = ok(http.post("/recommend", json={"customer_id": top, "k": 10}))
+    picks = ok(http.post("/customer_picks", json={"customer_id": top, "k": 10}))
     assert picks["items"]
 
     page = visit.open()
@@ -269,7 +269,7 @@ def test_russian_page_uses_the_reports_words_and_russian_numbers(visit: Visit, h
     expect(page.locator("#segments-reading")).to_contain_text(f"золотые клиенты (верхние 20{NBSP}%) приносят")
 
     page.fill("#customer-id", top)
-    visit.submit("#lookup-form", "/recommend", "#lookup")
+    visit.submit("#lookup-form", "/customer_picks", "#lookup")
     expect(page.locator("#picks tbody tr").first).to_be_visible()
     expect(page.locator('#profile dd[data-field="risk"]')).to_have_text(RISK[Lang.ru][record["churn_risk"]])
     expect(page.locator("#picks tbody tr").first).to_contain_text(ru_picks["items"][0]["reason"])

@@ -19,15 +19,35 @@ from training.cli.common import DataOption, bad_input_exits, console
 SERVICE = "serving.service:Retention"
 
 
-def serve_environment(data: Path, config: Path | None, workers: int, base: dict[str, str]) -> dict[str, str]:
+def serve_environment(data: Path, config: Path | None, workers: int, base: dict[str, str],
+                      insecure_no_auth: bool = False) -> dict[str, str]:
     """Return the environment ``bentoml serve`` runs with: the service reads its settings from it."""
     env = dict(base)
     env["RETENTION_DATA"] = str(data.resolve())
     if config is not None:
         env["RETENTION_CONFIG"] = str(config.resolve())
     env["RETENTION_WORKERS"] = str(workers)
+    if insecure_no_auth:
+        env["RETENTION_INSECURE_NO_AUTH"] = "1"
     env.setdefault("BENTOML_DO_NOT_TRACK", "true")
     return env
+
+
+def check_serving(env: dict[str, str], workers: int) -> list[str]:
+    """Refuse settings the service cannot run with (a sentence each); return the keys left unset (insecure)."""
+    from serving.config import settings_from_env
+
+    settings = settings_from_env(env)
+    if workers > 1 and settings.redis_url is None:
+        raise ValueError(f"--workers {workers} needs RETENTION_REDIS_URL: without a shared Redis each worker would "
+                         "keep its own carts and purchases and reload alone. Start Redis (make redis) and set "
+                         "RETENTION_REDIS_URL=redis://127.0.0.1:6379/0, or serve with one worker")
+    unset = settings.unset_keys()
+    if unset and not settings.insecure_no_auth:
+        raise ValueError(f"{', '.join(unset)} not set: every route needs its role's key (storefront, marketer, "
+                         "admin). Set them to long random strings (e.g. `openssl rand -hex 24`), or pass "
+                         "--insecure-no-auth to serve those routes without a key on a trusted machine")
+    return unset
 
 
 def serve(
@@ -37,13 +57,17 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (each loads the bundle)."),
     config: Path | None = typer.Option(None, "--config", help="Run configuration (YAML): registry names, scoring "
                                        "thresholds, segment rules (default: the built-in defaults)."),
+    insecure_no_auth: bool = typer.Option(False, "--insecure-no-auth", help="Serve the routes whose key is unset "
+                                          "without one (a warning at start and on /readyz); never on a network."),
 ) -> None:
     """Serve recommendations, customer scores and lists over HTTP (BentoML) from the champions and the shop.
 
-    Keys: RETENTION_API_KEY (customer lists), RETENTION_ADMIN_KEY (reload). Models: MLFLOW_TRACKING_URI.
-    The process becomes `bentoml serve`; stop it with Ctrl-C or SIGTERM.
+    Keys, one per role: RETENTION_STOREFRONT_KEY (recommend, item lists, events), RETENTION_API_KEY (the
+    marketer: customer, churn_risk, churn_list, segments), RETENTION_ADMIN_KEY (reload); RETENTION_METRICS_KEY
+    (optional, /metrics). RETENTION_REDIS_URL shares live events and reloads between workers (needed for
+    --workers > 1). Models: MLFLOW_TRACKING_URI. The process becomes `bentoml serve`; stop it with Ctrl-C or SIGTERM.
 
-    Example: RETENTION_API_KEY=secret retention serve --data data/demo --port 3000
+    Example: RETENTION_STOREFRONT_KEY=s1 RETENTION_API_KEY=m1 RETENTION_ADMIN_KEY=a1 retention serve --data data/demo
     """
     with bad_input_exits():
         if not data.exists():
@@ -53,7 +77,11 @@ def serve(
         bentoml = shutil.which("bentoml", path=str(Path(sys.executable).parent)) or shutil.which("bentoml")
         if bentoml is None:
             raise FileNotFoundError("bentoml is not installed in this environment (make setup installs it)")
-    env = serve_environment(data, config, workers, dict(os.environ))
+        env = serve_environment(data, config, workers, dict(os.environ), insecure_no_auth)
+        unset = check_serving(env, workers)
+    if unset:
+        console.print(f"[bold red]INSECURE[/]: {', '.join(unset)} unset; those routes answer anyone "
+                      "(--insecure-no-auth)")
     console.print(f"Serving {data} on http://{host}:{port} (docs at /, ready at /readyz)", highlight=False)
     read_only_note(data)
     os.execve(bentoml, [bentoml, "serve", SERVICE, "--host", host, "--port", str(port)], env)

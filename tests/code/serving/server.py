@@ -1,4 +1,4 @@
-"""A real `retention serve` subprocess for the serving tests: start it, wait until ready, kill it."""
+"""A real `retention serve` subprocess (and a real redis-server) for the serving tests: start, wait, kill."""
 
 from __future__ import annotations
 
@@ -18,7 +18,11 @@ import psutil
 RETENTION = str(Path(sys.executable).with_name("retention"))
 BENTOML = str(Path(sys.executable).with_name("bentoml"))
 READY_WAIT = 900  # seconds; the machine may be shared, so generous (no assertion depends on it)
-API_KEY, ADMIN_KEY = "test-api-key", "test-admin-key"
+STOREFRONT_KEY, API_KEY, ADMIN_KEY = "test-storefront-key", "test-api-key", "test-admin-key"
+KEYS = {"RETENTION_STOREFRONT_KEY": STOREFRONT_KEY, "RETENTION_API_KEY": API_KEY, "RETENTION_ADMIN_KEY": ADMIN_KEY}
+STOREFRONT = {"Authorization": f"Bearer {STOREFRONT_KEY}"}
+MARKETER = {"Authorization": f"Bearer {API_KEY}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 def free_port() -> int:
@@ -51,12 +55,13 @@ class Server:
                 self.process.wait(60)
 
 
-def start(work: Path, data: Path, config: Path | None = None, extra: dict[str, str] | None = None) -> Server:
+def start(work: Path, data: Path, config: Path | None = None, extra: dict[str, str] | None = None,
+          workers: int = 1) -> Server:
     """Start `retention serve` in ``work`` (its MLflow registry) and return once /readyz answers 200."""
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}", "RETENTION_API_KEY": API_KEY,
-           "RETENTION_ADMIN_KEY": ADMIN_KEY, "BENTOML_HOME": str(work / "bentoml"), **(extra or {})}
-    args = [RETENTION, "serve", "--data", str(data), "--port", str(port)]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}", **KEYS,
+           "BENTOML_HOME": str(work / "bentoml"), **(extra or {})}
+    args = [RETENTION, "serve", "--data", str(data), "--port", str(port), "--workers", str(workers)]
     if config is not None:
         args += ["--config", str(config)]
     return launch(args, work, env, port)
@@ -81,3 +86,41 @@ def launch(args: list[str], cwd: Path, env: dict[str, str], port: int) -> Server
         time.sleep(1)
     server.kill(signal.SIGKILL)
     raise RuntimeError(f"retention serve not ready after {READY_WAIT} s:\n{log.read_text()[-3000:]}")
+
+
+@dataclass
+class Redis:
+    """A private redis-server (no persistence: a kill loses everything, as the tests want) on a free port."""
+
+    folder: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> Redis:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder), "--save", "",
+             "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"],
+            stdout=(self.folder / "redis.log").open("a"), stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return self
+            time.sleep(0.1)
+        raise RuntimeError(f"redis-server did not start:\n{(self.folder / 'redis.log').read_text()[-2000:]}")
+
+    def kill(self, sig: int = signal.SIGTERM) -> None:
+        """Stop this redis-server by its process id."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(30)
+
+
+def redis_server(folder: Path) -> Redis:
+    return Redis(folder, free_port()).start()

@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from features.demo.shop import write_shop
-from tests.code.serving.server import ADMIN_KEY, API_KEY, RETENTION, Server, free_port, launch
+from tests.code.serving.server import KEYS, RETENTION, STOREFRONT, Server, free_port, launch
 from tests.shared import demo_tables
 
 pytestmark = pytest.mark.integration
@@ -34,8 +34,8 @@ WITH_LIMIT = ("import os, resource, sys; resource.setrlimit(resource.RLIMIT_FSIZ
 
 def serve(work: Path, data: Path, prefix: list[str] | None = None) -> Server:
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}", "RETENTION_API_KEY": API_KEY,
-           "RETENTION_ADMIN_KEY": ADMIN_KEY, "BENTOML_HOME": str(work / "bentoml")}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}", **KEYS,
+           "BENTOML_HOME": str(work / "bentoml")}
     return launch([*(prefix or []), RETENTION, "serve", "--data", str(data), "--port", str(port)], work, env, port)
 
 
@@ -85,14 +85,14 @@ def test_a_damaged_journal_does_not_stop_the_service(server: Server, work: Path)
 ])
 def test_events_that_would_break_the_contract_are_refused(server: Server, work: Path, body: dict, says: str) -> None:
     before = journal_bytes(work)
-    answer = httpx.post(f"{server.url}/events", json=body, timeout=60)
+    answer = httpx.post(f"{server.url}/events", json=body, headers=STOREFRONT, timeout=60)
     assert answer.status_code == 422, answer.text
     assert says in answer.json()["detail"]
     assert journal_bytes(work) == before  # nothing of the request was journaled
 
 
 def test_a_full_disk_answers_507_and_keeps_none_of_the_batch(server: Server, work: Path) -> None:
-    with server.client() as client:
+    with server.client(**STOREFRONT) as client:
         assert client.post("/events", json={"customer_id": "C000003", "event_type": "view",
                                             "item_id": "I00001"}).status_code == 200
         before = journal_bytes(work)
@@ -148,7 +148,7 @@ def test_a_read_only_shop_is_served_read_only(tmp_path: Path) -> None:
     with read_only(tmp_path / "data"):
         running = serve(tmp_path, tmp_path / "data")  # ready, not restarting
         try:
-            with running.client() as client:
+            with running.client(**STOREFRONT) as client:
                 answer = client.post("/events", json={"customer_id": "C1", "event_type": "view", "item_id": "I1"})
                 assert answer.status_code == 503, answer.text
                 assert "runs read-only" in answer.json()["detail"]

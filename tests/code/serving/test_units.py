@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,10 +13,11 @@ from pydantic import SecretStr
 
 from models.inference.config import ScoringConfig
 from serving import schemas as S
-from serving.config import Settings, run_sections, settings_from_env
+from serving.config import Settings, masked, run_sections, settings_from_env
 from serving.customers import suggested_action
 from serving.events import Journal, LiveEvent, LiveState, merge_journal, naive_local, replay
 from serving.fastpath import _parsers, check_key, parse
+from serving.livestore import MemoryLive
 from serving.openapi import openapi_document
 from serving.routes import ROUTES, ApiError, Context
 
@@ -95,16 +97,59 @@ def test_parse_errors_say_what_and_where() -> None:
 
 
 def test_key_check() -> None:
-    ctx = Context(Settings(data=Path("."), api_key=SecretStr("k1")), None, LiveState(), None)  # type: ignore[arg-type]
+    settings = Settings(data=Path("."), api_key=SecretStr("k1"), storefront_key=SecretStr("s1"))
+    ctx = Context(settings, None, None, None)  # type: ignore[arg-type]
     check_key({"headers": [(b"authorization", b"Bearer k1")]}, "api", ctx)
     check_key({"headers": [(b"x-api-key", b"k1")]}, "api", ctx)
-    for headers in ([], [(b"authorization", b"Bearer k2")], [(b"x-api-key", b"k10")], [(b"authorization", b"k1")]):
+    for headers in ([], [(b"authorization", b"Bearer k2")], [(b"x-api-key", b"k10")], [(b"authorization", b"k1")],
+                    [(b"authorization", b"Bearer s1")]):  # the storefront's key is not the marketer's
         with pytest.raises(ApiError) as refused:
             check_key({"headers": headers}, "api", ctx)
-        assert refused.value.status == 401
-    with pytest.raises(ApiError) as off:
+        assert refused.value.status == 401 and "k1" not in refused.value.detail
+    with pytest.raises(ApiError) as off:  # a role without a key is closed, unless started --insecure-no-auth
         check_key({"headers": [(b"authorization", b"Bearer k1")]}, "admin", ctx)
-    assert "no RETENTION_ADMIN_KEY set" in off.value.detail
+    assert "RETENTION_ADMIN_KEY" in off.value.detail
+    insecure = Context(settings.model_copy(update={"insecure_no_auth": True}), None, None, None)  # type: ignore
+    check_key({"headers": []}, "admin", insecure)
+    with pytest.raises(ApiError):
+        check_key({"headers": []}, "api", insecure)  # a key that is set is still asked for
+
+
+def test_keys_from_the_environment_are_trimmed_or_refused() -> None:
+    env = {"RETENTION_DATA": "d", "RETENTION_STOREFRONT_KEY": " s1\n", "RETENTION_API_KEY": "m1"}
+    settings = settings_from_env(env)
+    assert settings.storefront_key is not None and settings.storefront_key.get_secret_value() == "s1"
+    assert settings.unset_keys() == ["RETENTION_ADMIN_KEY"] and "m1" not in repr(settings)
+    for bad in ("   ", "two words"):
+        with pytest.raises(ValueError, match="RETENTION_API_KEY must be one word"):
+            settings_from_env({**env, "RETENTION_API_KEY": bad})
+    assert masked("redis://:secret@host:6379/0") == "redis://:***@host:6379/0"
+    with pytest.raises(ValueError, match="RETENTION_LIVE_TTL_DAYS"):
+        settings_from_env({**env, "RETENTION_LIVE_TTL_DAYS": "-1"})
+
+
+def test_memory_live_state_expires_and_is_bounded() -> None:
+    live = MemoryLive(Settings(data=Path("."), live_ttl_days=1, live_max_items=3))
+    now = datetime.now()
+    live.apply(LiveEvent("c1", now - timedelta(days=2), "cart_add", "old"))  # older than the TTL: not kept
+    for i in range(5):
+        live.apply(LiveEvent("c1", now - timedelta(minutes=10 - i), "cart_add", f"i{i}"))
+    live.apply(LiveEvent("c1", now, "purchase", "i4"))
+    live.apply(LiveEvent("c1", now - timedelta(days=2), "purchase", "p-old"))  # purchases are kept 4 x longer
+    got = asyncio.run(live.read("c1"))
+    assert got is not None and got.cart == ("i2", "i3") and got.bought == {"i4", "p-old"}  # the newest 3, less i4
+    assert asyncio.run(live.read("nobody")) is None
+    live.apply(LiveEvent("c2", now - timedelta(days=30), "view", "v"))
+    assert "c2" not in live.lists  # nothing fresh: forgotten at once
+    live.apply(LiveEvent("c3", pd.NaT, "cart_add", "x"))  # a journal time replay() could not parse
+    assert "c3" not in live.lists
+
+
+def test_memory_rate_limit_counts_per_customer() -> None:
+    live = MemoryLive(Settings(data=Path(".")))
+    assert asyncio.run(live.over_limit({"a": 3}, 5)) == 0
+    wait = asyncio.run(live.over_limit({"a": 3, "b": 1}, 5))
+    assert 1 <= wait <= 60 and asyncio.run(live.over_limit({"b": 5}, 5)) == 0
 
 
 def test_settings_from_the_environment(tmp_path: Path) -> None:
