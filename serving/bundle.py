@@ -24,6 +24,7 @@ from features.analytics.segments import Segmentation, segment_counts, segment_cu
 from features.data.reader import Shop, read_shop
 from models.inference import registry
 from models.inference.score import Champions, ScoreResult, load_champions, score
+from serving.catalog import ItemCatalog, load_catalog
 from serving.config import RunSections, Settings, run_sections
 from serving.customers import customer_records
 
@@ -47,6 +48,7 @@ class Bundle:
     recommender: Any = None
     item_category: dict[str, str] = field(default_factory=dict)
     active_customers: frozenset[str] = frozenset()
+    catalog: ItemCatalog = field(default_factory=ItemCatalog)  # prices, stock, best sellers (serving.catalog)
     # answers worked out by the loader thread, and bounded LRUs of pure answers (serving.picks; the mutable part)
     memo: Any = None
 
@@ -106,7 +108,8 @@ def load_bundle(settings: Settings, loader: ModelLoader | None = None) -> Bundle
     recommender = _recommender(shop, sections, loader if resolved is None else release_loader(resolved), missing,
                                versions)
     bundle = Bundle(datetime.now(), segmentation.cutoff, sections, versions, missing, segmentation, result, records,
-                    recommender, _item_categories(shop), _active_customers(shop, segmentation))
+                    recommender, _item_categories(shop), _active_customers(shop, segmentation),
+                    load_catalog(shop, segmentation.cutoff, sections.storefront.reminder_popular_days))
     logger.info("loaded the bundle in %.1f s: %d customers scored, versions %s, missing %s",
                 time.perf_counter() - started, len(records), versions, sorted(missing) or "none")
     return bundle

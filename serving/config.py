@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from features.analytics.segment_rules import SegmentsConfig
-from models.inference.config import RegistryConfig, ScoringConfig
+from models.inference.config import RegistryConfig, ScoringConfig, StorefrontConfig
 
 JOURNAL_FOLDER = "events_journal"
 
@@ -43,6 +43,7 @@ class RunSections(BaseModel):
     registry: RegistryConfig = RegistryConfig()
     scoring: ScoringConfig = ScoringConfig()
     segments: SegmentsConfig = SegmentsConfig()
+    storefront: StorefrontConfig = StorefrontConfig()
     reasons_k: int = Field(3, ge=1, le=10)
 
 
@@ -150,7 +151,7 @@ def run_sections(path: Path | None) -> RunSections:
     raw = yaml.safe_load(path.read_text()) or {}
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a YAML mapping of sections, got {type(raw).__name__}")
-    picked = {key: raw[key] for key in ("registry", "scoring", "segments") if key in raw}
+    picked = {key: raw[key] for key in ("registry", "scoring", "segments", "storefront") if key in raw}
     training = raw.get("training") or {}
     if isinstance(training, dict) and "reasons_k" in training:
         picked["reasons_k"] = training["reasons_k"]

@@ -25,9 +25,10 @@ from serving.journal import JournalError
 from serving.language import REQUEST_LANG, Lang, localised, localised_picks
 from serving.livestore import MemoryLive, RedisLive
 from serving.picks import CACHED_K, UNKNOWN, Memo, Ready, ready, ready_items, recommend_body
-from serving.recommender import item_page_list, personal_picks
+from serving.recommender import Picks, item_page_list, personal_picks
 from serving.shared import Shared
 from serving.timerule import batch_time_problem
+from serving.topup import TopUp, leading, top_up
 
 
 class ApiError(Exception):
@@ -100,11 +101,37 @@ async def recommend(ctx: Context, req: S.RecommendRequest) -> Answer:
         if live is not None:
             cart += [item for item in live.cart if item not in req.cart]
             exclude += list(live.bought)
+        threshold = req.free_delivery_threshold or bundle.sections.storefront.free_delivery_threshold
+        if threshold is not None and cart:
+            return await _with_top_up(bundle, req, cart, exclude, threshold)
         picks = await asyncio.to_thread(personal_picks, bundle.recommender, req.customer_id, req.k, cart, exclude,
                                         req.category, bundle.item_category)
         items, known = [{"item_id": i, "score": s, "reason": r} for i, s, r in picks.items], picks.known
     return json_answer({"customer_id": req.customer_id, "items": localised_picks(items),
                         "model_version": version, "fallback": not known})
+
+
+async def _with_top_up(bundle: Bundle, req: S.RecommendRequest, cart: list[str], exclude: list[str],
+                       threshold: float) -> Answer:
+    """The picks with the items that close the gap to free delivery first (``serving.topup``)."""
+    if not bundle.catalog.has_price:
+        raise ApiError(422, "no prices", "a free-delivery top-up needs item prices: the shop's items table has no "
+                       "price column; add it (items.price), or send no free_delivery_threshold")
+    cfg = bundle.sections.storefront
+
+    def work() -> tuple[TopUp, Picks]:
+        top = top_up(bundle.recommender, bundle.catalog, cart, exclude, threshold, cfg.topup_margin, min(cfg.topup_k,
+                                                                                                       req.k))
+        taken = exclude + [item for item, _, _ in top.items]
+        return top, personal_picks(bundle.recommender, req.customer_id, req.k, cart, taken, req.category,
+                                   bundle.item_category)
+
+    top, picks = await asyncio.to_thread(work)
+    rows = leading(top.items, picks.items, req.k)
+    items = [{"item_id": i, "score": s, "reason": r} for i, s, r in rows]
+    return json_answer({"customer_id": req.customer_id, "items": localised_picks(items),
+                        "model_version": bundle.versions[RECOMMENDER], "fallback": not picks.known,
+                        "free_delivery": top.answer()})
 
 
 async def _usual_picks(bundle: Bundle, customer_id: str) -> Ready:

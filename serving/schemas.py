@@ -54,6 +54,9 @@ class RecommendRequest(Request):
     cart: list[Id] = Field(default_factory=list, max_length=MAX_K, description="Items in the cart now.")
     exclude: list[Id] = Field(default_factory=list, max_length=MAX_IDS, description="Items never to return.")
     category: str | None = Field(None, min_length=1, max_length=128, description="Only items of this category.")
+    free_delivery_threshold: float | None = Field(
+        None, gt=0, le=1e9, description="Cart value from which delivery is free (default: the config's "
+        "storefront.free_delivery_threshold). Below it, items that close the gap lead the picks.")
 
 
 class Pick(Response):
@@ -62,11 +65,20 @@ class Pick(Response):
     reason: str
 
 
+class FreeDelivery(Response):
+    threshold: float
+    cart_total: float = Field(description="The cart's value at list prices (one of each item).")
+    gap: float = Field(description="What the cart lacks to free delivery (0: it is over the threshold).")
+    unpriced_items: list[str] = Field(description="Cart items without a price in the items table (counted as 0).")
+
+
 class RecommendResponse(Response):
     customer_id: str
     items: list[Pick]
     model_version: str
     fallback: bool = Field(description="True when the customer is unknown to the model: cart-based or popular picks.")
+    free_delivery: FreeDelivery | None = Field(None, description="Present when a threshold applies and the cart "
+                                               "(sent or live) is not empty.")
 
 
 class BoughtTogetherRequest(Request):

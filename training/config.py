@@ -20,7 +20,7 @@ from models.base import config_hash
 from models.customer.baselines import BaselineConfig
 from models.customer.churn import ChurnConfig, GoldenConfig
 from models.customer.value import ValueConfig
-from models.inference.config import RegistryConfig, ScoringConfig
+from models.inference.config import RegistryConfig, ScoringConfig, StorefrontConfig
 from models.inference.drift import MonitorConfig
 from training.recsys.holdout import RecsysConfig
 
@@ -96,6 +96,7 @@ class RetentionConfig(_Section):
     recommender: RecommenderSection = RecommenderSection()
     campaigns: CampaignsConfig = CampaignsConfig()
     monitor: MonitorConfig = MonitorConfig()
+    storefront: StorefrontConfig = StorefrontConfig()
 
     def with_horizon(self, horizon_days: int | None) -> RetentionConfig:
         """Return a copy with another horizon (None: unchanged)."""

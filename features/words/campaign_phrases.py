@@ -114,4 +114,5 @@ PICKS = {
     "pick.upsell": _p("a step up from {anchor}", "классом выше, чем {anchor}"),
     "pick.buy_again": _p("time to buy again", "пора купить снова"),
     "pick.cart": _p("bought together with {anchor} in your cart", "покупают вместе с {anchor} из вашей корзины"),
+    "pick.topup": _p("adds {amount}: free delivery", "+{amount} к корзине: доставка бесплатно"),
 }

@@ -46,3 +46,19 @@ class ScoringConfig(_Section):
         if not 0 < low <= high < 1:
             raise ValueError(f"risk_thresholds must be 0 < medium <= high < 1, got {self.risk_thresholds}")
         return self
+
+
+class StorefrontConfig(_Section):
+    """What the storefront routes do beyond ranking: the cart top-up to free delivery, reminders, experiments."""
+
+    free_delivery_threshold: float | None = Field(None, gt=0, description="Cart value from which delivery is free "
+                                                  "(the shop's currency); a /recommend request may send its own. "
+                                                  "null: no top-up unless the request sends one.")
+    topup_margin: float = Field(15.0, ge=0, description="A top-up item costs between the gap and the gap plus this.")
+    topup_k: int = Field(3, ge=1, le=20, description="At most this many top-up items lead the picks.")
+    reminder_days: int = Field(30, ge=1, le=365, description="Reminders: views and wish-list adds of the last this "
+                               "many days (before the shop's last order, plus live events since).")
+    reminder_popular_days: int = Field(30, ge=1, le=365, description="Reminders: 'bought by others lately' counts "
+                                       "buyers of the last this many days.")
+    experiment_window_hours: float = Field(72.0, gt=0, le=24 * 60, description="A/B experiments: cart adds and "
+                                           "purchases this long after a shown list count for its arm.")

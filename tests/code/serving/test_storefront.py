@@ -1,0 +1,144 @@
+"""Cart top-up, reminders and A/B experiments as a storefront uses them: a real `retention serve` with Redis.
+
+One trained demo shop and one server (one worker, live state in a real redis-server) per module; each test makes
+many requests against it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from features.demo.shop import write_shop
+from tests.code.serving.server import ADMIN, MARKETER, STOREFRONT, Redis, Server, redis_server, start
+from tests.shared import demo_tables, small_config
+from training.cli.app import app
+
+pytestmark = pytest.mark.integration  # trains, then runs bentoml serve with redis-server
+
+MARGIN = 15.0  # storefront.topup_margin's default
+
+
+@pytest.fixture(scope="module")
+def work(module_registry: Path) -> Path:
+    """A trained demo shop: data/, small.yaml and an MLflow registry with every champion."""
+    write_shop(demo_tables(1000, seed=21), module_registry / "data", "parquet")
+    (module_registry / "small.yaml").write_text(yaml.safe_dump(small_config()))
+    result = CliRunner().invoke(app, ["train", "--data", "data", "--config", "small.yaml"])
+    assert result.exit_code == 0, result.output
+    return module_registry
+
+
+@pytest.fixture(scope="module")
+def redis(work: Path) -> Iterator[Redis]:
+    running = redis_server(work / "redis")
+    yield running
+    running.kill()
+
+
+@pytest.fixture(scope="module")
+def server(work: Path, redis: Redis) -> Iterator[Server]:
+    running = start(work, work / "data", work / "small.yaml", {"RETENTION_REDIS_URL": redis.url})
+    yield running
+    running.kill()
+
+
+@pytest.fixture(scope="module")
+def http(server: Server) -> Iterator[httpx.Client]:
+    with server.client(**STOREFRONT) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def items(work: Path) -> pd.DataFrame:
+    return pd.read_parquet(work / "data" / "items.parquet").set_index("item_id")
+
+
+def ok(response: httpx.Response, status: int = 200) -> dict:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def reload(http: httpx.Client) -> None:
+    assert http.post("/admin/reload", headers=ADMIN).status_code == 202
+    while True:  # the reload either finishes or fails; the test's own timeout bounds a hang
+        status = ok(http.get("/admin/reload", headers=ADMIN))
+        if status["status"] != "loading":
+            assert status["status"] == "reloaded", status
+            return
+        threading.Event().wait(0.5)
+
+
+def cheap_cart(items: pd.DataFrame, http: httpx.Client) -> list[str]:
+    """A cart of one popular, in-stock item under 20 (so a threshold of 60 leaves a gap of 40 or more)."""
+    popular = ok(http.post("/recommend", json={"customer_id": "never-seen", "k": 50}))["items"]
+    cheap = [i["item_id"] for i in popular if items.at[i["item_id"], "price"] < 20 and items.at[i["item_id"],
+                                                                                                "in_stock"]]
+    assert cheap, "the demo shop's best sellers include cheap items"
+    return cheap[:1]
+
+
+def test_cart_top_up_closes_the_gap_to_free_delivery(http: httpx.Client, items: pd.DataFrame) -> None:
+    cart = cheap_cart(items, http)
+    total = round(float(items.loc[cart, "price"].sum()), 2)
+    threshold = round(total + 40.0, 2)
+    together = {i["item_id"] for i in ok(http.post("/bought_together", json={"item_ids": cart, "k": 100}))["items"]}
+    for customer in ("C000003", "never-seen"):  # a known customer and one the model has never seen (cart only)
+        answer = ok(http.post("/recommend", json={"customer_id": customer, "k": 8, "cart": cart,
+                                                   "free_delivery_threshold": threshold}))
+        assert answer["free_delivery"] == {"threshold": threshold, "cart_total": total, "gap": 40.0,
+                                           "unpriced_items": []}
+        top = [i for i in answer["items"] if i["reason"].endswith(": free delivery")]
+        assert 1 <= len(top) <= 3 and answer["items"][:len(top)] == top  # the top-up items lead
+        for pick in top:
+            price = float(items.at[pick["item_id"], "price"])
+            assert 40.0 <= price <= 40.0 + MARGIN and bool(items.at[pick["item_id"], "in_stock"])
+            assert pick["reason"] == f"adds {price:.2f}: free delivery" and pick["item_id"] not in cart
+            assert pick["item_id"] in together or items.at[pick["item_id"], "category"] in set(
+                items.loc[cart, "category"])
+        assert len(answer["items"]) == 8 and len({i["item_id"] for i in answer["items"]}) == 8
+    assert answer["fallback"] is True
+    russian = ok(http.post("/recommend?lang=ru", json={"customer_id": "never-seen", "k": 8, "cart": cart,
+                                                        "free_delivery_threshold": threshold}))
+    assert russian["items"][0]["reason"].endswith("к корзине: доставка бесплатно")
+    assert russian["items"][0]["reason"].startswith("+" + top[0]["reason"].split()[1].rstrip(":"))
+
+
+def test_a_cart_over_the_threshold_gets_the_usual_picks(http: httpx.Client, items: pd.DataFrame) -> None:
+    cart = cheap_cart(items, http)
+    usual = ok(http.post("/recommend", json={"customer_id": "C000004", "k": 6, "cart": cart}))
+    assert "free_delivery" not in usual  # no threshold sent, none configured
+    over = ok(http.post("/recommend", json={"customer_id": "C000004", "k": 6, "cart": cart,
+                                             "free_delivery_threshold": 1.0}))
+    assert over["free_delivery"]["gap"] == 0.0 and over["items"] == usual["items"]
+    unknown = ok(http.post("/recommend", json={"customer_id": "C000004", "k": 6, "cart": [*cart, "no-such-item"],
+                                                "free_delivery_threshold": 1.0}))
+    assert unknown["free_delivery"]["unpriced_items"] == ["no-such-item"]
+    refused = http.post("/recommend", json={"customer_id": "C000004", "free_delivery_threshold": -5})
+    assert refused.status_code == 422 and "free_delivery_threshold" in refused.json()["detail"]
+
+
+def test_the_configured_threshold_applies_and_a_live_cart_counts(http: httpx.Client, work: Path,
+                                                                   items: pd.DataFrame) -> None:
+    cart = cheap_cart(items, http)
+    config = small_config() | {"storefront": {"free_delivery_threshold": 1000.0}}
+    (work / "small.yaml").write_text(yaml.safe_dump(config))
+    try:
+        reload(http)
+        ok(http.post("/events", json={"customer_id": "live-cart", "event_type": "cart_add", "item_id": cart[0]}))
+        answer = ok(http.post("/recommend", json={"customer_id": "live-cart", "k": 4}))  # the cart is live only
+        total = round(float(items.at[cart[0], "price"]), 2)
+        assert answer["free_delivery"] == {"threshold": 1000.0, "cart_total": total, "gap": round(1000.0 - total, 2),
+                                           "unpriced_items": []}
+        marketer = ok(http.post("/customer_picks", headers=MARKETER, json={"customer_id": "live-cart", "k": 4}))
+        assert marketer["free_delivery"]["threshold"] == 1000.0
+    finally:
+        (work / "small.yaml").write_text(yaml.safe_dump(small_config()))
+        reload(http)
