@@ -27,6 +27,7 @@ from models.inference.score import Champions, ScoreResult, load_champions, score
 from serving.catalog import ItemCatalog, load_catalog
 from serving.config import RunSections, Settings, run_sections
 from serving.customers import customer_records
+from serving.reminders import ShopReminders, load_reminders
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Bundle:
     item_category: dict[str, str] = field(default_factory=dict)
     active_customers: frozenset[str] = frozenset()
     catalog: ItemCatalog = field(default_factory=ItemCatalog)  # prices, stock, best sellers (serving.catalog)
+    reminders: ShopReminders = field(default_factory=ShopReminders)  # the shop's side of /reminders
     # answers worked out by the loader thread, and bounded LRUs of pure answers (serving.picks; the mutable part)
     memo: Any = None
 
@@ -107,9 +109,11 @@ def load_bundle(settings: Settings, loader: ModelLoader | None = None) -> Bundle
     result, records = _scores(shop, sections, segmentation, loader, missing, versions, resolved)
     recommender = _recommender(shop, sections, loader if resolved is None else release_loader(resolved), missing,
                                versions)
+    store = sections.storefront
+    catalog = load_catalog(shop, segmentation.cutoff, store.reminder_popular_days)
     bundle = Bundle(datetime.now(), segmentation.cutoff, sections, versions, missing, segmentation, result, records,
-                    recommender, _item_categories(shop), _active_customers(shop, segmentation),
-                    load_catalog(shop, segmentation.cutoff, sections.storefront.reminder_popular_days))
+                    recommender, _item_categories(shop), _active_customers(shop, segmentation), catalog,
+                    load_reminders(shop, segmentation.cutoff, store.reminder_days, catalog))
     logger.info("loaded the bundle in %.1f s: %d customers scored, versions %s, missing %s",
                 time.perf_counter() - started, len(records), versions, sorted(missing) or "none")
     return bundle

@@ -70,3 +70,10 @@ def _ranked(counts: pd.DataFrame, by: str) -> dict[str, tuple[str, ...]]:
     ranked = counts.dropna(subset=["category"]).sort_values([by, C.ITEM_ID], ascending=[False, True])
     return {str(name): tuple(group[C.ITEM_ID].head(TOP_PER_CATEGORY))
             for name, group in ranked.groupby("category", sort=False)}
+
+
+def catalog_frame(catalog: ItemCatalog) -> pd.DataFrame:
+    """Return the catalogue as the campaign rules read the items table: item_id, price, in_stock."""
+    ids = sorted(set(catalog.price) | set(catalog.category) | catalog.out_of_stock)
+    return pd.DataFrame({C.ITEM_ID: ids, C.PRICE: [catalog.price.get(i, float("nan")) for i in ids],
+                         C.IN_STOCK: [i not in catalog.out_of_stock for i in ids]})

@@ -1,11 +1,12 @@
 """The service's settings, read from the environment once per process (``retention serve`` sets them).
 
 - ``RETENTION_DATA``: the shop folder (or DuckDB file) whose current state is served (required).
-- ``RETENTION_CONFIG``: run configuration (YAML); its ``registry``, ``scoring``, ``segments`` and
-  ``training.reasons_k`` are read (default: the built-in defaults).
+- ``RETENTION_CONFIG``: run configuration (YAML); its ``registry``, ``scoring``, ``segments``, ``storefront``,
+  ``campaigns`` and ``training.reasons_k`` are read (default: the built-in defaults).
 - Keys, one per role (``Authorization: Bearer <key>`` or ``X-API-Key: <key>``): ``RETENTION_STOREFRONT_KEY``
-  (``/recommend``, ``/bought_together``, ``/similar_items``, ``/upsell``, ``/events``), ``RETENTION_API_KEY`` (the
-  marketer: ``/customer``, ``/customer_picks``, ``/churn_risk``, ``/churn_list``, ``/segments``),
+  (``/recommend``, ``/reminders``, ``/bought_together``, ``/similar_items``, ``/upsell``, ``/events``),
+  ``RETENTION_API_KEY`` (the marketer: ``/customer``, ``/customer_picks``, ``/churn_risk``, ``/churn_list``,
+  ``/audiences/reminders``, ``/segments``),
   ``RETENTION_ADMIN_KEY`` (``/admin/*``) and, optional, ``RETENTION_METRICS_KEY`` (``/metrics``; unset: open).
   The service refuses to start while a role's key is unset, unless ``RETENTION_INSECURE_NO_AUTH=1``
   (``retention serve --insecure-no-auth``): then the routes of the unset keys are open, and it says so.
@@ -30,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from features.analytics.segment_rules import SegmentsConfig
+from features.campaigns.config import CampaignsConfig
 from models.inference.config import RegistryConfig, ScoringConfig, StorefrontConfig
 
 JOURNAL_FOLDER = "events_journal"
@@ -44,6 +46,7 @@ class RunSections(BaseModel):
     scoring: ScoringConfig = ScoringConfig()
     segments: SegmentsConfig = SegmentsConfig()
     storefront: StorefrontConfig = StorefrontConfig()
+    campaigns: CampaignsConfig = CampaignsConfig()
     reasons_k: int = Field(3, ge=1, le=10)
 
 
@@ -151,7 +154,8 @@ def run_sections(path: Path | None) -> RunSections:
     raw = yaml.safe_load(path.read_text()) or {}
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a YAML mapping of sections, got {type(raw).__name__}")
-    picked = {key: raw[key] for key in ("registry", "scoring", "segments", "storefront") if key in raw}
+    picked = {key: raw[key] for key in ("registry", "scoring", "segments", "storefront", "campaigns")
+              if key in raw}
     training = raw.get("training") or {}
     if isinstance(training, dict) and "reasons_k" in training:
         picked["reasons_k"] = training["reasons_k"]

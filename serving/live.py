@@ -2,8 +2,8 @@
 
 A purchase makes the item leave the customer's picks and ends its cart line; ``cart_add`` / ``cart_remove`` keep a
 live cart that drives bought-together picks. The journal that keeps the events on disk is ``serving.journal``;
-``serving.merge`` appends the site events (view, cart_add, cart_remove) to the shop's events table so the next
-``retention train`` reads them; purchases stay in the journal, since the order export carries them with their
+``serving.merge`` appends the site events (view, cart_add, cart_remove, wishlist_add) to the shop's events table so
+the next ``retention train`` reads them; purchases stay in the journal, since the order export carries them with their
 order id and price.
 """
 
@@ -16,7 +16,7 @@ from datetime import datetime
 logger = logging.getLogger(__name__)
 
 COLUMNS = ("customer_id", "timestamp", "event_type", "item_id")
-SITE_EVENTS = ("view", "cart_add", "cart_remove")
+SITE_EVENTS = ("view", "cart_add", "cart_remove", "wishlist_add")
 
 
 @dataclass(frozen=True)

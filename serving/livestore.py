@@ -25,28 +25,31 @@ from serving.live import LiveEvent, LiveState
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("cart", "views", "bought")
+KINDS = ("cart", "views", "bought", "wishlist")
 BOUGHT_TTL_FACTOR = 4  # purchases stay 4 x the cart TTL (default 28 days): a bought item is not offered again
 # what each event does to the lists: (operation, list)
 OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "view": (("add", "views"),), "cart_add": (("add", "cart"),), "cart_remove": (("remove", "cart"),),
-    "purchase": (("add", "bought"), ("remove", "cart")),
+    "wishlist_add": (("add", "wishlist"),),
+    "purchase": (("add", "bought"), ("remove", "cart"), ("remove", "wishlist")),
 }
 
 
 @dataclass(frozen=True)
 class Live:
-    """One customer's live lists as read: cart and views oldest first, bought as a set."""
+    """One customer's live lists as read: cart, views and wish list oldest first, bought as a set."""
 
     cart: tuple[str, ...] = ()
     views: tuple[str, ...] = ()
     bought: frozenset[str] = frozenset()
+    wishlist: tuple[str, ...] = ()
 
 
 def ttl_seconds(settings: Settings) -> dict[str, float]:
     day = 86_400.0
     return {"cart": settings.live_ttl_days * day, "views": settings.live_ttl_days * day,
-            "bought": settings.live_ttl_days * day * BOUGHT_TTL_FACTOR}
+            "bought": settings.live_ttl_days * day * BOUGHT_TTL_FACTOR,
+            "wishlist": settings.live_ttl_days * day * BOUGHT_TTL_FACTOR}
 
 
 def epoch(moment: datetime) -> float:
@@ -109,7 +112,7 @@ class MemoryLive(LiveState):
         fresh = {kind: [i for i, at in items.items() if now - at < self.ttl[kind]] for kind, items in lists.items()}
         if not any(fresh.values()):
             return None
-        return Live(tuple(fresh["cart"]), tuple(fresh["views"]), frozenset(fresh["bought"]))
+        return Live(tuple(fresh["cart"]), tuple(fresh["views"]), frozenset(fresh["bought"]), tuple(fresh["wishlist"]))
 
     async def add(self, events: list[LiveEvent]) -> None:
         for event in events:
@@ -158,14 +161,14 @@ class RedisLive:
             async with self.client.pipeline(transaction=False) as pipe:
                 for kind in KINDS:
                     pipe.zrangebyscore(self.key(customer_id, kind), now - self.ttl[kind], "+inf")
-                cart, views, bought = await pipe.execute()
+                cart, views, bought, wishlist = await pipe.execute()
         except Exception as exc:  # Redis away: answer without live events rather than not at all
             self._warn("reading the live state", exc)
             return None
-        if not (cart or views or bought):
+        if not (cart or views or bought or wishlist):
             return None
         return Live(tuple(i.decode() for i in cart), tuple(i.decode() for i in views),
-                    frozenset(i.decode() for i in bought))
+                    frozenset(i.decode() for i in bought), tuple(i.decode() for i in wishlist))
 
     async def add(self, events: list[LiveEvent]) -> None:
         self.hinted.update(e.customer_id for e in events)

@@ -19,6 +19,7 @@ from features.data.io import spreadsheet_safe
 from models.inference.score import churn_list
 from serving import schemas as S
 from serving.bundle import RECOMMENDER, SCORES, Bundle, Holder
+from serving.catalog import catalog_frame
 from serving.config import Settings
 from serving.events import Journal, LiveEvent, naive_local
 from serving.journal import JournalError
@@ -26,6 +27,8 @@ from serving.language import REQUEST_LANG, Lang, localised, localised_picks
 from serving.livestore import MemoryLive, RedisLive
 from serving.picks import CACHED_K, UNKNOWN, Memo, Ready, ready, ready_items, recommend_body
 from serving.recommender import Picks, item_page_list, personal_picks
+from serving.reminders import reminders as reminder_items
+from serving.reminders import reminders_audience
 from serving.shared import Shared
 from serving.timerule import batch_time_problem
 from serving.topup import TopUp, leading, top_up
@@ -164,6 +167,13 @@ def _item_list_body(bundle: Bundle, item_ids: list[str], k: int, kind: str) -> b
                          "model_version": bundle.versions[RECOMMENDER]})
 
 
+async def reminders(ctx: Context, req: S.RemindersRequest) -> Answer:
+    bundle = bundle_with(ctx)
+    live = await ctx.live.read(req.customer_id)
+    items = reminder_items(bundle.reminders, bundle.catalog, req.customer_id, live, req.k, REQUEST_LANG.get())
+    return json_answer({"customer_id": req.customer_id, "items": items})
+
+
 async def bought_together(ctx: Context, req: S.BoughtTogetherRequest) -> Answer:
     return await _item_list(ctx, list(dict.fromkeys(req.item_ids)), req.k, "bought_together")
 
@@ -236,6 +246,14 @@ def _churn_list_answer(bundle: Bundle, req: S.ChurnListRequest) -> Answer:
     return json_answer({"customers": rows, "cutoff": bundle.cutoff.date().isoformat()})
 
 
+async def reminders_audience_route(ctx: Context, req: S.AudienceRequest) -> Answer:
+    bundle = bundle_with(ctx)
+    customers = bundle.segmentation.customers[["customer_id"]].astype(str)
+    answer = await asyncio.to_thread(reminders_audience, bundle.reminders, customers, catalog_frame(bundle.catalog),
+                                     bundle.cutoff, bundle.sections.campaigns, req.limit, REQUEST_LANG.get())
+    return json_answer(answer)
+
+
 async def segments(ctx: Context, req: None) -> Answer:
     bundle = bundle_with(ctx)
     memo = memo_of(bundle)
@@ -287,6 +305,10 @@ ROUTES = (
     Route("POST", "/recommend", recommend, S.RecommendRequest, S.RecommendResponse,
           "A customer's next items, with a reason each (unknown customers: cart-based or popular, fallback true)"
           + _STOREFRONT, key="storefront", errors=(*_BODY, 409)),
+    Route("POST", "/reminders", reminders, S.RemindersRequest, S.RemindersResponse,
+          "What the customer left in the cart, wished for or viewed and did not buy, then what others buy lately in "
+          "their favourite category (in stock, never already bought; live events count at once)" + _STOREFRONT,
+          key="storefront", errors=(*_BODY,)),
     Route("POST", "/bought_together", bought_together, S.BoughtTogetherRequest, S.ItemListResponse,
           "Items bought together with these (a cart)" + _STOREFRONT, key="storefront", errors=(*_BODY, 409)),
     Route("POST", "/similar_items", similar_items, S.ItemRequest, S.ItemListResponse,
@@ -306,6 +328,9 @@ ROUTES = (
           "Scores of up to 1,000 customers" + _MARKETER, key="api", errors=(*_BODY, 409)),
     Route("POST", "/churn_list", churn_list_route, S.ChurnListRequest, S.ChurnListResponse,
           "The customers worth saving first (JSON or CSV)" + _MARKETER, key="api", errors=(*_BODY, 409)),
+    Route("POST", "/audiences/reminders", reminders_audience_route, S.AudienceRequest, S.AudienceResponse,
+          "The reminders campaign audience (viewed or wished for, not bought) with its seeded control group, as "
+          "`retention campaigns` writes it" + _MARKETER, key="api", errors=_BODY),
     Route("GET", "/segments", segments, None, S.SegmentsResponse,
           "Segment sizes, revenue shares and average check" + _MARKETER, key="api", errors=(401, 503)),
     Route("POST", "/admin/reload", reload, None, S.ReloadResponse,

@@ -29,7 +29,7 @@ def checked_id(value: str) -> str:
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, strip_whitespace=False),
                AfterValidator(checked_id)]
 K = Annotated[int, Field(ge=1, le=MAX_K, description="How many items to return (1-100).")]
-EventType = Literal["view", "cart_add", "cart_remove", "purchase"]
+EventType = Literal["view", "cart_add", "cart_remove", "wishlist_add", "purchase"]
 
 
 class Request(BaseModel):
@@ -81,6 +81,24 @@ class RecommendResponse(Response):
                                                "(sent or live) is not empty.")
 
 
+class RemindersRequest(Request):
+    customer_id: Id
+    k: K = 10
+
+
+class Reminder(Response):
+    item_id: str
+    kind: Literal["cart", "wishlist", "viewed", "popular"] = Field(description="Left in the cart, on the wish list, "
+                                                                  "viewed and not bought, or bought by others lately "
+                                                                  "in the customer's favourite category.")
+    reason: str
+
+
+class RemindersResponse(Response):
+    customer_id: str
+    items: list[Reminder]
+
+
 class BoughtTogetherRequest(Request):
     item_ids: list[Id] = Field(min_length=1, max_length=MAX_K)
     k: K = 10
@@ -126,6 +144,27 @@ class EventsResponse(Response):
 
 
 # customers ---------------------------------------------------------------------------------------------------
+class AudienceRequest(Request):
+    limit: int = Field(1000, ge=1, le=MAX_LIST, description="At most this many customers, most value first.")
+
+
+class AudienceRow(Response):
+    customer_id: str
+    control: bool = Field(description="Held back (do not contact): the same seeded draw as `retention campaigns`.")
+    rule: str
+    items: str = Field(description="The items to remind of, ';'-separated (empty for the control group).")
+    value_at_stake: float
+
+
+class AudienceResponse(Response):
+    campaign: str
+    cutoff: str
+    control_share: float
+    seed: int
+    customers: list[AudienceRow]
+    total: int = Field(description="Customers in the whole audience (before the limit).")
+
+
 class CustomerRequest(Request):
     customer_id: Id
 

@@ -62,6 +62,7 @@ def select_audiences(customers: pd.DataFrame, inputs: CampaignInputs, cfg: Campa
         "vip_care": rules.vip_care(customers, cfg, lang),
         "abandoned_carts": rules.abandoned_carts(customers, inputs.cart_adds, inputs.bought_lines, inputs.items,
                                                  inputs.cutoff, lang),
+        "reminders": rules.reminders(customers, inputs.reminder_items, inputs.items, cfg, lang),
         "birthdays": rules.birthdays(customers, cfg, lang),
         "tier_progress": rules.tier_progress(customers, cfg, inputs.cutoff, lang),
         "contact_frequency": rules.contact_frequency(customers, cfg, inputs.has_email_events, lang),

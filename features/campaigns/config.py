@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-CAMPAIGNS = ("reactivation", "win_back", "second_order", "vip_care", "abandoned_carts", "birthdays",
+CAMPAIGNS = ("reactivation", "win_back", "second_order", "vip_care", "abandoned_carts", "reminders", "birthdays",
              "tier_progress", "contact_frequency")
 """The audiences ``retention campaigns`` writes (each with a control group), in display order."""
 SUPPRESSION = "suppression"
@@ -22,6 +22,7 @@ DEFAULT_OFFERS = {
     "vip_care/keep": "keep: early access and a personal thank-you, no discount",
     "vip_care/grow": "grow: a bundle or up-sell from a favourite category",
     "abandoned_carts": "reminder of the cart items, no discount",
+    "reminders": "a reminder of what they looked at or wished for, no discount",
     "birthdays": "birthday greeting with a 15% birthday coupon",
     "tier_progress/reach": "the spend to reach Premier, with a bonus-points week",
     "tier_progress/keep": "the spend to stay Premier before points expire",
@@ -55,6 +56,8 @@ class CampaignsConfig(BaseModel):
                                         "probability at least this, not churned.")
     cart_hours: tuple[float, float] = Field((24.0, 72.0), description="Abandoned carts: cart adds this many hours "
                                             "old at the cutoff (inclusive).")
+    reminder_days: int = Field(30, ge=1, le=365, description="Reminders: customers who viewed or wished for items "
+                               "in this many days before the cutoff and did not buy them.")
     birthday_days: int = Field(14, ge=1, description="Birthdays from the cutoff's day to this many days later "
                                "(0 <= days to birthday < N).")
     points_per_unit: float = Field(1.0, gt=0.0, description="Loyalty points per unit of net spend.")

@@ -36,6 +36,8 @@ SEGMENT_COLUMNS = (C.CUSTOMER_ID, "segment", "is_golden_now", "is_churned", "dea
 CUSTOMER_COLUMNS = (*SEGMENT_COLUMNS, "best_weekday", "best_hour", C.EMAIL_OPT_IN, "days_to_birthday", "year_spend",
                     "kept_spend", "visit_days", "email_opens")
 CART_COLUMNS = (C.CUSTOMER_ID, C.TIMESTAMP, C.ITEM_ID)
+REMINDER_COLUMNS = (C.CUSTOMER_ID, C.ITEM_ID, "kind", C.TIMESTAMP)
+REMINDER_EVENTS = {"cart_add": "cart", "wishlist_add": "wishlist", "view": "viewed"}
 
 
 @dataclass
@@ -51,6 +53,7 @@ class CampaignInputs:
     items: pd.DataFrame | None  # item_id, and in_stock / price / category when present
     has_email_events: bool = False
     notes: list[str] = field(default_factory=list)
+    reminder_items: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(REMINDER_COLUMNS)))
 
 
 def campaign_inputs(shop: Shop, cutoff: datetime, cfg: CampaignsConfig,
@@ -75,7 +78,7 @@ def campaign_inputs(shop: Shop, cutoff: datetime, cfg: CampaignsConfig,
     return CampaignInputs(cutoff=cutoff, dead_after_days=segments_cfg.reactivation_days,
                           customers=frame.reset_index()[list(CUSTOMER_COLUMNS)], purchases=purchases,
                           cart_adds=carts, bought_lines=bought, items=items, has_email_events=email_events,
-                          notes=notes)
+                          notes=notes, reminder_items=reminder_candidates(shop, cutoff, cfg.reminder_days))
 
 
 def _by_customer(table: ibis.Table) -> pd.DataFrame:
@@ -174,3 +177,34 @@ def orders_in(shop: Shop, start: datetime, end: datetime) -> pd.DataFrame:
     frame[C.CUSTOMER_ID] = frame[C.CUSTOMER_ID].astype(str)
     frame[C.REVENUE] = frame[C.REVENUE].astype("float64")
     return frame
+
+
+def reminder_candidates(shop: Shop, cutoff: datetime, days: float) -> pd.DataFrame:
+    """Return what each customer looked at, wished for or left in the cart in ``[cutoff - days, cutoff)`` and has
+    not bought before the cutoff: customer_id, item_id, kind (cart, wishlist, viewed), timestamp (the latest), one
+    row per customer, item and kind, newest first. A cart item removed again after its last add is not a cart item.
+    """
+    empty = pd.DataFrame({c: pd.Series(dtype="datetime64[us]" if c == C.TIMESTAMP else object)
+                          for c in REMINDER_COLUMNS})
+    events = shop.table("events")
+    if events is None or C.ITEM_ID not in events.columns or not shop.has("transactions", C.ITEM_ID):
+        return empty
+    ev = rows_before(events, cutoff)
+    ev = ev.filter(ev[C.EVENT_TYPE].isin([*REMINDER_EVENTS, "cart_remove"]), ev[C.ITEM_ID].notnull(),
+                   ev[C.TIMESTAMP] >= ibis.timestamp(cutoff - timedelta(days=days)))
+    last = ev.group_by([C.CUSTOMER_ID, C.ITEM_ID, C.EVENT_TYPE]).aggregate(**{C.TIMESTAMP: ev[C.TIMESTAMP].max()})
+    lines = rows_before(shop.transactions, cutoff)
+    lines = lines.filter(lines[C.QUANTITY] > 0, lines[C.CUSTOMER_ID].isin(ev[C.CUSTOMER_ID]))
+    bought = lines.select(C.CUSTOMER_ID, C.ITEM_ID).distinct()
+    frame = last.anti_join(bought, [C.CUSTOMER_ID, C.ITEM_ID]).execute()
+    if frame.empty:
+        return empty
+    for column in (C.CUSTOMER_ID, C.ITEM_ID):
+        frame[column] = frame[column].astype(str)
+    removed = frame[frame[C.EVENT_TYPE] == "cart_remove"].set_index([C.CUSTOMER_ID, C.ITEM_ID])[C.TIMESTAMP]
+    frame = frame[frame[C.EVENT_TYPE] != "cart_remove"]
+    when_removed = removed.reindex(pd.MultiIndex.from_frame(frame[[C.CUSTOMER_ID, C.ITEM_ID]])).to_numpy()
+    still = ~((frame[C.EVENT_TYPE] == "cart_add").to_numpy() & (when_removed >= frame[C.TIMESTAMP].to_numpy()))
+    frame = frame[still].assign(kind=lambda f: f[C.EVENT_TYPE].map(REMINDER_EVENTS))
+    frame = frame.sort_values([C.CUSTOMER_ID, C.TIMESTAMP, C.ITEM_ID], ascending=[True, False, True])
+    return frame[list(REMINDER_COLUMNS)].reset_index(drop=True)

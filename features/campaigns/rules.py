@@ -160,6 +160,32 @@ def abandoned_carts(customers: pd.DataFrame, cart_adds: pd.DataFrame, bought_lin
     return _selection(per, words, "abandoned_carts", per["value"], per["items"])
 
 
+def reminders(customers: pd.DataFrame, candidates: pd.DataFrame, items: pd.DataFrame | None, cfg: CampaignsConfig,
+              lang: str = "en") -> pd.DataFrame:
+    """Customers with items they viewed or wished for in the reminder window and did not buy (``candidates`` of
+    ``inputs.reminder_candidates``), in stock when the items table says; wish-list items first, then the newest
+    views, at most ``items_per_customer`` (at least one) in the row. Most value (the items' prices) first."""
+    rows = candidates[candidates["kind"].isin(["wishlist", "viewed"])]
+    rows = rows[rows[C.CUSTOMER_ID].isin(customers[C.CUSTOMER_ID])]
+    price = pd.Series(0.0, index=rows.index)
+    if items is not None:
+        catalogue = items.set_index(C.ITEM_ID)
+        if C.IN_STOCK in catalogue.columns:
+            stock = catalogue[C.IN_STOCK].reindex(rows[C.ITEM_ID]).fillna(True).astype(bool).to_numpy()
+            rows, price = rows[stock], price[stock]
+        if C.PRICE in catalogue.columns:
+            price = pd.Series(catalogue[C.PRICE].reindex(rows[C.ITEM_ID]).fillna(0.0).to_numpy(), index=rows.index)
+    rows = rows.assign(price=price, first=(rows["kind"] != "wishlist").astype(int))
+    rows = rows.sort_values([C.CUSTOMER_ID, "first", C.TIMESTAMP], ascending=[True, True, False])
+    rows = rows.drop_duplicates([C.CUSTOMER_ID, C.ITEM_ID]).groupby(C.CUSTOMER_ID).head(max(cfg.items_per_customer, 1))
+    per = rows.groupby(C.CUSTOMER_ID, sort=False).agg(items=(C.ITEM_ID, ";".join), value=("price", "sum"),
+                                                      n=(C.ITEM_ID, "size")).reset_index()
+    per = _by_value(per, per["value"])
+    words = [say("campaign.reminders", lang, n=n, days=cfg.reminder_days, items=i)
+             for n, i in zip(per["n"], per["items"], strict=True)]
+    return _selection(per, words, "reminders", per["value"], per["items"])
+
+
 def birthdays(customers: pd.DataFrame, cfg: CampaignsConfig, lang: str = "en") -> pd.DataFrame:
     """Customers whose birthday is 0 to ``birthday_days - 1`` days after the cutoff's day; golden customers first,
     then Champions and Loyal, then by the date."""

@@ -49,6 +49,10 @@ CAMPAIGN_RULES = {
     "campaign.vip_grow": _p(
         "not golden yet, {p:share} likely to be golden next period; grow them",
         "пока не золотой, вероятность стать золотым в следующем периоде {p:share}; развивайте"),
+    "campaign.reminders": _p(
+        "{n:count:item|items} viewed or wished for in the {days} days before the cutoff, in stock, not bought: {items}",
+        "{n:count:товар|товара|товаров} просмотрено или отложено за {days} дней до даты отсечки, в наличии, "
+        "не куплено: {items}"),
     "campaign.cart": _p(
         "{n:count:item|items} added to the cart {hours:number} hours before the cutoff, in stock, not bought since: "
         "{items}",
@@ -91,6 +95,8 @@ OFFERS = {
                               "удержание: ранний доступ и личная благодарность, без скидки"),
     "offer.vip_care/grow": _p("grow: a bundle or up-sell from a favourite category",
                               "развитие: набор или товар классом выше из любимой категории"),
+    "offer.reminders": _p("a reminder of what they looked at or wished for, no discount",
+                          "напоминание о просмотренных и отложенных товарах, без скидки"),
     "offer.abandoned_carts": _p("reminder of the cart items, no discount",
                                 "напоминание о товарах в корзине, без скидки"),
     "offer.birthdays": _p("birthday greeting with a 15% birthday coupon",
@@ -115,4 +121,12 @@ PICKS = {
     "pick.buy_again": _p("time to buy again", "пора купить снова"),
     "pick.cart": _p("bought together with {anchor} in your cart", "покупают вместе с {anchor} из вашей корзины"),
     "pick.topup": _p("adds {amount}: free delivery", "+{amount} к корзине: доставка бесплатно"),
+}
+
+# why /reminders shows an item (serving/reminders.py)
+REMINDERS = {
+    "reminder.cart": _p("still in your cart", "всё ещё в вашей корзине"),
+    "reminder.wishlist": _p("on your wish list", "в вашем списке желаний"),
+    "reminder.viewed": _p("you looked at it recently", "вы недавно смотрели"),
+    "reminder.popular": _p("bought by others lately in {category}", "другие недавно покупали в категории {category}"),
 }

@@ -7,7 +7,7 @@ it). Russian phrases avoid the past tense where it would need the customer's gen
 
 from __future__ import annotations
 
-from features.words.campaign_phrases import CAMPAIGN_RULES, OFFERS, PICKS
+from features.words.campaign_phrases import CAMPAIGN_RULES, OFFERS, PICKS, REMINDERS
 from features.words.formats import Lang
 
 DAYS_EN, DAYS_RU = "count:day|days", "count:день|дня|дней"
@@ -164,4 +164,4 @@ RESULTS |= {
 }
 
 PHRASES: dict[str, dict[Lang, str]] = {**RISK_REASONS, **VALUE_REASONS, **ACTION_RULES, **RESULTS, **CAMPAIGN_RULES,
-                                       **OFFERS, **PICKS}
+                                       **OFFERS, **PICKS, **REMINDERS}

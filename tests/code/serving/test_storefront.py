@@ -142,3 +142,77 @@ def test_the_configured_threshold_applies_and_a_live_cart_counts(http: httpx.Cli
     finally:
         (work / "small.yaml").write_text(yaml.safe_dump(small_config()))
         reload(http)
+
+
+@pytest.fixture(scope="module")
+def history(work: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shop's purchase lines and site events."""
+    lines = pd.read_parquet(work / "data" / "transactions.parquet", columns=["customer_id", "item_id", "quantity"])
+    events = pd.read_parquet(work / "data" / "events.parquet")
+    return lines[lines["quantity"] > 0], events
+
+
+def test_reminders_from_the_shop(http: httpx.Client, items: pd.DataFrame,
+                                 history: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    lines, events = history
+    bought = lines.groupby("customer_id")["item_id"].agg(set)
+    recent = events[events["timestamp"] >= events["timestamp"].max() - pd.Timedelta(days=25)]
+    viewers = sorted(set(recent.loc[recent["event_type"] == "view", "customer_id"]) & set(bought.index))[:30]
+    kinds_seen: set[str] = set()
+    for customer in viewers:
+        answer = ok(http.post("/reminders", json={"customer_id": customer, "k": 8}))
+        mine = events[events["customer_id"] == customer]
+        ranks = [("cart", "wishlist", "viewed", "popular").index(i["kind"]) for i in answer["items"]]
+        assert ranks == sorted(ranks) and answer["items"], customer  # cart, wish list, viewed, then popular
+        for item in answer["items"]:
+            kinds_seen.add(item["kind"])
+            assert item["item_id"] not in bought[customer] and bool(items.at[item["item_id"], "in_stock"])
+            done = {"cart": "cart_add", "wishlist": "wishlist_add", "viewed": "view"}.get(item["kind"])
+            if done is not None:
+                assert item["item_id"] in set(mine.loc[mine["event_type"] == done, "item_id"])
+            assert item["reason"] == {"cart": "still in your cart", "wishlist": "on your wish list",
+                                      "viewed": "you looked at it recently"}.get(
+                item["kind"], f"bought by others lately in {items.at[item['item_id'], 'category']}")
+    assert {"viewed", "popular"} <= kinds_seen
+
+
+def test_reminders_follow_live_events_at_once(http: httpx.Client, items: pd.DataFrame) -> None:
+    in_stock = items.index[items["in_stock"].astype(bool)].tolist()
+    viewed, wished, carted = in_stock[:3]
+    gone = items.index[~items["in_stock"].astype(bool)][0]
+    customer = "reminded-live"
+    assert ok(http.post("/reminders", json={"customer_id": customer}))["items"] == []  # nothing known yet
+    events = [{"customer_id": customer, "event_type": t, "item_id": i} for t, i in (
+        ("view", gone), ("view", viewed), ("wishlist_add", wished), ("cart_add", carted))]
+    ok(http.post("/events", json={"events": events}))
+    answer = ok(http.post("/reminders", json={"customer_id": customer, "k": 5}))["items"]
+    assert [(i["item_id"], i["kind"]) for i in answer[:3]] == [(carted, "cart"), (wished, "wishlist"),
+                                                                (viewed, "viewed")]
+    assert gone not in {i["item_id"] for i in answer}  # out of stock: never
+    assert all(i["kind"] == "popular" for i in answer[3:])
+    ok(http.post("/events", json={"customer_id": customer, "event_type": "purchase", "item_id": wished}))
+    after = ok(http.post("/reminders?lang=ru", json={"customer_id": customer, "k": 5}))["items"]
+    assert wished not in {i["item_id"] for i in after}  # bought: gone at once
+    assert [i["reason"] for i in after[:2]] == ["всё ещё в вашей корзине", "вы недавно смотрели"]
+    assert http.post("/reminders", json={"customer_id": customer}, headers={"Authorization": "Bearer x"}
+                     ).status_code == 401
+
+
+def test_the_reminders_audience_matches_the_cli(http: httpx.Client, work: Path) -> None:
+    assert http.post("/audiences/reminders", json={}).status_code == 401  # the marketer's key, not the storefront's
+    served = ok(http.post("/audiences/reminders", headers=MARKETER, json={"limit": 5000}))
+    assert served["campaign"] == "reminders" and served["total"] == len(served["customers"]) > 20
+    held = [row["control"] for row in served["customers"]]
+    assert 0 < sum(held) < len(held) and all(row["items"] == "" for row in served["customers"] if row["control"])
+    values = [row["value_at_stake"] for row in served["customers"]]
+    assert values == sorted(values, reverse=True)
+    result = CliRunner().invoke(app, ["campaigns", "--data", "data", "--out", "campaigns", "--config", "small.yaml"])
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(work / "campaigns" / "reminders.csv", dtype={"customer_id": str, "items": str},
+                          keep_default_na=False)
+    manifest = pd.read_csv(work / "campaigns" / "manifest.csv", dtype=str)
+    assert written["customer_id"].tolist() == [row["customer_id"] for row in served["customers"]]
+    assert written["control"].tolist() == held
+    assert set(manifest.loc[manifest["campaign"] == "reminders", "customer_id"]) == set(written["customer_id"])
+    for row, items in zip(served["customers"], written["items"], strict=True):
+        assert items.startswith(row["items"])  # the CLI adds personal picks after the reminded items
