@@ -47,12 +47,13 @@ def ready(picks: Picks) -> Ready:
     return Ready(b",".join(parts), tuple(ends), picks.known)
 
 
-def recommend_body(customer_id: str, picks: Ready, k: int, version: str) -> bytes:
+def recommend_body(customer_id: str, picks: Ready, k: int, version: str, arm: str = "champion") -> bytes:
     """The ``/recommend`` answer for the first ``k`` picks (the same bytes ``orjson.dumps`` of the dict gives)."""
     n = min(k, len(picks.ends))
     items = picks.blob[:picks.ends[n - 1]] if n else b""
     return b"".join((b'{"customer_id":', orjson.dumps(customer_id), b',"items":[', items, b'],"model_version":',
-                     orjson.dumps(version), b',"fallback":true}' if not picks.known else b',"fallback":false}'))
+                     orjson.dumps(version), b',"fallback":true' if not picks.known else b',"fallback":false',
+                     b',"arm":"', arm.encode(), b'"}'))
 
 
 def ready_items(picks: Ready, k: int) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ import io
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from serving.bundle import RECOMMENDER, SCORES, Bundle, Holder
 from serving.catalog import catalog_frame
 from serving.config import Settings
 from serving.events import Journal, LiveEvent, naive_local
+from serving.experiments import CHALLENGER, CHAMPION, Watch
 from serving.journal import JournalError
 from serving.language import REQUEST_LANG, Lang, localised, localised_picks
 from serving.livestore import MemoryLive, RedisLive
@@ -47,6 +49,7 @@ class Context:
     live: MemoryLive | RedisLive
     journal: Journal
     shared: Shared | None = None  # the reload generation across workers (with Redis)
+    experiments: Watch | None = None  # the running A/B experiment of recommender versions, if any
 
 
 @dataclass(frozen=True)
@@ -90,14 +93,44 @@ def memo_of(bundle: Bundle) -> Memo:
 
 
 # storefront ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Arm:
+    """The recommender a request is answered by: the champion, or the challenger of a running experiment."""
+
+    name: str
+    model: Any
+    memo: Memo
+    version: str
+    shown: Path | None = None  # the experiment's shown-lists file (None: no experiment running)
+
+
+def arm_of(ctx: Context, bundle: Bundle, customer_id: str) -> Arm:
+    active = ctx.experiments.active if ctx.experiments is not None else None
+    if active is None:
+        return Arm(CHAMPION, bundle.recommender, memo_of(bundle), bundle.versions[RECOMMENDER])
+    if active.experiment.arm(customer_id) == CHALLENGER:
+        return Arm(CHALLENGER, active.model, active.memo, active.experiment.challenger, active.shown)
+    return Arm(CHAMPION, bundle.recommender, memo_of(bundle), bundle.versions[RECOMMENDER], active.shown)
+
+
 async def recommend(ctx: Context, req: S.RecommendRequest) -> Answer:
+    return await _recommend(ctx, req, shown=True)
+
+
+async def customer_picks(ctx: Context, req: S.RecommendRequest) -> Answer:
+    return await _recommend(ctx, req, shown=False)  # the marketer looking is not the customer shown
+
+
+async def _recommend(ctx: Context, req: S.RecommendRequest, shown: bool) -> Answer:
     bundle = bundle_with(ctx, RECOMMENDER)
     live = await ctx.live.read(req.customer_id)
-    version = bundle.versions[RECOMMENDER]
+    arm = arm_of(ctx, bundle, req.customer_id)
+    log = arm.shown if shown and ctx.experiments is not None else None
+    top: TopUp | None = None
     if live is None and not (req.cart or req.exclude or req.category) and req.k <= CACHED_K:
-        usual = await _usual_picks(bundle, req.customer_id)
-        if REQUEST_LANG.get() == Lang.en:  # the ready bytes are English
-            return Answer(recommend_body(req.customer_id, usual, req.k, version))
+        usual = await _usual_picks(bundle, arm, req.customer_id)
+        if REQUEST_LANG.get() == Lang.en and log is None:  # the ready bytes are English
+            return Answer(recommend_body(req.customer_id, usual, req.k, arm.version, arm.name))
         items, known = ready_items(usual, req.k), usual.known
     else:
         cart, exclude = list(req.cart), list(req.exclude)
@@ -106,16 +139,23 @@ async def recommend(ctx: Context, req: S.RecommendRequest) -> Answer:
             exclude += list(live.bought)
         threshold = req.free_delivery_threshold or bundle.sections.storefront.free_delivery_threshold
         if threshold is not None and cart:
-            return await _with_top_up(bundle, req, cart, exclude, threshold)
-        picks = await asyncio.to_thread(personal_picks, bundle.recommender, req.customer_id, req.k, cart, exclude,
-                                        req.category, bundle.item_category)
+            top, picks = await _with_top_up(bundle, arm, req, cart, exclude, threshold)
+        else:
+            picks = await asyncio.to_thread(personal_picks, arm.model, req.customer_id, req.k, cart, exclude,
+                                            req.category, bundle.item_category)
         items, known = [{"item_id": i, "score": s, "reason": r} for i, s, r in picks.items], picks.known
-    return json_answer({"customer_id": req.customer_id, "items": localised_picks(items),
-                        "model_version": version, "fallback": not known})
+    if log is not None:
+        assert ctx.experiments is not None
+        ctx.experiments.log.add(log, req.customer_id, arm.name, arm.version, [i["item_id"] for i in items])
+    answer = {"customer_id": req.customer_id, "items": localised_picks(items), "model_version": arm.version,
+              "fallback": not known, "arm": arm.name}
+    if top is not None:
+        answer["free_delivery"] = top.answer()
+    return json_answer(answer)
 
 
-async def _with_top_up(bundle: Bundle, req: S.RecommendRequest, cart: list[str], exclude: list[str],
-                       threshold: float) -> Answer:
+async def _with_top_up(bundle: Bundle, arm: Arm, req: S.RecommendRequest, cart: list[str], exclude: list[str],
+                       threshold: float) -> tuple[TopUp, Picks]:
     """The picks with the items that close the gap to free delivery first (``serving.topup``)."""
     if not bundle.catalog.has_price:
         raise ApiError(422, "no prices", "a free-delivery top-up needs item prices: the shop's items table has no "
@@ -123,28 +163,21 @@ async def _with_top_up(bundle: Bundle, req: S.RecommendRequest, cart: list[str],
     cfg = bundle.sections.storefront
 
     def work() -> tuple[TopUp, Picks]:
-        top = top_up(bundle.recommender, bundle.catalog, cart, exclude, threshold, cfg.topup_margin, min(cfg.topup_k,
-                                                                                                       req.k))
+        top = top_up(arm.model, bundle.catalog, cart, exclude, threshold, cfg.topup_margin, min(cfg.topup_k, req.k))
         taken = exclude + [item for item, _, _ in top.items]
-        return top, personal_picks(bundle.recommender, req.customer_id, req.k, cart, taken, req.category,
-                                   bundle.item_category)
+        picks = personal_picks(arm.model, req.customer_id, req.k, cart, taken, req.category, bundle.item_category)
+        return top, Picks(leading(top.items, picks.items, req.k), picks.known)
 
-    top, picks = await asyncio.to_thread(work)
-    rows = leading(top.items, picks.items, req.k)
-    items = [{"item_id": i, "score": s, "reason": r} for i, s, r in rows]
-    return json_answer({"customer_id": req.customer_id, "items": localised_picks(items),
-                        "model_version": bundle.versions[RECOMMENDER], "fallback": not picks.known,
-                        "free_delivery": top.answer()})
+    return await asyncio.to_thread(work)
 
 
-async def _usual_picks(bundle: Bundle, customer_id: str) -> Ready:
+async def _usual_picks(bundle: Bundle, arm: Arm, customer_id: str) -> Ready:
     """A customer's top CACHED_K picks without cart or live events: precomputed, or computed once into the LRU."""
-    memo = memo_of(bundle)
     key = customer_id if customer_id in bundle.active_customers else UNKNOWN
-    found = memo.picks_of(key)
+    found = arm.memo.picks_of(key)
     if found is None:
-        found = ready(await asyncio.to_thread(personal_picks, bundle.recommender, customer_id, CACHED_K, (), ()))
-        memo.more_picks[key] = found
+        found = ready(await asyncio.to_thread(personal_picks, arm.model, customer_id, CACHED_K, (), ()))
+        arm.memo.more_picks[key] = found
     return found
 
 
@@ -321,7 +354,7 @@ ROUTES = (
     Route("POST", "/customer", customer, S.CustomerRequest, S.CustomerScores,
           "One customer's segment, scores, reasons and suggested action" + _MARKETER, key="api",
           errors=(*_BODY, 404, 409)),
-    Route("POST", "/customer_picks", recommend, S.RecommendRequest, S.RecommendResponse,
+    Route("POST", "/customer_picks", customer_picks, S.RecommendRequest, S.RecommendResponse,
           "What /recommend shows this customer, for the marketer's page" + _MARKETER, key="api",
           errors=(*_BODY, 409)),
     Route("POST", "/churn_risk", churn_risk, S.ChurnRiskRequest, S.ChurnRiskResponse,

@@ -79,6 +79,8 @@ class RecommendResponse(Response):
     fallback: bool = Field(description="True when the customer is unknown to the model: cart-based or popular picks.")
     free_delivery: FreeDelivery | None = Field(None, description="Present when a threshold applies and the cart "
                                                "(sent or live) is not empty.")
+    arm: Literal["champion", "challenger"] = Field(description="Which recommender answered: the champion, or the "
+                                                   "challenger of a running A/B experiment (`retention experiment`).")
 
 
 class RemindersRequest(Request):

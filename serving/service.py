@@ -23,6 +23,7 @@ from bentoml._internal.context import server_context
 from serving.bundle import Holder, load_bundle, packed_loader
 from serving.config import Settings, settings_from_env
 from serving.events import Journal, replay
+from serving.experiments import Watch, challenger_loader, store_for
 from serving.fastpath import FastPath
 from serving.lifeline import die_with_parent
 from serving.livestore import MemoryLive, RedisLive
@@ -74,8 +75,11 @@ class Retention:
             live = MemoryLive(settings)
             replay(settings.journal, live)
         self.live = live
+        redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
+        watch = Watch(store_for(settings.data, redis_url), settings.data, challenger_loader(self.holder))
+        watch.start()
         FastPath.worker = ((b"x-retention-worker", str(server_context.worker_index or 1).encode()),)
-        FastPath.context = Context(settings, self.holder, live, Journal(settings.journal), shared)
+        FastPath.context = Context(settings, self.holder, live, Journal(settings.journal), shared, watch)
         threading.Thread(target=self.holder.load_first, name="bundle-load", daemon=True).start()
 
     def __is_ready__(self) -> bool:

@@ -216,3 +216,73 @@ def test_the_reminders_audience_matches_the_cli(http: httpx.Client, work: Path) 
     assert set(manifest.loc[manifest["campaign"] == "reminders", "customer_id"]) == set(written["customer_id"])
     for row, items in zip(served["customers"], written["items"], strict=True):
         assert items.startswith(row["items"])  # the CLI adds personal picks after the reminded items
+
+
+def test_an_experiment_finds_the_better_challenger_and_promotes_it(http: httpx.Client, work: Path, redis: Redis,
+                                                                    items: pd.DataFrame) -> None:
+    """The simulated shoppers of the challenger's arm follow its picks twice as often; the results must find the
+    known effect inside their 95% interval, and stop --promote must make it the champion."""
+    import json
+
+    import numpy as np
+    from mlflow import MlflowClient
+
+    from features.campaigns.control import draw
+
+    client = MlflowClient()
+    first = client.get_model_version("recommender", "1")
+    client.create_model_version("recommender", first.source, first.run_id)  # version 2: the challenger
+    env = {"RETENTION_REDIS_URL": redis.url}  # the experiment lives where the service reads it
+    runner = CliRunner()
+    started = runner.invoke(app, ["experiment", "start", "--name", "sim", "--challenger", "2", "--share", "0.5",
+                                  "--data", "data"], env=env)
+    assert started.exit_code == 0, started.output
+    again = runner.invoke(app, ["experiment", "start", "--name", "other", "--challenger", "2", "--data", "data"],
+                          env=env)
+    assert again.exit_code != 0 and "is still running" in again.output
+    customers = sorted(pd.read_parquet(work / "data" / "transactions.parquet")["customer_id"].unique())[:800]
+    arm_of = {c: "challenger" if draw("experiment:sim", c, 0) < 0.5 else "champion" for c in customers}
+    probe = next(c for c in customers if arm_of[c] == "challenger")
+    while ok(http.post("/recommend", json={"customer_id": probe}))["arm"] != "challenger":
+        threading.Event().wait(0.5)  # every worker follows the store within a second (the test's timeout bounds it)
+    follow = {"champion": 0.2, "challenger": 0.4}  # how often a shopper buys the first pick
+    rng = np.random.default_rng(7)
+    expected: dict[str, list[float]] = {"champion": [], "challenger": []}
+    shown = {"champion": 0, "challenger": 1}  # the probe that saw the challenger was shown a list
+    catalogue = items.index[items["in_stock"].astype(bool)].tolist()
+    for customer in customers:
+        answer = ok(http.post("/recommend", json={"customer_id": customer, "k": 5}))
+        arm = answer["arm"]
+        assert arm == arm_of[customer] and answer["model_version"] == {"champion": "1", "challenger": "2"}[arm]
+        shown[arm] += 1
+        first_pick = answer["items"][0]["item_id"]
+        other = catalogue[int(rng.integers(len(catalogue)))]
+        expected[arm].append(follow[arm] * items.at[first_pick, "price"] + 0.1 * items.at[other, "price"])
+        events = []
+        if rng.random() < follow[arm]:
+            events += [{"customer_id": customer, "event_type": t, "item_id": first_pick} for t in ("cart_add",
+                                                                                                      "purchase")]
+        if rng.random() < 0.1:  # a purchase the picks did not cause, in both arms
+            events.append({"customer_id": customer, "event_type": "purchase", "item_id": other})
+        if events:
+            ok(http.post("/events", json={"events": events}))
+    ok(http.post("/customer_picks", headers=MARKETER, json={"customer_id": probe}))  # not a list shown
+    threading.Event().wait(1.5)  # the shown lists reach their file within FLUSH_SECONDS
+    found = runner.invoke(app, ["experiment", "results", "--name", "sim", "--data", "data", "--json"], env=env)
+    assert found.exit_code == 0, found.output
+    figures = json.loads(found.output)
+    arms = figures["arms"]
+    assert {arm: arms[arm]["lists_shown"] for arm in shown} == shown
+    assert arms["challenger"]["click_through"] > arms["champion"]["click_through"] > 0
+    truth = float(np.mean(expected["challenger"]) / np.mean(expected["champion"]) - 1)
+    _, low, high = figures["relative_revenue"]
+    assert low <= truth <= high and low > 0, (truth, figures)
+    assert figures["sentence"].startswith("the challenger sells") and figures["sentence"].endswith(
+        ": the challenger is better")
+    stopped = runner.invoke(app, ["experiment", "stop", "--name", "sim", "--data", "data", "--promote"], env=env)
+    assert stopped.exit_code == 0 and "recommender v2 is the champion" in stopped.output, stopped.output
+    assert str(client.get_model_version_by_alias("recommender", "champion").version) == "2"
+    while ok(http.post("/recommend", json={"customer_id": probe}))["arm"] != "champion":
+        threading.Event().wait(0.5)  # stopped: everyone gets the champion again
+    reload(http)
+    assert ok(http.post("/recommend", json={"customer_id": probe}))["model_version"] == "2"
