@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from training.cli import backtest, campaigns, data, features, models, recommend, report, segments, serve, uplift
+from training.cli import (
+    backtest,
+    campaigns,
+    data,
+    features,
+    lifecycle,
+    models,
+    recommend,
+    report,
+    segments,
+    serve,
+    uplift,
+)
 from training.cli.common import setup_logging
 
 app = typer.Typer(
@@ -22,5 +34,5 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug
     setup_logging(verbose)
 
 
-for module in (data, features, segments, models, backtest, recommend, campaigns, report, serve, uplift):
+for module in (data, features, segments, models, lifecycle, backtest, recommend, campaigns, report, serve, uplift):
     module.register(app)

@@ -13,8 +13,8 @@ import typer
 from rich.table import Table
 
 from features.data.io import spreadsheet_safe
-from training.cli.common import DataOption, LangOption, bad_input_exits, checked_lang, console, load_shop
-from training.cli.models import ConfigOption, CutoffOption, _cutoff, _quiet_steps
+from training.cli.common import DataOption, LangOption, bad_input_exits, checked_lang, console, load_shop, quiet_steps
+from training.cli.models import ConfigOption, CutoffOption, _cutoff
 from training.cli.outputs import refuse_shop_paths
 
 if TYPE_CHECKING:  # pandas loads inside the commands: `retention features` never needs it
@@ -47,7 +47,7 @@ def campaigns(
     from models.inference.score import load_champions
     from training.config import load_config
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         refuse_shop_paths(data, out, out / MANIFEST, out / SUMMARY)
         if (out / MANIFEST).exists():
@@ -123,7 +123,7 @@ def audience(
     from models.inference.campaigns import build_item_audience, load_recommender
     from training.config import load_config
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         output_format(out)
         if (item is None) == (category is None):

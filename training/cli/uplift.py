@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from training.cli.common import DataOption, bad_input_exits, console, err_console, load_shop, tidy_registry
-from training.cli.models import CutoffOption, _cutoff, _quiet_steps
+from training.cli.common import DataOption, bad_input_exits, console, err_console, load_shop, quiet_steps, tidy_registry
+from training.cli.models import CutoffOption, _cutoff
 from training.cli.outputs import refuse_shop_paths
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def train(
     from models.uplift.data import MIN_PER_GROUP, OUTCOMES
     from training.uplift import train_uplift
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         if outcome not in OUTCOMES:
             raise ValueError(f"--outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
@@ -99,7 +99,7 @@ def score(
     from features.data.io import output_format, write_frame
     from models.uplift.score import score_uplift
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         output_format(out)
         refuse_shop_paths(data, out)
