@@ -19,13 +19,16 @@ import time
 from datetime import datetime
 
 import numpy as np
+import pandas as pd
 
 from features import columns as C
 from features.data.reader import shop_from_frames
 from features.demo.shop import DemoConfig, generate_shop
 from features.demo.uplift import UpliftSimulation, simulate_uplift_campaign
-from models.uplift.compare import Comparison, compare
-from models.uplift.data import campaign_data
+from models.uplift.compare import Comparison, compare, holdout_mask
+from models.uplift.data import CampaignData, campaign_data
+from models.uplift.model import EXTRA_REVENUE
+from models.uplift.qini import bootstrap_weights, qini_with_interval
 
 CEILING_SHARE = 0.5  # the chosen model must reach at least this share of the true effect's Qini
 
@@ -41,6 +44,22 @@ def checks(c: Comparison) -> list[tuple[str, bool]]:
         (f"reaches at least half of the ceiling ({chosen:.4f} = {chosen / ceiling:.0%} of {ceiling:.4f})",
          bool(chosen >= CEILING_SHARE * ceiling)),
     ]
+
+
+def revenue_line(c: Comparison, data: CampaignData, truth: pd.DataFrame) -> str:
+    """Return the chosen model's extra revenue: its Qini on revenue next to the true revenue effect's, and how
+    closely it follows the true revenue effect."""
+    q = c.extra["revenue"]
+    held = holdout_mask(data)
+    true = truth.set_index(C.CUSTOMER_ID).loc[data.features[C.CUSTOMER_ID], "true_revenue_effect"].to_numpy()
+    ceiling = qini_with_interval(true[held], data.treated[held], data.outcomes["revenue"][held],
+                                 bootstrap_weights(int(held.sum())))[0]
+    estimate = c.models[c.chosen].predict(data.features[held])[EXTRA_REVENUE].to_numpy()
+    corr = np.corrcoef(estimate, true[held])[0, 1]
+    return (f"extra revenue (extra order chance x expected order value): Qini on revenue {q.value:.2f} (95% "
+            f"{q.low:.2f} to {q.high:.2f}) vs the true revenue effect's {ceiling.value:.2f} ({ceiling.low:.2f} to "
+            f"{ceiling.high:.2f}); correlation with the true revenue effect {corr:.2f}"
+            f"; mean {estimate.mean():.2f} vs true {true[held].mean():.2f} per customer")
 
 
 def main() -> int:
@@ -73,6 +92,7 @@ def main() -> int:
         print(f"{r.candidate + mark:40s} {r.qini:8.4f} {f'{r.low:.4f} to {r.high:.4f}':>20s} {versus:>22s} "
               f"{top:>13s}")
     print("random targeting: mean and 2.5-97.5% range of 200 random orders of the same held-out customers")
+    print(revenue_line(c, data, sim.truth))
     results = checks(c)
     for text, ok in results:
         print(f"{'PASS' if ok else 'FAIL'}: {c.table.set_index('kind').at[c.chosen, 'candidate']} {text}")

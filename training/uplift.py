@@ -73,6 +73,9 @@ def log_campaign(c: Comparison, outcome: Outcome, days: int, example: pd.DataFra
         for row in c.table.itertuples(index=False):
             metrics |= {f"{METRIC}_{row.kind}": row.qini, f"{METRIC}_{row.kind}_low": row.low,
                         f"{METRIC}_{row.kind}_high": row.high}
+        for name, q in c.extra.items():  # its extra order chance on orders, its extra revenue on revenue
+            metrics |= {f"{METRIC}_on_{name}": q.value, f"{METRIC}_on_{name}_low": q.low,
+                        f"{METRIC}_on_{name}_high": q.high}
         tracking.log_metrics({**metrics, METRIC: c.chosen_qini})
         tracking.log_dict({"table": c.table.to_dict(orient="records"), "verdict": c.verdict()}, "uplift.json")
         if not c.beats_random:

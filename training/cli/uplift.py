@@ -91,8 +91,9 @@ def score(
 ) -> None:
     """Expected effect of the campaign per customer, from its champion uplift model, highest first.
 
-    Columns: customer_id, effect (extra chance of the outcome, or extra revenue, if treated), outcome, days,
-    campaign, model_version, cutoff.
+    Columns: customer_id, effect (on the outcome the model was trained for), extra_order_probability (extra chance
+    of an order in the window if treated), extra_revenue (extra net revenue in the window if treated), outcome,
+    days, campaign, model_version, cutoff.
 
     Example: retention uplift score --data data/demo --campaign reactivation --out out/uplift_reactivation.csv
     """
@@ -110,6 +111,10 @@ def score(
     version = scores["model_version"].iloc[0] if len(scores) else "-"
     console.print(f"{campaign}: wrote {out} ({len(scores):,} customers, uplift_{campaign} v{version}, outcome "
                   f"{scores['outcome'].iloc[0] if len(scores) else '-'})", highlight=False)
+    if len(scores) and {"extra_order_probability", "extra_revenue"} <= set(scores.columns):
+        console.print(f"if everyone were treated: {scores['extra_order_probability'].sum():,.0f} extra orders and "
+                      f"{scores['extra_revenue'].sum():,.0f} extra revenue expected (extra revenue = extra order "
+                      "chance x what an extra order is worth, from the campaign)", highlight=False, soft_wrap=True)
 
 
 def register(root: typer.Typer) -> None:

@@ -14,9 +14,9 @@ from features import columns as C
 from features.data.reader import shop_from_frames
 from features.demo.shop import DemoConfig, generate_shop
 from features.demo.uplift import SimulatedCampaign, UpliftSimulation, simulate_uplift_campaign
-from models.uplift.compare import compare
+from models.uplift.compare import Comparison, compare
 from models.uplift.data import CampaignData, campaign_data, check_audience
-from models.uplift.model import UpliftModel
+from models.uplift.model import EXTRA_ORDER, EXTRA_REVENUE, UpliftModel
 from models.uplift.qini import qini_coefficient
 
 CUTOFF = datetime(2026, 9, 1)
@@ -102,12 +102,32 @@ def test_scores_are_reproducible_and_survive_save_and_load(data: CampaignData, t
     np.testing.assert_allclose(loaded.score(data.features), first, rtol=0, atol=1e-12)
 
 
+@pytest.fixture(scope="module")
+def comparison(simulated: SimulatedCampaign, data: CampaignData) -> Comparison:
+    return compare(data, binary=True, truth=_truth(simulated, data))
+
+
 def test_estimated_effects_follow_the_truth_and_beat_the_baselines(simulated: SimulatedCampaign,
-                                                                   data: CampaignData) -> None:
+                                                                   data: CampaignData, comparison: Comparison) -> None:
     truth = _truth(simulated, data)
-    result = compare(data, binary=True, truth=truth)
+    result = comparison
     estimated = result.models[result.chosen].score(data.features)
     assert np.corrcoef(estimated, truth)[0, 1] > 0.4
     assert result.beats_random and result.beats_churn
     table = result.table.set_index("kind")
     assert table.at[result.chosen, "qini"] >= 0.5 * table.at["truth", "qini"]
+
+
+def test_chosen_model_says_extra_order_chance_and_extra_revenue_near_the_truth(
+        simulated: SimulatedCampaign, data: CampaignData, comparison: Comparison, tmp_path: Path) -> None:
+    model = comparison.models[comparison.chosen]
+    predicted = model.predict(data.features)
+    np.testing.assert_array_equal(predicted[EXTRA_ORDER], predicted["effect"])  # chosen on ordered
+    true_revenue = simulated.truth.set_index(C.CUSTOMER_ID).loc[data.features[C.CUSTOMER_ID], "true_revenue_effect"]
+    revenue = predicted[EXTRA_REVENUE].to_numpy()
+    assert np.corrcoef(revenue, true_revenue)[0, 1] > 0.3
+    # the level: an extra order is worth what this customer's order in the window is (a regression), near the truth
+    assert 0.5 < revenue.mean() / true_revenue.mean() < 1.5
+    assert set(comparison.extra) == {"ordered", "revenue"}
+    loaded = UpliftModel.load(model.save(tmp_path / "chosen")).predict(data.features)
+    pd.testing.assert_frame_equal(loaded, predicted, check_exact=False, rtol=0, atol=1e-9)

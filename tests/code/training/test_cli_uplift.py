@@ -63,3 +63,8 @@ def test_train_registers_a_model_that_beats_random_and_scores_are_reproducible(
     assert (scores["model_version"] == champion["version"]).all() and scores["effect"].is_monotonic_decreasing
     truth = simulated.truth.set_index("customer_id").loc[scores["customer_id"], "true_effect"].to_numpy()
     assert np.corrcoef(scores["effect"], truth)[0, 1] > 0.4  # the registered model's effects follow the truth
+    # per customer both the extra order chance and the extra revenue, from the same registered version
+    np.testing.assert_array_equal(scores["extra_order_probability"], scores["effect"])
+    true_revenue = simulated.truth.set_index("customer_id").loc[scores["customer_id"], "true_revenue_effect"]
+    assert np.corrcoef(scores["extra_revenue"], true_revenue)[0, 1] > 0.3
+    assert "extra revenue" in scored.output
