@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -122,3 +123,32 @@ def test_campaigns_target_uplift_ranks_drops_and_keeps_the_control_draw(
     rule_book = read(work / "rule" / "manifest.csv")
     pd.testing.assert_frame_equal(others[rule_book.columns].reset_index(drop=True),
                                   rule_book[rule_book["campaign"] != "reactivation"].reset_index(drop=True))
+
+
+def test_report_shows_each_campaigns_qini_curve_and_its_sentence_from_the_same_points(
+        workdir: tuple[Path, SimulatedCampaign]) -> None:
+    from models.uplift.curves import TOP, captured_at, champion_curves
+    from serving.report.i18n import Words
+    from serving.report.uplift import chart, sentence
+
+    work, _ = workdir
+    if alias_version("uplift_reactivation", "champion") is None:  # run alone: register the model first
+        trained = runner.invoke(app, ["uplift", "train", "--data", "data", "--manifest", "manifest.csv"])
+        assert trained.exit_code == 0, trained.output
+    curves = champion_curves()
+    assert [c.campaign for c in curves] == ["reactivation"]
+    curve = curves[0]
+    got = captured_at(curve, TOP)
+    assert curve.captured[0] == 0 and abs(curve.captured[-1] - 1) < 1e-6 and got > TOP  # better than random
+    figure = chart(curve, Words("en"))
+    marked = [t for t in figure.data if t.mode == "markers+text"][0]
+    assert marked.x[0] == 100 * TOP and abs(marked.y[0] - 100 * got) < 1e-9  # the chart's point is the sentence's
+    for lang, words in (("en", f"targeting the top 30% by predicted effect gets {Words('en').share(got)} of the "
+                               "campaign's extra orders"),
+                        ("ru", f"предложение 30\u00a0% клиентов с наибольшим ожидаемым эффектом даёт "
+                               f"{Words('ru').share(got)} дополнительных заказов кампании")):
+        assert words in sentence(curve, lang)
+        result = runner.invoke(app, ["report", "--data", "data", "--lang", lang, "--out", f"report_{lang}.html"])
+        assert result.exit_code == 0, result.output
+        page = (work / f"report_{lang}.html").read_text(encoding="utf-8")
+        assert '<section id="uplift">' in page and escape(words) in page
