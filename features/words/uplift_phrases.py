@@ -29,6 +29,11 @@ UPLIFT = {
         "({model}, uplift_{campaign} v{version}, measured on {n:number} held-out customers).",
         "{campaign}: предложение {top:share} клиентов с наибольшим ожидаемым эффектом даёт {got:share} {what} "
         "кампании ({model}, uplift_{campaign} v{version}, измерено на {n:number} отложенных клиентах)."),
+    "uplift.more_than_all": _p(
+        " More than all of them: the other customers, taken together, ordered slightly less when contacted than "
+        "their control group did (noise, or customers an offer puts off).",
+        " Больше, чем все: остальные клиенты в сумме заказали при контакте чуть меньше своей контрольной группы "
+        "(шум или клиенты, которых предложение отталкивает)."),
     "uplift.none_extra": _p(
         "{campaign}: on its {n:number} held-out customers the campaign brought no measurable {what}, so no share "
         "can be said (uplift_{campaign} v{version}).",

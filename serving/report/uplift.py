@@ -25,8 +25,9 @@ def sentence(curve: UpliftCurve, lang: str) -> str:
         return say("uplift.none_extra", lang, campaign=curve.campaign, n=curve.holdout, what=what,
                    version=curve.version)
     model = say(f"uplift.kind.{curve.model}", lang) if f"uplift.kind.{curve.model}" in _kinds() else curve.model
-    return say("uplift.top", lang, campaign=curve.campaign, top=TOP, got=got, what=what, model=model,
+    text = say("uplift.top", lang, campaign=curve.campaign, top=TOP, got=got, what=what, model=model,
                version=curve.version, n=curve.holdout)
+    return text + say("uplift.more_than_all", lang) if got > 1.0 else text
 
 
 def _kinds() -> set[str]:
