@@ -14,6 +14,7 @@ from training.cli.outputs import refuse_shop_paths
 
 if TYPE_CHECKING:
     from models.uplift.compare import Comparison
+    from models.uplift.qini import Qini
 
 app = typer.Typer(help="Uplift models: target the customers a campaign changes, not those who buy anyway.",
                   no_args_is_help=True)
@@ -57,6 +58,10 @@ def train(
             err_console.print(f"[yellow]refused:[/] {run.refused}", highlight=False, soft_wrap=True)
             continue
         console.print(qini_table(run.comparison))
+        extra = run.comparison.extra
+        if extra:
+            console.print("the chosen model's extra order chance, Qini on orders: " + _span(extra["ordered"], 4)
+                          + "; its extra revenue, Qini on revenue: " + _span(extra["revenue"], 2), highlight=False)
         for note in run.notes:
             console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
         verdict = run.comparison.verdict()
@@ -80,6 +85,10 @@ def qini_table(c: Comparison) -> Table:
                       f"{r.top30_share:.0%}")
     table.caption = "random targeting: mean and 2.5-97.5% range of 200 random orders of the same customers"
     return table
+
+
+def _span(q: Qini, digits: int) -> str:
+    return f"{q.value:.{digits}f} (95% {q.low:.{digits}f} to {q.high:.{digits}f})"
 
 
 @app.command("score")

@@ -54,6 +54,7 @@ def test_train_registers_a_model_that_beats_random_and_scores_are_reproducible(
     result = runner.invoke(app, ["uplift", "train", "--data", "data", "--manifest", "manifest.csv", "--days", "30"])
     assert result.exit_code == 0, result.output
     assert "beats random targeting outside the noise" in result.output
+    assert "its extra revenue, Qini on revenue" in result.output
     assert "registered uplift_reactivation" in result.output
     champion = alias_version("uplift_reactivation", "champion")
     assert champion is not None and champion["tags"]["uplift_outcome"] == "ordered"
