@@ -62,21 +62,34 @@ def postgres() -> Iterator[Postgres]:
     db = Postgres(folder, port)
     subprocess.run(_as_owner([str(pg / "initdb"), "-D", str(folder / "data"), "-U", "retention", "-A", "trust",
                               "--no-sync"]), check=True, capture_output=True)
-    subprocess.run(_as_owner([str(pg / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w", "-o",
-                              f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]),
-                   check=True, capture_output=True)
-    try:
+    try:  # inside the try: a start that fails half-way (pg_ctl timed out) still leaves a server to stop
+        subprocess.run(_as_owner([str(pg / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
+                                  "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+                                  "start"]), check=True, capture_output=True)
         subprocess.run(_as_owner([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "retention",
                                   "mlflow"]), check=True, capture_output=True)
         yield db
     finally:
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            pid = db.pid()
-            os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
-            for _ in range(600):
-                os.kill(pid, 0)
-                time.sleep(0.1)
+        _stop_postgres(db)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop_postgres(db: Postgres) -> None:
+    """Stop the cluster by its postmaster's id: "fast" shutdown (SIGINT), then "immediate" (SIGQUIT), then SIGKILL."""
+    try:
+        pid = db.pid()
+    except (FileNotFoundError, ValueError, IndexError):  # never started
+        return
+    for sig, wait in ((signal.SIGINT, 60.0), (signal.SIGQUIT, 30.0), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
 
 
 @contextlib.contextmanager

@@ -65,14 +65,20 @@ def test_two_trains_at_once_leave_every_alias_in_one_release_and_no_run_running(
     client = tracking._client()
     release = tracking.current_release()
     assert release is not None and release["state"] == "done"
-    raw = {n: str(client.get_registered_model(n).aliases["champion"]) for n in NAMES}
-    assert raw == {n: a["champion"] for n, a in release["aliases"].items()} == resolved()
+    every = {n: {a: str(v) for a, v in client.get_registered_model(n).aliases.items()} for n in NAMES}
+    recorded = {n: {a: v for a, v in aliases.items() if v is not None} for n, aliases in release["aliases"].items()}
+    assert every == recorded  # every alias of every model, not only champion
+    raw = {n: every[n]["champion"] for n in NAMES}
+    assert raw == resolved()
     made_by = {client.get_model_version(n, v).run_id for n, v in raw.items()}
     assert len(made_by) == 1  # all four champions from one run
     experiments = [e.experiment_id for e in client.search_experiments()]
     assert not client.search_runs(experiments, "attributes.status = 'RUNNING'")
     assert len(client.search_runs(experiments, "attributes.status = 'FINISHED'")) == 2
     assert sorted(tracking.release_history()) == [1, 2]
+    # the artifacts went through the server (a teammate's machine loads them over HTTP), none into a local mlruns
+    assert {e.artifact_location.split(":")[0] for e in client.search_experiments()} == {"mlflow-artifacts"}
+    assert any((work / "artifacts").rglob("MLmodel")) and not (work / "mlruns").exists()
 
 
 def test_promote_rollback_score_and_serve_on_the_shared_server(shared: tuple[Path, str]) -> None:
