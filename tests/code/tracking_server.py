@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,8 +54,33 @@ class Postgres:
 
 
 @contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM (a CI timeout, a `kill`) into KeyboardInterrupt while the servers run, so the ``finally``
+    blocks that stop them still run; by default SIGTERM ends Python at once and would leave both behind."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
 def postgres() -> Iterator[Postgres]:
-    """Start a throwaway PostgreSQL cluster with a database ``mlflow`` owned by ``retention`` (trust auth, local)."""
+    """Start a throwaway PostgreSQL cluster with a database ``mlflow`` owned by ``retention`` (trust auth, local);
+    it is stopped on the way out, also on an error, Ctrl-C or SIGTERM."""
+    with _terminate_as_interrupt(), _cluster() as db:
+        yield db
+
+
+@contextlib.contextmanager
+def _cluster() -> Iterator[Postgres]:
     folder = Path(tempfile.mkdtemp(prefix="lifecycle-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")

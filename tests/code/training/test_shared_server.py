@@ -16,7 +16,7 @@ import yaml
 from features.demo.shop import write_shop
 from models.inference import registry
 from tests.code.serving.server import ADMIN_KEY, Server, start
-from tests.code.tracking_server import mlflow_server, postgres
+from tests.code.tracking_server import Postgres, mlflow_server, postgres
 from tests.shared import demo_tables, small_config
 from training import tracking
 
@@ -27,17 +27,25 @@ EXE = Path(sys.executable).parent / "retention"
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+def database() -> Iterator[Postgres]:
+    with postgres() as db:
+        yield db
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, database: Postgres) -> Iterator[tuple[Path, str]]:
     """A shop folder and the URI of a tracking server on PostgreSQL, MLFLOW_TRACKING_URI pointing at it."""
     work = tmp_path_factory.mktemp("shared")
     write_shop(demo_tables(900, seed=5), work / "data", "parquet")
     (work / "small.yaml").write_text(yaml.safe_dump(small_config()))
     patch = pytest.MonkeyPatch()
-    with postgres() as db, mlflow_server(db.uri, work / "artifacts") as url:
-        patch.chdir(work)
-        patch.setenv("MLFLOW_TRACKING_URI", url)
-        yield work, url
-    patch.undo()
+    try:
+        with mlflow_server(database.uri, work / "artifacts") as url:
+            patch.chdir(work)
+            patch.setenv("MLFLOW_TRACKING_URI", url)
+            yield work, url
+    finally:
+        patch.undo()
 
 
 def retention(work: Path, url: str, *args: str) -> subprocess.Popen[str]:
@@ -60,8 +68,14 @@ def test_two_trains_at_once_leave_every_alias_in_one_release_and_no_run_running(
     work, url = shared
     runs = [retention(work, url, "train", "--data", "data", "--config", "small.yaml", "--force-promote")
             for _ in range(2)]
-    for run in runs:
-        finish(run)
+    try:
+        for run in runs:
+            finish(run)
+    finally:  # a failure (or Ctrl-C) in one leaves no other train running against a server about to stop
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
     client = tracking._client()
     release = tracking.current_release()
     assert release is not None and release["state"] == "done"
@@ -112,3 +126,13 @@ def _reload(server: Server) -> dict:
                 assert status["status"] == "reloaded", status
                 return status
             threading.Event().wait(0.5)
+
+
+def test_the_database_itself_is_a_tracking_uri_too(shared: tuple[Path, str], database: Postgres) -> None:
+    """``MLFLOW_TRACKING_URI=postgresql://...`` (SQLAlchemy's default driver, psycopg 3) reads the same registry the
+    server writes (the server itself runs on ``postgresql+psycopg2://``): the release history is the same."""
+    work, url = shared
+    direct = database.uri.replace("postgresql+psycopg2://", "postgresql://")
+    through_server, _ = finish(retention(work, url, "models", "--history"))
+    out, _ = finish(retention(work, direct, "models", "--history"))
+    assert out == through_server and "train run" in out
