@@ -274,7 +274,7 @@ def build_report(shop: Shop, settings: ReportSettings | None = None,
     say("model quality")
     data.models = model_quality(s.registry)
     if data.models is None:
-        data.missing["models"] = ("no_models", {"uri": registry.tracking_uri()})
+        data.missing["models"] = ("no_models", {"uri": registry.shown_uri()})
     data.campaigns = campaigns
     if campaigns is None:
         data.missing["campaigns"] = ("no_campaigns", {})

@@ -95,9 +95,9 @@ def train(
         decisions.add_row(d.name, d.version, f"[green]{d.alias}[/]" if d.promoted else f"[yellow]{d.alias}[/]",
                           d.reason)
     console.print(decisions)
-    from training.tracking import tracking_uri
+    from models.inference.registry import shown_uri
 
-    console.print(f"MLflow run {result.run_id} at {tracking_uri()}", highlight=False, soft_wrap=True)
+    console.print(f"MLflow run {result.run_id} at {shown_uri()}", highlight=False, soft_wrap=True)
 
 
 def winners_table(outcome: Any) -> Table:
