@@ -238,8 +238,7 @@ def reload_once(server: Server) -> int:
 def test_a_reload_reaches_both_workers(server: Server) -> None:
     first = answers_from_both(server, "GET", "/admin/reload", ADMIN)
     start_generation = max(r.json()["generation"] for r in first.values())
-    asked = call(server, "POST", "/admin/reload", ADMIN)
-    assert asked.status_code == 202
+    reload_once(server)  # a worker still following an earlier reload answers 409 first
     wait_reloaded(server, start_generation + 1)
 
 
