@@ -228,10 +228,11 @@ class Holder:
     def _reload(self, generation: int) -> None:
         try:
             fresh = self._load()
-        except Exception:  # the old bundle keeps serving; the status says so, the log says why
+        except Exception as exc:  # the old bundle keeps serving; the status says so, the log says why
             logger.exception("reload failed; the old bundle keeps serving")
-            self.reload_status = ReloadStatus("failed", "the new bundle did not load, the old one keeps serving; "
-                                              "the service log says why")
+            # a registry that did not answer is said in a sentence made to be shown (no URI, no credentials)
+            why = f": {exc}" if isinstance(exc, registry.RegistryUnavailableError) else "; the service log says why"
+            self.reload_status = ReloadStatus("failed", f"the new bundle did not load, the old one keeps serving{why}")
         else:
             self._swap(fresh)
             self.error = None

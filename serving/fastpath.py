@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import time
 from typing import Any
 
@@ -44,6 +45,19 @@ Scope = dict[str, Any]
 
 class BodyTooLargeError(Exception):
     pass
+
+
+def scrape() -> bytes:
+    """Every worker's counters summed: BentoML gives its workers one PROMETHEUS_MULTIPROC_DIR, where
+    prometheus_client keeps each process's values in a file; without it (one process, tests) this worker's own."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder or not os.path.isdir(folder):
+        return bytes(generate_latest(METRICS))
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=folder)
+    return bytes(generate_latest(registry))
 
 
 def _parsers() -> dict[tuple[str, str], tuple[Route, TypeAdapter[Any] | None]]:
@@ -87,7 +101,7 @@ class FastPath:
                 check_key(scope, "metrics", self.context)
         except ApiError as exc:
             return await _send(send, exc.status, _error(exc.error, exc.detail), JSON)
-        await _send(send, 200, generate_latest(METRICS), b"text/plain; version=0.0.4")
+        await _send(send, 200, scrape(), b"text/plain; version=0.0.4")
 
     async def readyz(self, send: Any) -> None:
         """200 once the bundle and the live state are in place (with a warning when keys are off), else 503."""

@@ -38,7 +38,7 @@ from training.recsys.metrics import CANDIDATES, COMPOSITES, bootstrap_ci, paired
 
 if TYPE_CHECKING:
     from training.config import RetentionConfig
-    from training.recsys.pipeline import RecommenderRun
+    from training.recsys.run import RecommenderRun
 
 logger = logging.getLogger(__name__)
 

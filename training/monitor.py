@@ -24,6 +24,7 @@ from features import columns as C
 from features.analytics.segments import default_cutoff
 from features.data.reader import Shop
 from models.customer.base import CHURN_PROBABILITY, EXPECTED_VALUE, GOLDEN_PROBABILITY
+from models.customer.baselines import BTYD_FEATURES
 from models.inference.drift import MonitorConfig, drift_table
 from models.inference.inputs import model_inputs
 from models.inference.score import Champions, load_champions
@@ -113,7 +114,9 @@ def _feature_columns(champions: Champions, inputs: dict[str, pd.DataFrame]) -> l
     if not columns:
         frame = inputs["all"]
         columns = [c for c in frame.columns if c != C.CUSTOMER_ID and pd.api.types.is_numeric_dtype(frame[c])]
-    return columns
+    # BG/NBD x GG's outputs are refitted at every cutoff: a refit moves a value many customers share (the
+    # population's spend for one-time buyers) from one PSI bin to the next; their drift shows in the scores
+    return [c for c in columns if c not in BTYD_FEATURES]
 
 
 def _scores(champions: Champions, inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -174,10 +174,11 @@ def register_version(name: str, model_uri: str, tags: dict[str, str]) -> str:
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(name)
-    run_id = None
-    if model_uri.startswith("models:/m-"):
-        run_id = client.get_logged_model(model_uri.removeprefix("models:/")).source_run_id
-    mv = client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
+    run_id = model_id = None
+    if model_uri.startswith("models:/m-"):  # a logged model: a tracking server accepts it only with its id
+        model_id = model_uri.removeprefix("models:/")
+        run_id = client.get_logged_model(model_id).source_run_id
+    mv = client.create_model_version(name, model_uri, run_id=run_id, tags=tags, model_id=model_id)
     return str(mv.version)
 
 

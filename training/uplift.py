@@ -20,6 +20,7 @@ from features import columns as C
 from features.campaigns.results import check_measurable
 from features.data.reader import Shop
 from models.uplift.compare import Comparison, compare
+from models.uplift.curves import CURVE_FILE, curve_payload
 from models.uplift.data import MIN_PER_GROUP, Outcome, campaign_data, campaign_rows, check_audience
 from models.uplift.model import registered_name
 from training import tracking
@@ -73,8 +74,14 @@ def log_campaign(c: Comparison, outcome: Outcome, days: int, example: pd.DataFra
         for row in c.table.itertuples(index=False):
             metrics |= {f"{METRIC}_{row.kind}": row.qini, f"{METRIC}_{row.kind}_low": row.low,
                         f"{METRIC}_{row.kind}_high": row.high}
+        for name, q in c.extra.items():  # its extra order chance on orders, its extra revenue on revenue
+            metrics |= {f"{METRIC}_on_{name}": q.value, f"{METRIC}_on_{name}_low": q.low,
+                        f"{METRIC}_on_{name}_high": q.high}
         tracking.log_metrics({**metrics, METRIC: c.chosen_qini})
         tracking.log_dict({"table": c.table.to_dict(orient="records"), "verdict": c.verdict()}, "uplift.json")
+        h = c.holdout  # the chosen model's held-out curve: the report's chart and sentence
+        tracking.log_dict(curve_payload(h["score"].to_numpy(), h["treated"].to_numpy(), h["outcome"].to_numpy()),
+                          CURVE_FILE)
         if not c.beats_random:
             logger.info("%s: %s", c.campaign, c.verdict())
             return None

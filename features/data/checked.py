@@ -105,9 +105,14 @@ def write_entry(con: duckdb.DuckDBPyConnection, folder: Path, meta: dict[str, An
         for stale in root.iterdir():
             # another command may be writing its own .tmp- folder right now; only an old one is a leftover
             busy = stale.name.startswith(".tmp-") and time.time() - stale.stat().st_mtime < STALE_TMP_S
-            if stale != tmp and not busy:
+            if stale not in (tmp, entry) and not busy:  # ``entry``: another command just cached the same files
                 shutil.rmtree(stale, ignore_errors=True)
-        os.rename(tmp, entry)  # atomic on one file system: an entry is complete or absent
+        try:
+            os.rename(tmp, entry)  # atomic on one file system: an entry is complete or absent
+        except OSError:
+            if not entry.is_dir():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # a concurrent command wrote the same entry first: keep it
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -124,8 +124,11 @@ def read_shop(path: str | Path, cache: bool = True) -> Shop:
     except (OSError, duckdb.Error) as exc:  # e.g. a read-only shop folder: work on, uncached
         logger.warning("could not cache the checked tables in %s (%s)", path / CACHE_DIR, exc)
         return shop
+    meta = load_entry(entry)
+    if meta is None:  # removed under us (e.g. its files changed meanwhile): work on, uncached
+        return shop
     con.close()
-    return _cached_shop(entry, load_entry(entry) or {}, replay=False)
+    return _cached_shop(entry, meta, replay=False)
 
 
 def _cached_shop(entry: Path, meta: dict[str, Any], replay: bool = True) -> Shop:

@@ -11,7 +11,8 @@ behaviour a model can see before the cutoff, the story a marketer tells about a 
 - ``discount_sensitive`` (at least half their orders carried a discount): they respond, the largest effect;
 - ``other``: a small effect.
 
-The truth is recorded per customer in extra orders (the chance of one extra order); nothing else of the shop
+The truth is recorded per customer in extra orders (the chance of one extra order) and in extra net revenue (that
+chance times the discounted basket); nothing else of the shop
 changes, so the control group's outcomes are the shop's own.
 """
 
@@ -26,7 +27,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from features import columns as C
 from features.campaigns.control import MANIFEST_COLUMNS
-from features.demo.campaign import _catalogue
 
 SEGMENTS = ("lapsed", "loyal", "discount_sensitive", "other")
 
@@ -75,12 +75,13 @@ def simulate_uplift_campaign(tables: dict[str, pd.DataFrame], cutoff: datetime,
     truth["true_effect"] = truth["segment"].map(sim.effects).astype("float64")
     control = rng.random(len(truth)) < sim.control_share
     responds = ~control & (rng.random(len(truth)) < truth["true_effect"].to_numpy())
-    catalogue = _catalogue(tables)
-    truth["true_revenue_effect"] = truth["true_effect"] * float(catalogue[C.PRICE].mean()) * (1 - sim.offer_discount)
-    extra = _extra_orders(truth.loc[responds, C.CUSTOMER_ID], catalogue, cutoff, sim, rng)
+    basket = last_baskets(tables["transactions"], cutoff, sim.offer_discount)
+    value = basket.groupby(C.CUSTOMER_ID)["net"].sum()
+    truth["true_revenue_effect"] = truth["true_effect"] * truth[C.CUSTOMER_ID].map(value).fillna(0.0).to_numpy()
+    extra = _extra_orders(truth.loc[responds, C.CUSTOMER_ID], basket, cutoff, sim, rng)
     transactions = tables["transactions"]
     if C.AMOUNT in transactions.columns:  # a shop that records line revenue instead of unit price
-        extra[C.AMOUNT] = extra[C.PRICE] * (1 - extra[C.DISCOUNT])
+        extra[C.AMOUNT] = extra["net"]
     out = dict(tables)
     out["transactions"] = pd.concat([transactions, extra[[c for c in extra.columns if c in transactions.columns]]],
                                     ignore_index=True)
@@ -115,16 +116,34 @@ def customer_segments(transactions: pd.DataFrame, cutoff: datetime, sim: UpliftS
     return out.sort_values(C.CUSTOMER_ID, kind="stable").reset_index(drop=True)
 
 
-def _extra_orders(customers: pd.Series, catalogue: pd.DataFrame, cutoff: datetime, sim: UpliftSimulation,
+def last_baskets(transactions: pd.DataFrame, cutoff: datetime, discount: float) -> pd.DataFrame:
+    """Return each customer's last order before the cutoff, line by line, at the offer's price (price x (1 -
+    discount), as the demo shop records discounted lines) with its net line revenue in ``net``."""
+    lines = transactions[pd.to_datetime(transactions[C.TIMESTAMP]) < cutoff]
+    quantity = pd.to_numeric(lines[C.QUANTITY]) if C.QUANTITY in lines.columns else pd.Series(1, index=lines.index)
+    lines = lines[quantity > 0]
+    stamp = pd.to_datetime(lines[C.TIMESTAMP])
+    last = stamp.groupby(lines[C.CUSTOMER_ID].astype(str)).transform("max")
+    latest = lines[stamp == last].copy()
+    first = latest.groupby(latest[C.CUSTOMER_ID].astype(str))[C.ORDER_ID].transform("min")
+    latest = latest[latest[C.ORDER_ID] == first]  # two orders at the same second: the first id
+    price = (pd.to_numeric(latest[C.PRICE]) if C.PRICE in latest.columns
+             else pd.to_numeric(latest[C.AMOUNT]) / pd.to_numeric(latest.get(C.QUANTITY, 1)))
+    qty = pd.to_numeric(latest[C.QUANTITY]) if C.QUANTITY in latest.columns else 1
+    item = latest[C.ITEM_ID].astype(str) if C.ITEM_ID in latest.columns else "SIM-ITEM"
+    out = pd.DataFrame({C.CUSTOMER_ID: latest[C.CUSTOMER_ID].astype(str), C.ITEM_ID: item, C.QUANTITY: qty,
+                        C.PRICE: (price * (1 - discount)).round(2)})
+    out["net"] = out[C.PRICE] * out[C.QUANTITY]
+    return out.reset_index(drop=True)
+
+
+def _extra_orders(customers: pd.Series, basket: pd.DataFrame, cutoff: datetime, sim: UpliftSimulation,
                   rng: np.random.Generator) -> pd.DataFrame:
-    pick = rng.integers(0, len(catalogue), len(customers))
-    seconds = (rng.random(len(customers)) * sim.days * 86_400).astype("timedelta64[s]")
-    return pd.DataFrame({
-        C.CUSTOMER_ID: customers.astype(str).to_numpy(),
-        C.ORDER_ID: [f"UPL{i:06d}" for i in range(1, len(customers) + 1)],
-        C.TIMESTAMP: pd.to_datetime(np.datetime64(cutoff, "s") + seconds).astype("datetime64[us]"),
-        C.ITEM_ID: catalogue[C.ITEM_ID].to_numpy()[pick],
-        C.QUANTITY: 1,
-        C.PRICE: catalogue[C.PRICE].to_numpy()[pick],
-        C.DISCOUNT: sim.offer_discount,
-    })
+    """Return one extra order per responding customer: their last basket again, at the offer's discount."""
+    ids = customers.astype(str).to_numpy()
+    seconds = (rng.random(len(ids)) * sim.days * 86_400).astype("timedelta64[s]")
+    head = pd.DataFrame({C.CUSTOMER_ID: ids, C.ORDER_ID: [f"UPL{i:06d}" for i in range(1, len(ids) + 1)],
+                         C.TIMESTAMP: pd.to_datetime(np.datetime64(cutoff, "s") + seconds).astype("datetime64[us]")})
+    lines = head.merge(basket, on=C.CUSTOMER_ID, how="inner", sort=False)
+    lines[C.DISCOUNT] = sim.offer_discount
+    return lines

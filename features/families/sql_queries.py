@@ -174,6 +174,10 @@ def site_query(orders: str, cutoff: datetime, cfg: FeaturesConfig) -> str:
             for name, value in COUNTED_EVENTS.items()]
     aggs += [f"CAST(count(*) FILTER (WHERE {since(cutoff, k)} AND {kind} = '{value}') AS DOUBLE) AS {name}_{k}d"
              for name, value in CONTACT_EVENTS.items()]
+    if k > r:  # the e-mail habit before the recent window (site.site_features)
+        aggs.append(f"CAST(count(*) FILTER (WHERE {since(cutoff, k)} AND {kind} = 'email_open') AS DOUBLE) "
+                    f"AS email_opens_{k}d")
+    aggs.append(f"max({TS}) FILTER (WHERE {kind} = 'email_open') AS last_email_open")
     aggs.append(f"max({TS}) FILTER (WHERE {kind} IN ({strings(VISIT_EVENTS)})) AS last_visit")
     hours = f"INTERVAL '{cfg.abandoned_cart_hours}' HOUR"
     carts = (f"SELECT {C.CUSTOMER_ID}, {TS} AS cart_time FROM events WHERE {TS} < {at} AND {kind} = 'cart_add' "
@@ -183,22 +187,31 @@ def site_query(orders: str, cutoff: datetime, cfg: FeaturesConfig) -> str:
                  f"ANTI JOIN ({bought}) AS o ON a.{C.CUSTOMER_ID} = o.order_customer AND o.order_time >= a.cart_time "
                  f"AND o.order_time < (a.cart_time + {hours}) GROUP BY 1")
     counts = f"SELECT {C.CUSTOMER_ID}, {', '.join(aggs)} FROM events WHERE {TS} < {at} GROUP BY {C.CUSTOMER_ID}"
-    names = [f"{n}_{r}d" for n in COUNTED_EVENTS] + [f"{n}_{k}d" for n in CONTACT_EVENTS]
+    names = _site_counts(cfg)
     return (f"SELECT e.{C.CUSTOMER_ID}, {', '.join('e.' + n for n in names)}, "
             f"coalesce(a.abandoned_carts, 0.0) AS abandoned_carts_{r}d, "
-            f"{days_since('e.last_visit', cutoff)} AS days_since_last_visit "
+            f"{days_since('e.last_visit', cutoff)} AS days_since_last_visit, "
+            "CAST(e.last_email_open AS DATE) AS last_email_open "
             f"FROM ({counts}) AS e LEFT JOIN ({abandoned}) AS a ON e.{C.CUSTOMER_ID} = a.{C.CUSTOMER_ID}")
 
 
 def site_columns(cfg: FeaturesConfig) -> list[tuple[str, str]]:
     """(name, expression over the site table ``s`` and the customers ``c``) in the site family's order."""
-    r, k = cfg.recent_events_days, cfg.contact_days
-    counted = [f"{n}_{r}d" for n in COUNTED_EVENTS] + [f"{n}_{k}d" for n in CONTACT_EVENTS]
+    r = cfg.recent_events_days
+    counted = _site_counts(cfg)
     views = f"s.views_{r}d"
     per_view = (f"CASE WHEN {views} > 0 THEN CAST(c.recent_orders AS DOUBLE) / {views} "
                 "ELSE CAST(NULL AS DOUBLE) END")
     return [*[(n, f"s.{n}") for n in counted], (f"abandoned_carts_{r}d", f"s.abandoned_carts_{r}d"),
-            (f"orders_per_view_{r}d", per_view), ("days_since_last_visit", "s.days_since_last_visit")]
+            (f"orders_per_view_{r}d", per_view), ("days_since_last_visit", "s.days_since_last_visit"),
+            ("last_email_open", "s.last_email_open")]
+
+
+def _site_counts(cfg: FeaturesConfig) -> list[str]:
+    """The site family's counted columns, in its order."""
+    r, k = cfg.recent_events_days, cfg.contact_days
+    return ([f"{n}_{r}d" for n in COUNTED_EVENTS] + [f"{n}_{k}d" for n in CONTACT_EVENTS]
+            + ([f"email_opens_{k}d"] if k > r else []))
 
 
 def main_value_query(orders: str, column: str) -> str:

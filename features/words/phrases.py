@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from features.words.campaign_phrases import CAMPAIGN_RULES, OFFERS, PICKS, REMINDERS
 from features.words.formats import Lang
+from features.words.uplift_phrases import UPLIFT
 
 DAYS_EN, DAYS_RU = "count:day|days", "count:день|дня|дней"
 ORDERS_EN, ORDERS_RU = "count:order|orders", "count:заказ|заказа|заказов"
@@ -164,4 +165,4 @@ RESULTS |= {
 }
 
 PHRASES: dict[str, dict[Lang, str]] = {**RISK_REASONS, **VALUE_REASONS, **ACTION_RULES, **RESULTS, **CAMPAIGN_RULES,
-                                       **OFFERS, **PICKS, **REMINDERS}
+                                       **OFFERS, **PICKS, **REMINDERS, **UPLIFT}

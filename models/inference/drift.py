@@ -25,7 +25,7 @@ class MonitorConfig(BaseModel):
     feature_psi: float = Field(0.25, gt=0, description="A feature with a larger PSI has shifted.")
     max_shifted_share: float = Field(0.25, ge=0, le=1, description="Retrain when more than this share of the "
                                      "champions' features has shifted.")
-    score_psi: float = Field(0.1, gt=0, description="Retrain when a champion's score has a larger PSI (stricter "
+    score_psi: float = Field(0.2, gt=0, description="Retrain when a champion's score has a larger PSI (stricter "
                              "than for features: the scores are what campaigns act on).")
     missing_rise: float = Field(0.10, ge=0, le=1, description="Retrain when a feature's missing share rose by more.")
     max_metric_drop: float = Field(0.05, ge=0, description="Retrain when the realised gate metric of past "

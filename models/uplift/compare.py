@@ -21,7 +21,7 @@ from features import columns as C
 from models.customer.base import group_split
 from models.uplift.data import CampaignData
 from models.uplift.learners import KINDS, Kind, LearnerConfig
-from models.uplift.model import UpliftConfig, UpliftModel
+from models.uplift.model import EXTRA_ORDER, EXTRA_REVENUE, UpliftConfig, UpliftModel
 from models.uplift.qini import Qini, bootstrap_weights, interval, qini_coefficient, qini_with_interval, share_of_gain
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ class Comparison:
     beats_churn: bool
     holdout: pd.DataFrame  # customer_id, treated, outcome, and the chosen model's score
     notes: list[str] = field(default_factory=list)
+    # the chosen model's held-out Qini of its extra order chance (on ordered) and extra revenue (on revenue)
+    extra: dict[str, Qini] = field(default_factory=dict)
 
     @property
     def chosen_qini(self) -> float:
@@ -82,7 +84,7 @@ def compare(data: CampaignData, binary: bool, learner: LearnerConfig | None = No
     models: dict[str, UpliftModel] = {}
     scores: dict[str, np.ndarray] = {}
     for kind in (*MODELS, *BASELINES):
-        model = UpliftModel(UpliftConfig(kind=kind, binary=binary, learner=learner))
+        model = UpliftModel(UpliftConfig(kind=kind, binary=binary, learner=learner, outcome=data.outcome_name))
         models[kind] = model.fit(train, data.treated[~held], data.outcome[~held])
         scores[kind] = model.score(test)
     if truth is not None:
@@ -107,4 +109,21 @@ def compare(data: CampaignData, binary: bool, learner: LearnerConfig | None = No
     holdout = pd.DataFrame({C.CUSTOMER_ID: test[C.CUSTOMER_ID].to_numpy(), "treated": t_test, "outcome": y_test,
                             "score": scores[chosen]})
     return Comparison(data.campaign, table, models, chosen, bool(row["low"] > 0), bool(row["vs_churn_low"] > 0),
-                      holdout, list(data.notes))
+                      holdout, list(data.notes), complete(models[chosen], data, held, learner, weights))
+
+
+def complete(model: UpliftModel, data: CampaignData, held: np.ndarray, learner: LearnerConfig,
+             weights: np.ndarray) -> dict[str, Qini]:
+    """Give the chosen model what it needs to say both the extra order chance and the extra revenue (an ``ordered``
+    companion of its kind, the order-value model), fitted on the training part; return the held-out Qini of each
+    of its columns on its own outcome (``extra_order_probability`` on ordered, ``extra_revenue`` on revenue)."""
+    train, test = data.features[~held], data.features[held]
+    if data.outcome_name != "ordered":
+        companion = UpliftModel(UpliftConfig(kind=model.config.kind, binary=True, learner=learner, outcome="ordered"))
+        model.with_companion(companion.fit(train, data.treated[~held], data.outcomes["ordered"][~held]))
+    if data.outcome_name != "revenue":
+        model.with_order_value(train, data.outcomes["orders"][~held], data.outcomes["revenue"][~held])
+    predicted = model.predict(test)
+    return {name: qini_with_interval(predicted[column].to_numpy(), data.treated[held], data.outcomes[name][held],
+                                     weights)[0]
+            for name, column in (("ordered", EXTRA_ORDER), ("revenue", EXTRA_REVENUE))}

@@ -40,6 +40,10 @@ class CampaignData:
     treated: np.ndarray  # bool
     outcome: np.ndarray  # float: 0/1 for ordered and visited, revenue otherwise
     notes: list[str] = field(default_factory=list)
+    # every outcome measured in the window by name (ordered, revenue and orders always, visited when asked for), so the
+    # conversion and the revenue effect are both learnt from one read of the orders
+    outcomes: dict[str, np.ndarray] = field(default_factory=dict)
+    outcome_name: str = "ordered"  # which of ``outcomes`` is ``outcome``
 
 
 def campaign_rows(manifest: pd.DataFrame, campaign: str) -> pd.DataFrame:
@@ -82,19 +86,28 @@ def campaign_data(shop: Shop, rows: pd.DataFrame, days: int, outcome: Outcome,
                      "out of the uplift model")
     book = book[known].reset_index(drop=True)
     features = frame.set_index(C.CUSTOMER_ID).loc[book[C.CUSTOMER_ID]].reset_index()
-    y = _outcome(shop, book, cutoff, days, outcome)
-    return CampaignData(name, cutoff, features, ~book["control"].to_numpy(bool), y, notes)
-
-
-def _outcome(shop: Shop, book: pd.DataFrame, cutoff: datetime, days: int, outcome: Outcome) -> np.ndarray:
-    end = cutoff + timedelta(days=days)
+    measured = _orders(shop, book, cutoff, days)
     if outcome == "visited":
-        events = shop.table("events")
-        if events is None:
-            raise ValueError("--outcome visited needs the events table (customer_id, timestamp, event_type); this "
-                             "shop has none: use --outcome ordered or revenue")
-        inside = events.filter((events[C.TIMESTAMP] >= ibis.timestamp(cutoff)) & (events[C.TIMESTAMP] < end))
-        visitors = set(inside.select(C.CUSTOMER_ID).distinct().execute()[C.CUSTOMER_ID].astype(str))
-        return book[C.CUSTOMER_ID].isin(visitors).to_numpy(dtype="float64")
-    got = outcomes(book.assign(cutoff=pd.Timestamp(cutoff)), orders_in(shop, cutoff, end), days)
-    return got["converted" if outcome == "ordered" else "revenue"].to_numpy(dtype="float64")
+        measured["visited"] = _visited(shop, book, cutoff, days)
+    return CampaignData(name, cutoff, features, ~book["control"].to_numpy(bool), measured[outcome], notes, measured,
+                        outcome)
+
+
+def _orders(shop: Shop, book: pd.DataFrame, cutoff: datetime, days: int) -> dict[str, np.ndarray]:
+    """Return ordered (0/1), revenue and number of orders per customer of ``book`` in ``[cutoff, cutoff + days)``."""
+    got = outcomes(book.assign(cutoff=pd.Timestamp(cutoff)), orders_in(shop, cutoff, cutoff + timedelta(days=days)),
+                   days)
+    return {name: got[column].to_numpy(dtype="float64")
+            for name, column in (("ordered", "converted"), ("revenue", "revenue"), ("orders", "orders"))}
+
+
+def _visited(shop: Shop, book: pd.DataFrame, cutoff: datetime, days: int) -> np.ndarray:
+    """Return 1.0 for the customers of ``book`` with any site event in ``[cutoff, cutoff + days)``, else 0.0."""
+    end = cutoff + timedelta(days=days)
+    events = shop.table("events")
+    if events is None:
+        raise ValueError("--outcome visited needs the events table (customer_id, timestamp, event_type); this "
+                         "shop has none: use --outcome ordered or revenue")
+    inside = events.filter((events[C.TIMESTAMP] >= ibis.timestamp(cutoff)) & (events[C.TIMESTAMP] < end))
+    visitors = set(inside.select(C.CUSTOMER_ID).distinct().execute()[C.CUSTOMER_ID].astype(str))
+    return book[C.CUSTOMER_ID].isin(visitors).to_numpy(dtype="float64")

@@ -43,7 +43,7 @@ class LearnerConfig(ModelConfig):
     seed: int = 0
 
 
-def _train(cfg: LearnerConfig, x: np.ndarray, y: np.ndarray, binary: bool, categorical: list[int],
+def train_booster(cfg: LearnerConfig, x: np.ndarray, y: np.ndarray, binary: bool, categorical: list[int],
            weight: np.ndarray | None = None) -> lgb.Booster:
     params = {"objective": "binary" if binary else "regression", "learning_rate": cfg.learning_rate,
               "num_leaves": cfg.num_leaves, "min_data_in_leaf": cfg.min_data_in_leaf,
@@ -61,20 +61,23 @@ def fit_boosters(kind: Kind, cfg: LearnerConfig, x: np.ndarray, treated: np.ndar
     if kind == "random":
         return {}, p
     if kind == "churn":
-        return {"m0": _train(cfg, x[~t], y[~t], binary, categorical)}, p
+        return {"m0": train_booster(cfg, x[~t], y[~t], binary, categorical)}, p
     if kind == "ct":
+        # the control model m0 is not part of the effect; it says who would buy anyway (sure things vs lost causes)
+        m0 = train_booster(cfg, x[~t], y[~t], binary, categorical)
         if binary:
             z = np.where(t, y, 1.0 - y)
             weight = np.where(t, 0.5 / p, 0.5 / (1.0 - p))
-            return {"ct": _train(cfg, x, z, True, categorical, weight)}, p
-        return {"ct": _train(cfg, x, y * (t - p) / (p * (1.0 - p)), False, categorical)}, p
-    m1, m0 = _train(cfg, x[t], y[t], binary, categorical), _train(cfg, x[~t], y[~t], binary, categorical)
+            return {"ct": train_booster(cfg, x, z, True, categorical, weight), "m0": m0}, p
+        return {"ct": train_booster(cfg, x, y * (t - p) / (p * (1.0 - p)), False, categorical), "m0": m0}, p
+    m1 = train_booster(cfg, x[t], y[t], binary, categorical)
+    m0 = train_booster(cfg, x[~t], y[~t], binary, categorical)
     if kind == "t":
         return {"m1": m1, "m0": m0}, p
     d1 = y[t] - m0.predict(x[t])
     d0 = m1.predict(x[~t]) - y[~t]
-    return {"m1": m1, "m0": m0, "tau1": _train(cfg, x[t], d1, False, categorical),
-            "tau0": _train(cfg, x[~t], d0, False, categorical)}, p
+    return {"m1": m1, "m0": m0, "tau1": train_booster(cfg, x[t], d1, False, categorical),
+            "tau0": train_booster(cfg, x[~t], d0, False, categorical)}, p
 
 
 def effect(kind: Kind, boosters: dict[str, lgb.Booster], propensity: float, x: np.ndarray, binary: bool,

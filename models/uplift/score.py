@@ -41,7 +41,8 @@ def champion_uplift(campaign: str) -> tuple[UpliftModel, dict[str, str]]:
 def score_uplift(shop: Shop, campaign: str, cutoff: datetime | None = None) -> pd.DataFrame:
     """Return per customer (with a purchase before the cutoff) the expected effect of the campaign's treatment.
 
-    Columns: customer_id, effect (extra chance of the outcome, or extra revenue), outcome, days, campaign,
+    Columns: customer_id, effect (on the outcome the model was chosen for), extra_order_probability (extra chance
+    of placing an order in the window), extra_revenue (extra net revenue in the window), outcome, days, campaign,
     model_version, cutoff; sorted by effect, highest first.
     """
     model, info = champion_uplift(campaign)

@@ -30,6 +30,7 @@ from features.data.reader import Shop
 from features.orders import orders_before, purchases_before
 from models.inference import registry
 from models.inference.config import RegistryConfig, ScoringConfig
+from models.uplift.curves import UpliftCurve, champion_curves
 from serving.report.campaigns import read_campaigns
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ TASK_METRICS = {"churn": ("roc_auc", "pr_auc", "brier", "lift_top_decile"),
                 "golden": ("roc_auc", "pr_auc", "revenue_capture"),
                 "value": ("spearman", "gini", "mae", "revenue_capture_top_decile")}
 SECTIONS = ("pareto", "rfm", "segments", "migration", "churn", "health", "cohorts", "abc", "timing", "models",
-            "campaigns")
+            "campaigns", "uplift")
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class ReportData:
     models: ModelQuality | None = None
     campaigns: pd.DataFrame | None = None
     campaign_results: dict[str, list[str]] = field(default_factory=dict)  # language -> sentences (or why none)
+    uplift: list[UpliftCurve] = field(default_factory=list)  # champion uplift models' held-out Qini curves
     missing: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
 
@@ -272,13 +274,16 @@ def build_report(shop: Shop, settings: ReportSettings | None = None,
     say("model quality")
     data.models = model_quality(s.registry)
     if data.models is None:
-        data.missing["models"] = ("no_models", {"uri": registry.tracking_uri()})
+        data.missing["models"] = ("no_models", {"uri": registry.shown_uri()})
     data.campaigns = campaigns
     if campaigns is None:
         data.missing["campaigns"] = ("no_campaigns", {})
     elif s.campaigns_dir is not None and (s.campaigns_dir / "manifest.csv").exists():
         say("campaign results")
         data.campaign_results = campaign_outcomes(shop, s.campaigns_dir / "manifest.csv", s)
+    say("uplift")
+    if registry_missing() is None:
+        data.uplift = registry.answered("reading the uplift models' curves", champion_curves) or []
     return data
 
 

@@ -16,7 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from serving.report import charts, readings
+from features.words.catalogue import say
+from serving.report import charts, readings, uplift
 from serving.report.builder import ReportData
 from serving.report.i18n import Lang, Words
 from serving.report.monitoring import drift_html
@@ -166,6 +167,12 @@ def sections(data: ReportData, w: Words) -> list[Section]:
                            [charts.campaigns(data.campaigns, w)], [campaigns_table(data.campaigns, w) + listed]))
     else:
         out.append(Section("campaigns", w("s_campaigns"), missing=missing("campaigns")))
+    title = say("uplift.title", w.lang.value)
+    if data.uplift:
+        reading, figures = uplift.section_parts(data.uplift, w)
+        out.append(Section("uplift", title, reading, figures, wide=len(figures) == 1))
+    else:
+        out.append(Section("uplift", title, missing=say("uplift.missing", w.lang.value)))
     return out
 
 

@@ -209,7 +209,8 @@ def test_churn_list_filters_sorts_and_downloads_the_csv(visit: Visit, http: http
 
 
 def test_customer_lookup_shows_profile_reasons_and_recommendations(visit: Visit, http: httpx.Client) -> None:
-    top = ok(http.post("/churn_list", json={"limit": 1}))["customers"][0]["customer_id"]
+    page_filters = {"limit": 1, "min_probability": 0.5}  # the page's default filters
+    top = ok(http.post("/churn_list", json=page_filters))["customers"][0]["customer_id"]
     record = ok(http.post("/customer", json={"customer_id": top}))
     picks = ok(http.post("/customer_picks", json={"customer_id": top, "k": 10}))
     assert picks["items"]
@@ -242,7 +243,7 @@ def test_russian_page_uses_the_reports_words_and_russian_numbers(visit: Visit, h
     record = ok(http.post("/customer", json={"customer_id": top}))
 
     russian = ok(http.post("/customer", json={"customer_id": top}, headers={"Accept-Language": "ru-RU,ru;q=0.9"}))
-    ru_picks = ok(http.post("/recommend", json={"customer_id": top, "k": 10}, headers={"Accept-Language": "ru"}))
+    ru_picks = ok(http.post("/customer_picks", json={"customer_id": top, "k": 10}, headers={"Accept-Language": "ru"}))
     page = visit.open("?lang=ru")
     words = page.evaluate("words")  # the catalogue's, from /ui/words.json: the page has no word list of its own
     names = words["ru"]["names"]

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,8 +54,33 @@ class Postgres:
 
 
 @contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM (a CI timeout, a `kill`) into KeyboardInterrupt while the servers run, so the ``finally``
+    blocks that stop them still run; by default SIGTERM ends Python at once and would leave both behind."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
 def postgres() -> Iterator[Postgres]:
-    """Start a throwaway PostgreSQL cluster with a database ``mlflow`` owned by ``retention`` (trust auth, local)."""
+    """Start a throwaway PostgreSQL cluster with a database ``mlflow`` owned by ``retention`` (trust auth, local);
+    it is stopped on the way out, also on an error, Ctrl-C or SIGTERM."""
+    with _terminate_as_interrupt(), _cluster() as db:
+        yield db
+
+
+@contextlib.contextmanager
+def _cluster() -> Iterator[Postgres]:
     folder = Path(tempfile.mkdtemp(prefix="lifecycle-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
@@ -62,21 +88,34 @@ def postgres() -> Iterator[Postgres]:
     db = Postgres(folder, port)
     subprocess.run(_as_owner([str(pg / "initdb"), "-D", str(folder / "data"), "-U", "retention", "-A", "trust",
                               "--no-sync"]), check=True, capture_output=True)
-    subprocess.run(_as_owner([str(pg / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w", "-o",
-                              f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]),
-                   check=True, capture_output=True)
-    try:
+    try:  # inside the try: a start that fails half-way (pg_ctl timed out) still leaves a server to stop
+        subprocess.run(_as_owner([str(pg / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
+                                  "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+                                  "start"]), check=True, capture_output=True)
         subprocess.run(_as_owner([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "retention",
                                   "mlflow"]), check=True, capture_output=True)
         yield db
     finally:
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            pid = db.pid()
-            os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
-            for _ in range(600):
-                os.kill(pid, 0)
-                time.sleep(0.1)
+        _stop_postgres(db)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop_postgres(db: Postgres) -> None:
+    """Stop the cluster by its postmaster's id: "fast" shutdown (SIGINT), then "immediate" (SIGQUIT), then SIGKILL."""
+    try:
+        pid = db.pid()
+    except (FileNotFoundError, ValueError, IndexError):  # never started
+        return
+    for sig, wait in ((signal.SIGINT, 60.0), (signal.SIGQUIT, 30.0), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
 
 
 @contextlib.contextmanager

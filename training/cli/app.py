@@ -10,6 +10,7 @@ from training.cli import (
     data,
     experiment,
     features,
+    lifecycle,
     models,
     recommend,
     report,
@@ -34,5 +35,6 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug
     setup_logging(verbose)
 
 
-for module in (data, features, segments, models, backtest, recommend, campaigns, report, serve, uplift, experiment):
+for module in (data, features, segments, models, lifecycle, backtest, recommend, campaigns, report, serve, uplift,
+               experiment):
     module.register(app)

@@ -13,8 +13,8 @@ import typer
 from rich.table import Table
 
 from features.data.io import spreadsheet_safe
-from training.cli.common import DataOption, LangOption, bad_input_exits, checked_lang, console, load_shop
-from training.cli.models import ConfigOption, CutoffOption, _cutoff, _quiet_steps
+from training.cli.common import DataOption, LangOption, bad_input_exits, checked_lang, console, load_shop, quiet_steps
+from training.cli.models import ConfigOption, CutoffOption, _cutoff
 from training.cli.outputs import refuse_shop_paths
 
 if TYPE_CHECKING:  # pandas loads inside the commands: `retention features` never needs it
@@ -32,6 +32,17 @@ def campaigns(
     cutoff: str | None = CutoffOption,
     config: Path | None = ConfigOption,
     lang: str = LangOption,
+    target: str = typer.Option("rule", "--target", help="rule (every customer the rule chose) or uplift (rank each "
+                               "audience by its uplift_<campaign> model's predicted effect, drop sure things and "
+                               "lost causes)."),
+    uplift_campaign: list[str] = typer.Option([], "--uplift-campaign", help="With --target uplift: only these "
+                                              "campaigns (repeatable; each must have a model). Default: every "
+                                              "campaign with a registered uplift model."),
+    drop_sure_things: float = typer.Option(0.1, "--drop-sure-things", min=0.0, max=0.5, help="With --target "
+                                           "uplift: share of each audience to drop among those likely to buy anyway."),
+    drop_lost_causes: float = typer.Option(0.1, "--drop-lost-causes", min=0.0, max=0.5, help="With --target "
+                                           "uplift: share of each audience to drop among those unlikely to buy "
+                                           "whatever we send."),
 ) -> None:
     """Campaign audiences from the champions: reactivation, win-back or drop, suppression list, second order,
     VIP care, abandoned carts, birthdays, loyalty tier progress and contact frequency.
@@ -41,13 +52,19 @@ def campaigns(
     (campaigns.control_share, default 10%) recorded in manifest.csv for `retention campaign-results`; a folder
     that already has a manifest is refused, so a split is never redrawn.
 
+    With --target uplift each audience with a registered uplift model (`retention uplift train`) is ranked by the
+    predicted effect of the offer and loses its sure things and lost causes (the lowest predicted effects among
+    customers likely / unlikely to buy anyway); every kept customer keeps the control group the rule gave them, and
+    the manifest records the targeting (model and version, shares dropped).
+
     Example: retention campaigns --data data/demo --out out/campaigns
+    Example: retention campaigns --data data/demo --out out/targeted --target uplift --drop-sure-things 0.2
     """
     from models.inference.campaigns import CampaignSettings, build_campaigns, load_recommender
     from models.inference.score import load_champions
     from training.config import load_config
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         refuse_shop_paths(data, out, out / MANIFEST, out / SUMMARY)
         if (out / MANIFEST).exists():
@@ -55,6 +72,7 @@ def campaigns(
                              "to a new folder (--out) or measure this one with `retention campaign-results`")
         cfg = load_config(config)
         as_of = _cutoff(cutoff)
+        uplifted = uplift_campaigns(target, uplift_campaign)
         shop = load_shop(data)
         with console.status("Loading the champion models ..."):
             champions = load_champions(cfg.registry)
@@ -62,6 +80,16 @@ def campaigns(
         with console.status("Scoring customers and building the audiences ..."):
             settings = CampaignSettings(cfg.campaigns, cfg.segments, cfg.scoring, checked_lang(lang))
             audiences = build_campaigns(shop, champions, recommender, as_of, settings)
+        if uplifted is not None:
+            from features.campaigns.config import CAMPAIGNS
+            from models.uplift.targeting import UpliftTargeting, target_audiences
+
+            with console.status("Ranking the audiences by their uplift models ..."):
+                audiences = target_audiences(audiences, shop, uplifted, UpliftTargeting(
+                    drop_sure_things=drop_sure_things, drop_lost_causes=drop_lost_causes))
+            rest = [c for c in (uplift_campaign or CAMPAIGNS) if c not in uplifted]
+            if rest:
+                audiences.notes.append(f"no uplift model for {', '.join(rest)}: they keep their rule")
         write_audiences(audiences, out)
     console.print(summary_table(audiences))
     for note in audiences.notes:
@@ -69,6 +97,35 @@ def campaigns(
     lo, hi = audiences.second_order_days
     console.print(f"cutoff {audiences.cutoff:%Y-%m-%d}; second-order window {lo:.0f}-{hi:.0f} days after the first "
                   f"order; wrote {len(audiences.rows) + 2} files to {out}", highlight=False)
+
+
+def uplift_campaigns(target: str, asked: list[str]) -> list[str] | None:
+    """Return the campaigns to target by uplift (None for --target rule); refuse, before any work, a named campaign
+    without a registered uplift model, or --target uplift when no campaign has one."""
+    if target not in ("rule", "uplift"):
+        raise ValueError(f"--target must be rule or uplift, got {target!r}")
+    if target == "rule":
+        if asked:
+            raise ValueError("--uplift-campaign needs --target uplift")
+        return None
+    from features.campaigns.config import CAMPAIGNS
+    from models.inference.registry import shown_uri
+    from models.uplift.targeting import missing_models
+
+    unknown = [c for c in asked if c not in CAMPAIGNS]
+    if unknown:
+        raise ValueError(f"--uplift-campaign {', '.join(unknown)}: not a campaign (campaigns: {', '.join(CAMPAIGNS)})")
+    names = list(asked or CAMPAIGNS)
+    missing = missing_models(names)
+    if asked and missing:
+        raise ValueError(f"no uplift model is registered for {', '.join(missing)} at {shown_uri()} (uplift_<campaign>"
+                         "@champion): train one with `retention uplift train --data DIR --manifest FILE`; a campaign "
+                         "whose model did not beat random targeting keeps its rule (run without --target uplift)")
+    if len(missing) == len(names):
+        raise ValueError(f"--target uplift: no uplift model is registered for any campaign at {shown_uri()} "
+                         "(uplift_<campaign>@champion); train one with `retention uplift train --data DIR --manifest "
+                         "FILE`, or run with --target rule")
+    return [c for c in names if c not in missing]
 
 
 def write_audiences(audiences: Audiences, out: Path) -> None:
@@ -123,7 +180,7 @@ def audience(
     from models.inference.campaigns import build_item_audience, load_recommender
     from training.config import load_config
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         output_format(out)
         if (item is None) == (category is None):

@@ -119,3 +119,10 @@ def checked_lang(lang: str) -> str:
     if lang not in ("en", "ru"):
         raise ValueError(f"--lang {lang!r}: expected en or ru")
     return lang
+
+
+def quiet_steps() -> None:
+    """Keep per-window INFO lines of the feature build out of the progress display (shown with --verbose)."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for name in ("features", "training.windows", "models"):
+            logging.getLogger(name).setLevel(logging.WARNING)

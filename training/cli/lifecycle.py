@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from training.cli.common import DataOption, bad_input_exits, console, load_shop, tidy_registry
+from training.cli.common import DataOption, bad_input_exits, console, load_shop, quiet_steps, tidy_registry
 
 ConfigOption = typer.Option(None, "--config", help="Run configuration (YAML); default: the built-in defaults.")
 
@@ -85,12 +85,11 @@ def rollback(
 
 
 def _move(data: Path, config: Path | None, release: int | None) -> None:
-    from training.cli.models import _quiet_steps
     from training.config import load_config
     from training.releases import promote as promote_release
     from training.releases import rollback_target
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         cfg = load_config(config)
         shop = load_shop(data, cfg.features)
@@ -122,12 +121,11 @@ def monitor(
     Example: retention monitor --data data/demo --out out/monitor.csv
     """
     from features.data.io import output_format, write_frame
-    from training.cli.models import _quiet_steps
     from training.config import load_config
     from training.monitor import RETRAIN_EXIT, log_monitor
     from training.monitor import monitor as run_monitor
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         if out is not None:
             output_format(out)

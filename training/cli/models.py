@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from training.cli.common import (
     checked_lang,
     console,
     load_shop,
+    quiet_steps,
     tidy_registry,
 )
 from training.cli.outputs import refuse_shop_paths
@@ -35,13 +35,6 @@ HorizonOption = typer.Option(None, "--horizon-days", min=1, help="Horizon of the
                              "config's training.horizon_days).")
 CutoffOption = typer.Option(None, "--cutoff", help="Cutoff date (YYYY-MM-DD): only orders before it are read. "
                             "Default: the day after the last order.")
-
-
-def _quiet_steps() -> None:
-    """Keep per-window INFO lines of the feature build out of the progress display (shown with --verbose)."""
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        for name in ("features", "training.windows", "models"):
-            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _cutoff(value: str | None) -> datetime | None:
@@ -71,7 +64,7 @@ def train(
     from training.train import total_steps
     from training.train import train as run_training
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         cfg = load_config(config).with_horizon(horizon_days)
         as_of = _cutoff(cutoff)
@@ -102,9 +95,9 @@ def train(
         decisions.add_row(d.name, d.version, f"[green]{d.alias}[/]" if d.promoted else f"[yellow]{d.alias}[/]",
                           d.reason)
     console.print(decisions)
-    from training.tracking import tracking_uri
+    from models.inference.registry import shown_uri
 
-    console.print(f"MLflow run {result.run_id} at {tracking_uri()}", highlight=False, soft_wrap=True)
+    console.print(f"MLflow run {result.run_id} at {shown_uri()}", highlight=False, soft_wrap=True)
 
 
 def winners_table(outcome: Any) -> Table:
@@ -161,7 +154,7 @@ def _scores(data: Path, config: Path | None, cutoff: str | None, horizon_days: i
     from models.inference.score import load_champions, score
     from training.config import load_config
 
-    _quiet_steps()
+    quiet_steps()
     cfg = load_config(config)
     as_of = _cutoff(cutoff)
     shop = load_shop(data, cfg.features, engine, cache)
@@ -261,9 +254,6 @@ def churn_list(
 
 
 def register(app: typer.Typer) -> None:
-    from training.cli import lifecycle
-
     app.command()(train)
     app.command()(score)
     app.command("churn-list")(churn_list)
-    lifecycle.register(app)  # models, promote, rollback, monitor

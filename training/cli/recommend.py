@@ -40,7 +40,7 @@ def recommend(
             model = registry.load_registered(registry.alias_uri(cfg.registry.recommender_name,
                                                                 cfg.registry.champion_alias))
         except Exception as exc:  # MLflow raises its own types for a missing model or alias
-            raise ValueError(f"no champion recommender at {uri} ({registry.tracking_uri()}): run `retention train` "
+            raise ValueError(f"no champion recommender at {uri} ({registry.shown_uri()}): run `retention train` "
                              f"on data with item_id first ({type(exc).__name__})") from None
         if not isinstance(model, Recommender):
             raise ValueError(f"{uri} is a {type(model).__name__}, not a recommender")

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from training.cli.common import DataOption, bad_input_exits, console, err_console, load_shop, tidy_registry
-from training.cli.models import CutoffOption, _cutoff, _quiet_steps
+from training.cli.common import DataOption, bad_input_exits, console, err_console, load_shop, quiet_steps, tidy_registry
+from training.cli.models import CutoffOption, _cutoff
 from training.cli.outputs import refuse_shop_paths
 
 if TYPE_CHECKING:
     from models.uplift.compare import Comparison
+    from models.uplift.qini import Qini
 
 app = typer.Typer(help="Uplift models: target the customers a campaign changes, not those who buy anyway.",
                   no_args_is_help=True)
@@ -42,7 +43,7 @@ def train(
     from models.uplift.data import MIN_PER_GROUP, OUTCOMES
     from training.uplift import train_uplift
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         if outcome not in OUTCOMES:
             raise ValueError(f"--outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
@@ -57,6 +58,10 @@ def train(
             err_console.print(f"[yellow]refused:[/] {run.refused}", highlight=False, soft_wrap=True)
             continue
         console.print(qini_table(run.comparison))
+        extra = run.comparison.extra
+        if extra:
+            console.print("the chosen model's extra order chance, Qini on orders: " + _span(extra["ordered"], 4)
+                          + "; its extra revenue, Qini on revenue: " + _span(extra["revenue"], 2), highlight=False)
         for note in run.notes:
             console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
         verdict = run.comparison.verdict()
@@ -82,6 +87,10 @@ def qini_table(c: Comparison) -> Table:
     return table
 
 
+def _span(q: Qini, digits: int) -> str:
+    return f"{q.value:.{digits}f} (95% {q.low:.{digits}f} to {q.high:.{digits}f})"
+
+
 @app.command("score")
 def score(
     data: Path = DataOption,
@@ -91,15 +100,16 @@ def score(
 ) -> None:
     """Expected effect of the campaign per customer, from its champion uplift model, highest first.
 
-    Columns: customer_id, effect (extra chance of the outcome, or extra revenue, if treated), outcome, days,
-    campaign, model_version, cutoff.
+    Columns: customer_id, effect (on the outcome the model was trained for), extra_order_probability (extra chance
+    of an order in the window if treated), extra_revenue (extra net revenue in the window if treated), outcome,
+    days, campaign, model_version, cutoff.
 
     Example: retention uplift score --data data/demo --campaign reactivation --out out/uplift_reactivation.csv
     """
     from features.data.io import output_format, write_frame
     from models.uplift.score import score_uplift
 
-    _quiet_steps()
+    quiet_steps()
     with bad_input_exits():
         output_format(out)
         refuse_shop_paths(data, out)
@@ -110,6 +120,10 @@ def score(
     version = scores["model_version"].iloc[0] if len(scores) else "-"
     console.print(f"{campaign}: wrote {out} ({len(scores):,} customers, uplift_{campaign} v{version}, outcome "
                   f"{scores['outcome'].iloc[0] if len(scores) else '-'})", highlight=False)
+    if len(scores) and {"extra_order_probability", "extra_revenue"} <= set(scores.columns):
+        console.print(f"if everyone were treated: {scores['extra_order_probability'].sum():,.0f} extra orders and "
+                      f"{scores['extra_revenue'].sum():,.0f} extra revenue expected (extra revenue = extra order "
+                      "chance x what an extra order is worth, from the campaign)", highlight=False, soft_wrap=True)
 
 
 def register(root: typer.Typer) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -45,25 +45,11 @@ from models.recommender import (
 from training.gate import choose_model
 from training.recsys.holdout import Holdout, RecsysConfig, evaluate, holdout_truth
 from training.recsys.metrics import CANDIDATES
+from training.recsys.run import RecommenderRun
 from training.recsys.split import choose_split, split_last_orders, subsample
 from training.recsys.tune import rebuys_common, tune_on
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class RecommenderRun:
-    """What the pipeline logs and registers: the served model, the evaluation tables and the tuned parameters."""
-
-    model: Recommender  # the champion candidate: the blend or a single source, refitted on everything
-    metrics: pd.DataFrame  # rows: models; precision@k, recall@k, ndcg@k (+ interval), map@k, coverage, chosen
-    metrics_new: pd.DataFrame
-    params: dict[str, Any]
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def chosen(self) -> str:
-        return str(self.info["chosen"])
 
 
 @dataclass

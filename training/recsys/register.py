@@ -23,7 +23,8 @@ from features.data.reader import Shop
 from models.recommender.interactions import EVENT_KINDS
 from models.recommender.serve import recommend_batch
 from training.config import RetentionConfig
-from training.recsys.pipeline import RecommenderRun, train_and_evaluate_recommender
+from training.recsys.pipeline import train_and_evaluate_recommender
+from training.recsys.run import RecommenderRun
 
 logger = logging.getLogger(__name__)
 

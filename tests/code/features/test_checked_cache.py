@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.data.checked import CACHE_DIR, entry_dir
+from features.data.checked import CACHE_DIR, entry_dir, shop_meta, write_entry
 from features.data.reader import read_shop
 from features.demo.shop import write_shop
 from tests.shared import demo_tables
@@ -125,3 +125,17 @@ def test_a_parquet_table_whose_text_checking_trims_is_copied_as_checked(tmp_path
     assert set(shop.parquet) == {"transactions"}  # the other tables are kept as queries over their files
     ids = shop.to_pandas("transactions")["customer_id"]
     assert not ids.str.startswith(" ").any() and tables["transactions"].loc[0, "customer_id"].strip() in set(ids)
+
+
+def test_a_second_writer_of_the_same_files_keeps_the_entry_another_command_is_reading(shop_dir: Path) -> None:
+    """Two commands started at once on a cold shop both check it and both write the entry: the second must not
+    delete the first's entry (the first reads it back right after writing it), and leaves no temporary folder."""
+    expected = _table(shop_dir)  # the first command's entry
+    entry = entry_dir(shop_dir)
+    first = entry.stat().st_ino
+    other = read_shop(shop_dir, cache=False)  # the second command missed the cache and checked the files itself
+    written = write_entry(other.sql, shop_dir, shop_meta(other.source, other.files, other.columns, other.warnings,
+                                                         other.views))
+    assert written == entry and entry.stat().st_ino == first
+    assert [p.name for p in (shop_dir / CACHE_DIR).iterdir()] == [entry.name]
+    pd.testing.assert_frame_equal(_table(shop_dir), expected)

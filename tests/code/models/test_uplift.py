@@ -14,10 +14,11 @@ from features import columns as C
 from features.data.reader import shop_from_frames
 from features.demo.shop import DemoConfig, generate_shop
 from features.demo.uplift import SimulatedCampaign, UpliftSimulation, simulate_uplift_campaign
-from models.uplift.compare import compare
+from models.uplift.compare import Comparison, compare
 from models.uplift.data import CampaignData, campaign_data, check_audience
-from models.uplift.model import UpliftModel
+from models.uplift.model import EXTRA_ORDER, EXTRA_REVENUE, UpliftModel
 from models.uplift.qini import qini_coefficient
+from models.uplift.targeting import UpliftTargeting, target_rows
 
 CUTOFF = datetime(2026, 9, 1)
 
@@ -102,12 +103,52 @@ def test_scores_are_reproducible_and_survive_save_and_load(data: CampaignData, t
     np.testing.assert_allclose(loaded.score(data.features), first, rtol=0, atol=1e-12)
 
 
+@pytest.fixture(scope="module")
+def comparison(simulated: SimulatedCampaign, data: CampaignData) -> Comparison:
+    return compare(data, binary=True, truth=_truth(simulated, data))
+
+
 def test_estimated_effects_follow_the_truth_and_beat_the_baselines(simulated: SimulatedCampaign,
-                                                                   data: CampaignData) -> None:
+                                                                   data: CampaignData, comparison: Comparison) -> None:
     truth = _truth(simulated, data)
-    result = compare(data, binary=True, truth=truth)
+    result = comparison
     estimated = result.models[result.chosen].score(data.features)
     assert np.corrcoef(estimated, truth)[0, 1] > 0.4
     assert result.beats_random and result.beats_churn
     table = result.table.set_index("kind")
     assert table.at[result.chosen, "qini"] >= 0.5 * table.at["truth", "qini"]
+
+
+def test_chosen_model_says_extra_order_chance_and_extra_revenue_near_the_truth(
+        simulated: SimulatedCampaign, data: CampaignData, comparison: Comparison, tmp_path: Path) -> None:
+    model = comparison.models[comparison.chosen]
+    predicted = model.predict(data.features)
+    np.testing.assert_array_equal(predicted[EXTRA_ORDER], predicted["effect"])  # chosen on ordered
+    true_revenue = simulated.truth.set_index(C.CUSTOMER_ID).loc[data.features[C.CUSTOMER_ID], "true_revenue_effect"]
+    revenue = predicted[EXTRA_REVENUE].to_numpy()
+    assert np.corrcoef(revenue, true_revenue)[0, 1] > 0.3
+    # the level: an extra order is worth what this customer's order in the window is (a regression), near the truth
+    assert 0.5 < revenue.mean() / true_revenue.mean() < 1.5
+    assert set(comparison.extra) == {"ordered", "revenue"}
+    loaded = UpliftModel.load(model.save(tmp_path / "chosen")).predict(data.features)
+    pd.testing.assert_frame_equal(loaded, predicted, check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_target_rows_drops_the_lowest_effects_on_each_side_of_the_baseline_and_never_moves_a_group() -> None:
+    n = 100
+    rows = pd.DataFrame({C.CUSTOMER_ID: [f"C{i:03d}" for i in range(n)], "control": np.arange(n) % 7 == 0})
+    rng = np.random.default_rng(1)
+    predicted = pd.DataFrame({C.CUSTOMER_ID: rows[C.CUSTOMER_ID].iloc[:90], "effect": rng.random(90),
+                              EXTRA_REVENUE: rng.random(90), "baseline": rng.random(90)})
+    done = target_rows(rows, predicted, UpliftTargeting(drop_sure_things=0.2, drop_lost_causes=0.1))
+    assert (done.sure_things, done.lost_causes, done.unscored) == (20, 10, 10)
+    kept = done.rows.set_index(C.CUSTOMER_ID)
+    assert len(kept) == 70 and (kept["control"] == rows.set_index(C.CUSTOMER_ID).loc[kept.index, "control"]).all()
+    effect = kept["predicted_effect"]
+    assert effect.iloc[:60].is_monotonic_decreasing and effect.iloc[60:].isna().all()  # unscored: kept, last
+    by = predicted.set_index(C.CUSTOMER_ID)
+    median = by["baseline"].median()
+    gone = by.drop(index=kept.index.intersection(by.index))
+    high, low = by[by["baseline"] >= median], by[by["baseline"] < median]
+    # the dropped sure things are the lowest effects among the likely buyers, the lost causes among the others
+    assert set(gone.index) == set(high.nsmallest(20, "effect").index) | set(low.nsmallest(10, "effect").index)

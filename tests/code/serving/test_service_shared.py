@@ -184,6 +184,26 @@ def test_an_event_on_one_worker_changes_the_next_answer_of_the_other(server: Ser
         assert top not in {i["item_id"] for i in answer.json()["items"]}, worker
 
 
+def similar_items_counted(server: Server) -> float:
+    """/similar_items answers with status 200 in the /metrics scrape (whichever worker answers it)."""
+    scrape = call(server, "GET", "/metrics", {"Authorization": f"Bearer {METRICS_KEY}"})
+    assert scrape.status_code == 200
+    line = re.search(r'^retention_requests_total\{route="/similar_items",status="200"\} (\S+)$', scrape.text, re.M)
+    return float(line.group(1)) if line else 0.0
+
+
+def test_metrics_count_the_requests_of_both_workers(server: Server) -> None:
+    before = similar_items_counted(server)
+    sent, workers = 0, set()
+    while len(workers) < 2 or sent < 10:
+        answer = call(server, "POST", "/similar_items", STOREFRONT, {"item_id": "I00002"})
+        if answer.status_code == 200:
+            sent, workers = sent + 1, workers | {served_by(answer)}
+        assert sent + len(workers) < 400, "one worker answered every request"
+    for _ in range(4):  # every scrape, from either worker, counts both workers' requests
+        assert similar_items_counted(server) - before == sent
+
+
 def test_events_per_customer_per_minute_are_limited(server: Server) -> None:
     batch = {"events": [{"customer_id": "C-busy", "event_type": "view", "item_id": "I00001"}] * (PER_MINUTE + 1)}
     refused = call(server, "POST", "/events", STOREFRONT, batch)
@@ -218,8 +238,7 @@ def reload_once(server: Server) -> int:
 def test_a_reload_reaches_both_workers(server: Server) -> None:
     first = answers_from_both(server, "GET", "/admin/reload", ADMIN)
     start_generation = max(r.json()["generation"] for r in first.values())
-    asked = call(server, "POST", "/admin/reload", ADMIN)
-    assert asked.status_code == 202
+    reload_once(server)  # a worker still following an earlier reload answers 409 first
     wait_reloaded(server, start_generation + 1)
 
 

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from features.demo.shop import write_shop
 from models.inference import registry
-from tests.code.serving.server import ADMIN_KEY, Server, start
+from tests.code.serving.server import ADMIN_KEY, MARKETER, Server, start
 from tests.shared import demo_tables, small_config
 from training import tracking
 from training.cli.app import app
@@ -205,7 +205,7 @@ def test_a_reload_that_cannot_read_the_registry_keeps_the_old_models(work: Path,
     assert str(work) not in str(status) and "sqlite" not in str(status)
     assert status["versions"]["churn"] == release(2)["churn"]
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        assert client.post("/customer", json={"customer_id": "C000003"}).status_code == 200
+        assert client.post("/customer", json={"customer_id": "C000003"}, headers=MARKETER).status_code == 200
     (work / "mlruns").rename(work / "mlruns-away")
     try:
         status = reload(server)
@@ -214,5 +214,5 @@ def test_a_reload_that_cannot_read_the_registry_keeps_the_old_models(work: Path,
     assert status["status"] == "failed" and "keeps serving" in status["detail"], status
     assert str(work) not in status["detail"]
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        assert client.post("/customer", json={"customer_id": "C000003"}).status_code == 200
+        assert client.post("/customer", json={"customer_id": "C000003"}, headers=MARKETER).status_code == 200
     assert reload(server)["status"] == "reloaded"

@@ -16,7 +16,7 @@ import yaml
 from features.demo.shop import write_shop
 from models.inference import registry
 from tests.code.serving.server import ADMIN_KEY, Server, start
-from tests.code.tracking_server import mlflow_server, postgres
+from tests.code.tracking_server import Postgres, mlflow_server, postgres
 from tests.shared import demo_tables, small_config
 from training import tracking
 
@@ -27,17 +27,25 @@ EXE = Path(sys.executable).parent / "retention"
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+def database() -> Iterator[Postgres]:
+    with postgres() as db:
+        yield db
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, database: Postgres) -> Iterator[tuple[Path, str]]:
     """A shop folder and the URI of a tracking server on PostgreSQL, MLFLOW_TRACKING_URI pointing at it."""
     work = tmp_path_factory.mktemp("shared")
     write_shop(demo_tables(900, seed=5), work / "data", "parquet")
     (work / "small.yaml").write_text(yaml.safe_dump(small_config()))
     patch = pytest.MonkeyPatch()
-    with postgres() as db, mlflow_server(db.uri, work / "artifacts") as url:
-        patch.chdir(work)
-        patch.setenv("MLFLOW_TRACKING_URI", url)
-        yield work, url
-    patch.undo()
+    try:
+        with mlflow_server(database.uri, work / "artifacts") as url:
+            patch.chdir(work)
+            patch.setenv("MLFLOW_TRACKING_URI", url)
+            yield work, url
+    finally:
+        patch.undo()
 
 
 def retention(work: Path, url: str, *args: str) -> subprocess.Popen[str]:
@@ -60,19 +68,31 @@ def test_two_trains_at_once_leave_every_alias_in_one_release_and_no_run_running(
     work, url = shared
     runs = [retention(work, url, "train", "--data", "data", "--config", "small.yaml", "--force-promote")
             for _ in range(2)]
-    for run in runs:
-        finish(run)
+    try:
+        for run in runs:
+            finish(run)
+    finally:  # a failure (or Ctrl-C) in one leaves no other train running against a server about to stop
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
     client = tracking._client()
     release = tracking.current_release()
     assert release is not None and release["state"] == "done"
-    raw = {n: str(client.get_registered_model(n).aliases["champion"]) for n in NAMES}
-    assert raw == {n: a["champion"] for n, a in release["aliases"].items()} == resolved()
+    every = {n: {a: str(v) for a, v in client.get_registered_model(n).aliases.items()} for n in NAMES}
+    recorded = {n: {a: v for a, v in aliases.items() if v is not None} for n, aliases in release["aliases"].items()}
+    assert every == recorded  # every alias of every model, not only champion
+    raw = {n: every[n]["champion"] for n in NAMES}
+    assert raw == resolved()
     made_by = {client.get_model_version(n, v).run_id for n, v in raw.items()}
     assert len(made_by) == 1  # all four champions from one run
     experiments = [e.experiment_id for e in client.search_experiments()]
     assert not client.search_runs(experiments, "attributes.status = 'RUNNING'")
     assert len(client.search_runs(experiments, "attributes.status = 'FINISHED'")) == 2
     assert sorted(tracking.release_history()) == [1, 2]
+    # the artifacts went through the server (a teammate's machine loads them over HTTP), none into a local mlruns
+    assert {e.artifact_location.split(":")[0] for e in client.search_experiments()} == {"mlflow-artifacts"}
+    assert any((work / "artifacts").rglob("MLmodel")) and not (work / "mlruns").exists()
 
 
 def test_promote_rollback_score_and_serve_on_the_shared_server(shared: tuple[Path, str]) -> None:
@@ -106,3 +126,13 @@ def _reload(server: Server) -> dict:
                 assert status["status"] == "reloaded", status
                 return status
             threading.Event().wait(0.5)
+
+
+def test_the_database_itself_is_a_tracking_uri_too(shared: tuple[Path, str], database: Postgres) -> None:
+    """``MLFLOW_TRACKING_URI=postgresql://...`` (SQLAlchemy's default driver, psycopg 3) reads the same registry the
+    server writes (the server itself runs on ``postgresql+psycopg2://``): the release history is the same."""
+    work, url = shared
+    direct = database.uri.replace("postgresql+psycopg2://", "postgresql://")
+    through_server, _ = finish(retention(work, url, "models", "--history"))
+    out, _ = finish(retention(work, direct, "models", "--history"))
+    assert out == through_server and "train run" in out
