@@ -146,14 +146,13 @@ class ShownLog:
     """Collects shown lists in memory; a thread appends them to the experiment's file every ``FLUSH_SECONDS``."""
 
     def __init__(self) -> None:
-        self.pending: list[tuple[Path, bytes]] = []
+        self.pending: list[tuple[Path, float, str, str, str, list[str]]] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._run, name="shown-log", daemon=True).start()
 
     def add(self, path: Path, customer_id: str, arm: str, version: str, items: list[str]) -> None:
-        line = orjson.dumps({"time": datetime.now().isoformat(sep=" ", timespec="milliseconds"),
-                             "customer_id": customer_id, "arm": arm, "version": version, "items": items})
-        self.pending.append((path, line + b"\n"))  # list.append is atomic: no lock on the request path
+        # list.append is atomic: no lock on the request path, and the line is written by the flushing thread
+        self.pending.append((path, time.time(), customer_id, arm, version, items))
 
     def _run(self) -> None:
         while True:
@@ -167,8 +166,10 @@ class ShownLog:
         with self._lock:
             taken, self.pending = self.pending, []
         by_file: dict[Path, list[bytes]] = {}
-        for path, line in taken:
-            by_file.setdefault(path, []).append(line)
+        for path, at, customer_id, arm, version, items in taken:
+            line = orjson.dumps({"time": datetime.fromtimestamp(at).isoformat(sep=" ", timespec="milliseconds"),
+                                 "customer_id": customer_id, "arm": arm, "version": version, "items": items})
+            by_file.setdefault(path, []).append(line + b"\n")
         for path, lines in by_file.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ class Ready:
     blob: bytes
     ends: tuple[int, ...]
     known: bool
+    ids: tuple[str, ...] = ()  # the items' ids in order, for an A/B experiment's shown list (interned: shared)
 
 
 def ready(picks: Picks) -> Ready:
@@ -44,7 +46,7 @@ def ready(picks: Picks) -> Ready:
     for part in parts:
         total += len(part) + 1
         ends.append(total)
-    return Ready(b",".join(parts), tuple(ends), picks.known)
+    return Ready(b",".join(parts), tuple(ends), picks.known, tuple(sys.intern(i) for i, _, _ in picks.items))
 
 
 def recommend_body(customer_id: str, picks: Ready, k: int, version: str, arm: str = "champion") -> bytes:

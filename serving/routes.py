@@ -129,7 +129,9 @@ async def _recommend(ctx: Context, req: S.RecommendRequest, shown: bool) -> Answ
     top: TopUp | None = None
     if live is None and not (req.cart or req.exclude or req.category) and req.k <= CACHED_K:
         usual = await _usual_picks(bundle, arm, req.customer_id)
-        if REQUEST_LANG.get() == Lang.en and log is None:  # the ready bytes are English
+        if REQUEST_LANG.get() == Lang.en:  # the ready bytes are English
+            if log is not None:
+                _log_shown(ctx, log, req.customer_id, arm, list(usual.ids[:req.k]))
             return Answer(recommend_body(req.customer_id, usual, req.k, arm.version, arm.name))
         items, known = ready_items(usual, req.k), usual.known
     else:
@@ -145,13 +147,17 @@ async def _recommend(ctx: Context, req: S.RecommendRequest, shown: bool) -> Answ
                                             req.category, bundle.item_category)
         items, known = [{"item_id": i, "score": s, "reason": r} for i, s, r in picks.items], picks.known
     if log is not None:
-        assert ctx.experiments is not None
-        ctx.experiments.log.add(log, req.customer_id, arm.name, arm.version, [i["item_id"] for i in items])
+        _log_shown(ctx, log, req.customer_id, arm, [i["item_id"] for i in items])
     answer = {"customer_id": req.customer_id, "items": localised_picks(items), "model_version": arm.version,
               "fallback": not known, "arm": arm.name}
     if top is not None:
         answer["free_delivery"] = top.answer()
     return json_answer(answer)
+
+
+def _log_shown(ctx: Context, log: Path, customer_id: str, arm: Arm, items: list[str]) -> None:
+    assert ctx.experiments is not None  # a shown-lists file is only set while an experiment runs
+    ctx.experiments.log.add(log, customer_id, arm.name, arm.version, items)
 
 
 async def _with_top_up(bundle: Bundle, arm: Arm, req: S.RecommendRequest, cart: list[str], exclude: list[str],
