@@ -14,6 +14,11 @@ from pathlib import Path
 
 import httpx
 import psutil
+import yaml
+from typer.testing import CliRunner
+
+from features.demo.shop import write_shop
+from tests.shared import demo_tables, small_config
 
 RETENTION = str(Path(sys.executable).with_name("retention"))
 BENTOML = str(Path(sys.executable).with_name("bentoml"))
@@ -29,6 +34,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def trained_shop(folder: Path, customers: int, seed: int) -> Path:
+    """A demo shop trained in `folder`: data/, small.yaml and an MLflow registry with every champion."""
+    from training.cli.app import app  # imported here: only the tests that train pay for it
+
+    write_shop(demo_tables(customers, seed=seed), folder / "data", "parquet")
+    (folder / "small.yaml").write_text(yaml.safe_dump(small_config()))
+    result = CliRunner().invoke(app, ["train", "--data", "data", "--config", "small.yaml"])
+    assert result.exit_code == 0, result.output
+    return folder
 
 
 @dataclass

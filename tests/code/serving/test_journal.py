@@ -39,6 +39,16 @@ def state_of(folder: Path) -> dict[str, tuple[list[str], set[str]]]:
     return {c: (list(live.cart), set(live.bought)) for c, live in state.customers.items() if live.cart or live.bought}
 
 
+def two_customer_shop(tmp_path: Path) -> tuple[Path, datetime]:
+    """A shop of two customers whose one order each was 30 days ago; returns it and that first order's time."""
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    first = NOW - timedelta(days=30)
+    pd.DataFrame({"customer_id": ["c1", "c2"], "order_id": ["o1", "o2"], "timestamp": [first, first],
+                  "amount": [10.0, 5.0]}).to_parquet(shop / "transactions.parquet", index=False)
+    return shop, first
+
+
 def test_ids_with_control_characters_come_back_whole_and_are_refused_at_the_door(tmp_path: Path) -> None:
     journal = Journal(tmp_path)
     odd = ["a\rb", "c\nd", "e,f", 'g"h', "=1+2", "ü"]
@@ -123,11 +133,7 @@ def test_several_processes_append_to_one_file_without_mixing_lines(tmp_path: Pat
 
 
 def test_merge_sets_aside_rows_that_would_break_the_contract(tmp_path: Path) -> None:
-    shop = tmp_path / "shop"
-    shop.mkdir()
-    first = NOW - timedelta(days=30)
-    pd.DataFrame({"customer_id": ["c1", "c2"], "order_id": ["o1", "o2"], "timestamp": [first, first],
-                  "amount": [10.0, 5.0]}).to_parquet(shop / "transactions.parquet", index=False)
+    shop, first = two_customer_shop(tmp_path)
     folder = shop / "events_journal"
     journal = Journal(folder)
     journal.append([event("c1", "view", "i1"), LiveEvent("c2", datetime(2999, 1, 1), "view", "i2"),
@@ -194,11 +200,7 @@ def test_merge_events_says_what_it_set_aside_and_validate_still_passes(tmp_path:
 
     from training.cli.app import app
 
-    shop = tmp_path / "shop"
-    shop.mkdir()
-    first = NOW - timedelta(days=30)
-    pd.DataFrame({"customer_id": ["c1", "c2"], "order_id": ["o1", "o2"], "timestamp": [first, first],
-                  "amount": [10.0, 5.0]}).to_parquet(shop / "transactions.parquet", index=False)
+    shop, first = two_customer_shop(tmp_path)
     folder = shop / "events_journal"
     folder.mkdir()
     # an older version's CSV journal, its first event already merged (marker), then one from the year 2999

@@ -19,9 +19,7 @@ import httpx
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from features.demo.shop import write_shop
 from serving.journal import read_journal
 from serving.routes import ROUTES
 from tests.code.serving.server import (
@@ -38,9 +36,8 @@ from tests.code.serving.server import (
     free_port,
     launch,
     start,
+    trained_shop,
 )
-from tests.shared import demo_tables, small_config
-from training.cli.app import app
 
 pytestmark = pytest.mark.integration  # trains, then runs bentoml serve for real
 
@@ -50,12 +47,7 @@ REPOSITORY = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def work(module_registry: Path) -> Path:
-    """A trained demo shop: data/, small.yaml and an MLflow registry with every champion."""
-    write_shop(demo_tables(1000, seed=13), module_registry / "data", "parquet")
-    (module_registry / "small.yaml").write_text(yaml.safe_dump(small_config()))
-    result = CliRunner().invoke(app, ["train", "--data", "data", "--config", "small.yaml"])
-    assert result.exit_code == 0, result.output
-    return module_registry
+    return trained_shop(module_registry, 1000, seed=13)
 
 
 @pytest.fixture(scope="module")

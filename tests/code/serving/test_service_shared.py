@@ -18,10 +18,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-import yaml
-from typer.testing import CliRunner
 
-from features.demo.shop import write_shop
 from serving import schemas as S
 from serving.routes import ROUTES
 from tests.code.serving.server import (
@@ -35,9 +32,8 @@ from tests.code.serving.server import (
     Server,
     redis_server,
     start,
+    trained_shop,
 )
-from tests.shared import demo_tables, small_config
-from training.cli.app import app
 
 pytestmark = pytest.mark.integration  # trains, then runs bentoml serve with two workers and redis-server
 
@@ -55,11 +51,7 @@ BODIES = {  # a valid body of each route that takes one
 
 @pytest.fixture(scope="module")
 def work(module_registry: Path) -> Path:
-    write_shop(demo_tables(600, seed=17), module_registry / "data", "parquet")
-    (module_registry / "small.yaml").write_text(yaml.safe_dump(small_config()))
-    result = CliRunner().invoke(app, ["train", "--data", "data", "--config", "small.yaml"])
-    assert result.exit_code == 0, result.output
-    return module_registry
+    return trained_shop(module_registry, 600, seed=17)
 
 
 @pytest.fixture(scope="module")
