@@ -16,9 +16,17 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from features.demo.shop import write_shop
-from tests.code.serving.server import ADMIN, MARKETER, STOREFRONT, Redis, Server, redis_server, start
-from tests.shared import demo_tables, small_config
+from tests.code.serving.server import (
+    ADMIN,
+    MARKETER,
+    STOREFRONT,
+    Redis,
+    Server,
+    redis_server,
+    start,
+    trained_shop,
+)
+from tests.shared import small_config
 from training.cli.app import app
 
 pytestmark = pytest.mark.integration  # trains, then runs bentoml serve with redis-server
@@ -28,12 +36,7 @@ MARGIN = 15.0  # storefront.topup_margin's default
 
 @pytest.fixture(scope="module")
 def work(module_registry: Path) -> Path:
-    """A trained demo shop: data/, small.yaml and an MLflow registry with every champion."""
-    write_shop(demo_tables(1000, seed=21), module_registry / "data", "parquet")
-    (module_registry / "small.yaml").write_text(yaml.safe_dump(small_config()))
-    result = CliRunner().invoke(app, ["train", "--data", "data", "--config", "small.yaml"])
-    assert result.exit_code == 0, result.output
-    return module_registry
+    return trained_shop(module_registry, 1000, seed=21)
 
 
 @pytest.fixture(scope="module")
