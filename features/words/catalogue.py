@@ -3,7 +3,7 @@
 ``say(key, lang, **values)`` fills a phrase. Placeholders are ``{name}`` (the value as text) or
 ``{name:format}`` with a format from ``features.words.formats``: ``number``, ``short`` (at most one decimal),
 ``money``, ``share``, ``date``, ``month``, ``in_month``, ``times`` (twice / в 2 раза), a name table
-(``segment``, ``risk``, ``task``, ``weekday``, ``action``), or ``count:one|other`` (en) and
+(``segment``, ``risk``, ``task``, ``weekday``, ``action``, ``answer``), or ``count:one|other`` (en) and
 ``count:one|few|many`` (ru) for a number with its word: "1 order", "5 orders", "1 заказ", "2 заказа", "5 заказов".
 The phrases themselves live in ``features.words.phrases`` (reasons, actions, campaigns) and
 ``features.words.names`` (segments, risk levels, weekdays, the web page's labels).
@@ -64,7 +64,7 @@ def _fill(field: str, spec: str | None, values: dict[str, Any], lang: Lang) -> s
 
 
 def name(table: str, value: str, lang: Lang | str = Lang.en) -> str:
-    """Return a name (segment, risk level, task, weekday, action) in ``lang``; unknown names pass unchanged
+    """Return a name (segment, risk level, task, weekday, action, yes/no) in ``lang``; unknown names pass unchanged
     (a shop's own segment in a config keeps its name rather than disappear)."""
     lang = F.language(lang)
     return NAMES[table][lang].get(value, value) if lang == Lang.ru else NAMES[table].get(Lang.en, {}).get(value, value)

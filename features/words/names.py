@@ -63,6 +63,10 @@ NAMES: dict[str, dict[Lang, dict[str, str]]] = {
             "Sunday": "воскресенье",
         },
     },
+    "answer": {
+        Lang.en: {},
+        Lang.ru: {"yes": "да", "no": "нет"},
+    },
 }
 
 # the web page's labels and sentences ({name} placeholders are filled by the page with values it formats)

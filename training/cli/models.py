@@ -241,6 +241,8 @@ def churn_list(
 
             table["segment"] = [name("segment", str(v), lang) for v in table["segment"]]
             table["churn_risk"] = [name("risk", str(v), lang) for v in table["churn_risk"]]
+            for column, kind in (("preferred_weekday", "weekday"), ("email_opt_in", "answer")):
+                table[column] = [name(kind, v, lang) if isinstance(v, str) else v for v in table[column]]
         write_frame(table, out)
     shown = Table(title=f"Top of the churn-risk list ({len(table):,} customers)")
     for column in ("customer_id", "expected_lost_value", "churn_probability", "segment", "reasons"):

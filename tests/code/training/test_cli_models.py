@@ -237,3 +237,5 @@ def test_churn_list_reasons_raise_the_risk_and_tell_customers_apart(workdir: Pat
     shown = pd.read_csv(workdir / "list_ru.csv", keep_default_na=False)
     assert shown["reasons"].tolist() == russian and shown["churn_risk"].isin(["высокий", "средний", "низкий"]).all()
     assert not shown["segment"].isin(["Champions", "Loyal", "At risk", "New", "Dormant"]).any()
+    weekdays = {"понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье", ""}
+    assert set(shown["preferred_weekday"]) <= weekdays and set(shown["email_opt_in"]) <= {"да", "нет", ""}
