@@ -46,7 +46,8 @@ BODIES = {  # a valid body of each route that takes one
     "/bought_together": {"item_ids": ["I00001"]}, "/similar_items": {"item_id": "I00001"},
     "/upsell": {"item_id": "I00001"}, "/events": {"customer_id": "C-keys", "event_type": "view", "item_id": "I00001"},
     "/customer": {"customer_id": "C000001"}, "/churn_risk": {"customer_ids": ["C000001"]},
-    "/churn_list": {"limit": 1}}
+    "/churn_list": {"limit": 1}, "/reminders": {"customer_id": "C000001", "k": 3},
+    "/audiences/reminders": {"limit": 1}}
 
 
 @pytest.fixture(scope="module")
