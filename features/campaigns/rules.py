@@ -140,14 +140,7 @@ def abandoned_carts(customers: pd.DataFrame, cart_adds: pd.DataFrame, bought_lin
                             how="left")
     bought = carts.groupby([C.CUSTOMER_ID, C.ITEM_ID, C.TIMESTAMP])["bought_at"].max()
     carts = bought[~(bought >= bought.index.get_level_values(C.TIMESTAMP))].reset_index()
-    price = pd.Series(0.0, index=carts.index)
-    if items is not None:
-        catalogue = items.set_index(C.ITEM_ID)
-        if C.IN_STOCK in catalogue.columns:
-            stock = catalogue[C.IN_STOCK].reindex(carts[C.ITEM_ID]).fillna(False).astype(bool).to_numpy()
-            carts, price = carts[stock], price[stock]
-        if C.PRICE in catalogue.columns:
-            price = pd.Series(catalogue[C.PRICE].reindex(carts[C.ITEM_ID]).fillna(0.0).to_numpy(), index=carts.index)
+    carts, price = _in_stock_with_price(carts, items, unknown_in_stock=False)
     carts = carts.assign(price=price).sort_values(C.TIMESTAMP, ascending=False)
     carts = carts.drop_duplicates([C.CUSTOMER_ID, C.ITEM_ID])
     per = carts.groupby(C.CUSTOMER_ID).agg(items=(C.ITEM_ID, ";".join), value=("price", "sum"),
@@ -160,6 +153,22 @@ def abandoned_carts(customers: pd.DataFrame, cart_adds: pd.DataFrame, bought_lin
     return _selection(per, words, "abandoned_carts", per["value"], per["items"])
 
 
+def _in_stock_with_price(rows: pd.DataFrame, items: pd.DataFrame | None,
+                         unknown_in_stock: bool) -> tuple[pd.DataFrame, pd.Series]:
+    """Return the rows whose item is in stock (when the items table says; ``unknown_in_stock`` for an item it does
+    not list) and each kept row's list price (0 when unknown)."""
+    price = pd.Series(0.0, index=rows.index)
+    if items is None:
+        return rows, price
+    catalogue = items.set_index(C.ITEM_ID)
+    if C.IN_STOCK in catalogue.columns:
+        stock = catalogue[C.IN_STOCK].reindex(rows[C.ITEM_ID]).fillna(unknown_in_stock).astype(bool).to_numpy()
+        rows, price = rows[stock], price[stock]
+    if C.PRICE in catalogue.columns:
+        price = pd.Series(catalogue[C.PRICE].reindex(rows[C.ITEM_ID]).fillna(0.0).to_numpy(), index=rows.index)
+    return rows, price
+
+
 def reminders(customers: pd.DataFrame, candidates: pd.DataFrame, items: pd.DataFrame | None, cfg: CampaignsConfig,
               lang: str = "en") -> pd.DataFrame:
     """Customers with items they viewed or wished for in the reminder window and did not buy (``candidates`` of
@@ -167,14 +176,7 @@ def reminders(customers: pd.DataFrame, candidates: pd.DataFrame, items: pd.DataF
     views, at most ``items_per_customer`` (at least one) in the row. Most value (the items' prices) first."""
     rows = candidates[candidates["kind"].isin(["wishlist", "viewed"])]
     rows = rows[rows[C.CUSTOMER_ID].isin(customers[C.CUSTOMER_ID])]
-    price = pd.Series(0.0, index=rows.index)
-    if items is not None:
-        catalogue = items.set_index(C.ITEM_ID)
-        if C.IN_STOCK in catalogue.columns:
-            stock = catalogue[C.IN_STOCK].reindex(rows[C.ITEM_ID]).fillna(True).astype(bool).to_numpy()
-            rows, price = rows[stock], price[stock]
-        if C.PRICE in catalogue.columns:
-            price = pd.Series(catalogue[C.PRICE].reindex(rows[C.ITEM_ID]).fillna(0.0).to_numpy(), index=rows.index)
+    rows, price = _in_stock_with_price(rows, items, unknown_in_stock=True)
     rows = rows.assign(price=price, first=(rows["kind"] != "wishlist").astype(int))
     rows = rows.sort_values([C.CUSTOMER_ID, "first", C.TIMESTAMP], ascending=[True, True, False])
     rows = rows.drop_duplicates([C.CUSTOMER_ID, C.ITEM_ID]).groupby(C.CUSTOMER_ID).head(max(cfg.items_per_customer, 1))

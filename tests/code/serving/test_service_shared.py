@@ -30,7 +30,6 @@ from tests.code.serving.server import (
     STOREFRONT_KEY,
     Redis,
     Server,
-    redis_server,
     start,
     trained_shop,
 )
@@ -53,13 +52,6 @@ BODIES = {  # a valid body of each route that takes one
 @pytest.fixture(scope="module")
 def work(module_registry: Path) -> Path:
     return trained_shop(module_registry, 600, seed=17)
-
-
-@pytest.fixture(scope="module")
-def redis(work: Path) -> Iterator[Redis]:
-    running = redis_server(work / "redis")
-    yield running
-    running.kill()
 
 
 @pytest.fixture(scope="module")

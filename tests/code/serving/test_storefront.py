@@ -22,7 +22,6 @@ from tests.code.serving.server import (
     STOREFRONT,
     Redis,
     Server,
-    redis_server,
     start,
     trained_shop,
 )
@@ -37,13 +36,6 @@ MARGIN = 15.0  # storefront.topup_margin's default
 @pytest.fixture(scope="module")
 def work(module_registry: Path) -> Path:
     return trained_shop(module_registry, 1000, seed=21)
-
-
-@pytest.fixture(scope="module")
-def redis(work: Path) -> Iterator[Redis]:
-    running = redis_server(work / "redis")
-    yield running
-    running.kill()
 
 
 @pytest.fixture(scope="module")
