@@ -245,9 +245,14 @@ class Holder:
         """Serve ``fresh``; then let the collector free the old bundle and freeze what stays (fewer, shorter
         collections under load). Freezing before the swap would pin the old bundle for good."""
         self.bundle = fresh
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
+        refreeze()
+
+
+def refreeze() -> None:
+    """Free what is no longer held and freeze what stays, so collections under load skip the loaded models."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def packed_loader(folders: dict[str, tuple[Path, str]]) -> ModelLoader:

@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -143,16 +144,35 @@ def shown_file(data: Path, name: str) -> Path:
 
 
 class ShownLog:
-    """Collects shown lists in memory; a thread appends them to the experiment's file every ``FLUSH_SECONDS``."""
+    """Collects shown lists as ready lines; a thread appends them to the experiment's file every ``FLUSH_SECONDS``.
+
+    A line is a few byte joins on the request path (the time's seconds are formatted once a second); the thread
+    only joins and writes, so it holds the interpreter lock for well under a millisecond and never stalls the loop.
+    """
 
     def __init__(self) -> None:
-        self.pending: list[tuple[Path, float, str, str, str, list[str]]] = []
+        # lines of bytes only: nothing the collector tracks piles up between flushes (tuples did, and the
+        # collections they set off cost more than the lines themselves)
+        self.pending: dict[Path, list[bytes]] = {}
         self._lock = threading.Lock()
+        self._second, self._stamp = -1, b""
         threading.Thread(target=self._run, name="shown-log", daemon=True).start()
 
-    def add(self, path: Path, customer_id: str, arm: str, version: str, items: list[str]) -> None:
-        # list.append is atomic: no lock on the request path, and the line is written by the flushing thread
-        self.pending.append((path, time.time(), customer_id, arm, version, items))
+    def add(self, path: Path, customer_id: str, arm: str, version: str, items: Sequence[str]) -> None:
+        at = time.time()
+        second = int(at)
+        if second != self._second:  # two requests racing here write the same stamp: no lock needed
+            self._stamp = datetime.fromtimestamp(second).isoformat(sep=" ").encode()
+            self._second = second
+        line = b"".join((b'{"time":"', self._stamp, b".%03d" % int((at - second) * 1000), b'","customer_id":',
+                         orjson.dumps(customer_id), b',"arm":"', arm.encode(), b'","version":', orjson.dumps(version),
+                         b',"items":', orjson.dumps(items), b"}\n"))
+        with self._lock:  # uncontended but for the flush's swap, which must not lose a line appended meanwhile
+            lines = self.pending.get(path)
+            if lines is None:
+                self.pending[path] = [line]
+            else:
+                lines.append(line)
 
     def _run(self) -> None:
         while True:
@@ -164,13 +184,8 @@ class ShownLog:
 
     def flush(self) -> None:
         with self._lock:
-            taken, self.pending = self.pending, []
-        by_file: dict[Path, list[bytes]] = {}
-        for path, at, customer_id, arm, version, items in taken:
-            line = orjson.dumps({"time": datetime.fromtimestamp(at).isoformat(sep=" ", timespec="milliseconds"),
-                                 "customer_id": customer_id, "arm": arm, "version": version, "items": items})
-            by_file.setdefault(path, []).append(line + b"\n")
-        for path, lines in by_file.items():
+            taken, self.pending = self.pending, {}
+        for path, lines in taken.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
@@ -188,6 +203,13 @@ class Active:
     model: Any
     memo: Any
     shown: Path
+    challengers: frozenset[str] = frozenset()  # the known customers in the challenger arm, drawn once at load
+
+    def in_challenger_arm(self, customer_id: str) -> bool:
+        if customer_id in self.challengers:
+            return True
+        # a known customer not in the set is a champion; only ids the loader never saw are drawn per request
+        return customer_id not in self.memo.picks and self.experiment.arm(customer_id) == CHALLENGER
 
 
 class Watch:
@@ -213,18 +235,23 @@ class Watch:
             time.sleep(POLL_SECONDS)
 
     def tick(self) -> None:
+        from serving.bundle import refreeze  # here: the CLI imports this module and needs none of the bundle
+
         running = self.store.running()
         now = self.active.experiment if self.active else None
         if running == now:
             return
         if running is None or running.stopped:
             self.active = None
+            refreeze()  # the challenger was frozen with the rest: let it go
             logger.info("experiment %s stopped: every customer gets the champion", now.name if now else "?")
             return
         model, memo = self.load(running)
         if model is None:  # the bundle is not loaded yet: try again next tick
             return
-        self.active = Active(running, model, memo, shown_file(self.data, running.name))
+        challengers = frozenset(c for c in memo.picks if running.arm(c) == CHALLENGER)
+        self.active = Active(running, model, memo, shown_file(self.data, running.name), challengers)
+        refreeze()  # as after a reload: collections under load skip the challenger's objects
         logger.info("experiment %s running: %.0f%% of customers get recommender v%s", running.name,
                     running.share * 100, running.challenger)
 
