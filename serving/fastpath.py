@@ -1,10 +1,10 @@
-"""The raw ASGI front of every product endpoint, added to the BentoML app with ``add_asgi_middleware``.
+"""The raw ASGI front of every product endpoint, wrapped around BentoML's whole app (``serving.service.FastFront``).
 
-It runs inside BentoML's error, tracing and timeout middlewares but before its router, so a request costs one
-body read, one strict pydantic parse and one orjson dump (``benchmarks/serve_speed.py`` measures it). Anything it
-does not own (``/livez``, ``/readyz``, the docs page, ``/ui``, 404s) goes on to BentoML. It also answers
-``/metrics`` (its own Prometheus counters; BentoML's are switched off for speed) and ``/docs.json`` (the OpenAPI of
-these routes, so the Swagger page at ``/`` shows them).
+It runs before BentoML's error, tracing and timeout middlewares and its router, so a request costs one body read,
+one strict pydantic parse and one orjson dump (``benchmarks/serve_speed.py`` measures it); its own try/except turns
+a bug into a fixed 500 sentence. Anything it does not own (``/livez``, the docs page, ``/ui``, 404s) goes on to
+BentoML. It also answers ``/readyz``, ``/metrics`` (its own Prometheus counters; BentoML's are switched off for
+speed) and ``/docs.json`` (the OpenAPI of these routes, so the Swagger page at ``/`` shows them).
 """
 
 from __future__ import annotations
