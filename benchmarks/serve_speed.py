@@ -110,17 +110,18 @@ def reload_everywhere(url: str, workers: int) -> None:
 
 
 def memory_under_reloads(url: str, pid: int, script: Path, connections: int, cpu: str, reloads: int = 20
-                         ) -> tuple[float, float]:
-    """Resident memory after the first and after the last of ``reloads`` reloads under wrk load."""
+                         ) -> dict[int, float]:
+    """Resident memory (MB) after reload 1, every fifth and the last of ``reloads`` reloads under wrk load."""
     pin = ["taskset", "-c", cpu] if cpu else []
     load = subprocess.Popen([*pin, "wrk", "-t1", f"-c{connections}", "-d3600s", "-s", str(script), url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen = {}
     try:
-        reload_everywhere(url, 2)
-        first = rss_mb(pid)
-        for _ in range(reloads - 1):
+        for n in range(1, reloads + 1):
             reload_everywhere(url, 2)
-        return first, rss_mb(pid)
+            if n == 1 or n % 5 == 0 or n == reloads:
+                seen[n] = rss_mb(pid)
+        return seen
     finally:
         load.terminate()
         load.wait(30)
@@ -186,8 +187,11 @@ def main() -> None:
                   f"{runs['two_redis']['rps'] / runs['one']['rps']:.2f} vs 1 worker (target >= 1.4)")
         if args.reloads < 2:
             return
-        first, last = memory_under_reloads(f"http://127.0.0.1:{args.port + 3}", procs["two_redis"].pid, script,
-                                           args.connections, args.wrk_cpu, args.reloads)
+        seen = memory_under_reloads(f"http://127.0.0.1:{args.port + 3}", procs["two_redis"].pid, script,
+                                    args.connections, args.wrk_cpu, args.reloads)
+        first, last = seen[1], seen[args.reloads]
+        print("memory of the 2-worker server under load, after reload: "
+              + ", ".join(f"{n}: {mb:,.0f} MB" for n, mb in seen.items()))
         print(f"memory of the 2-worker server under load: {first:,.0f} MB after reload 1, {last:,.0f} MB after "
               f"reload {args.reloads}: {last / first:.3f} x (target <= 1.10)")
     finally:
