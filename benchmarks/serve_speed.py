@@ -33,6 +33,8 @@ import httpx
 import pandas as pd
 import psutil
 
+from training.cli.serve import with_allocator
+
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"RETENTION_STOREFRONT_KEY": "bench-storefront", "RETENTION_API_KEY": "bench-api",
@@ -160,7 +162,8 @@ def main() -> None:
             "httptools", "--no-access-log", "--log-level", "warning", "--workers", "1"]
     redis = ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(tmp), "--save", "",
              "--appendonly", "no"]
-    plan = {"redis": (redis, env), "bare": (bare, env), "one": (serve(args.port + 1, 1), env),
+    # the bare app gets the allocator `retention serve` gives its workers (jemalloc when present): same footing
+    plan = {"redis": (redis, env), "bare": (bare, with_allocator(dict(env))), "one": (serve(args.port + 1, 1), env),
             "one_redis": (serve(args.port + 2, 1), shared), "two_redis": (serve(args.port + 3, 2), shared)}
     procs = {}
     try:

@@ -8,6 +8,7 @@ not grow memory past 10%. Which worker answered is in the ``x-retention-worker``
 
 from __future__ import annotations
 
+import ctypes.util
 import re
 import signal
 import threading
@@ -259,6 +260,9 @@ def test_twenty_reloads_under_load_keep_memory_within_ten_percent(server: Server
             thread.join()
     assert after_twenty <= 1.10 * after_first, f"{after_first / 2**20:.0f} MB -> {after_twenty / 2**20:.0f} MB"
     assert statuses and set(statuses) == {200}
+    if ctypes.util.find_library("jemalloc"):  # `retention serve` preloads it: every worker must have it mapped
+        workers = psutil.Process(server.process.pid).children(recursive=True)
+        assert workers and all("jemalloc" in Path(f"/proc/{w.pid}/maps").read_text() for w in workers)
 
 
 def bought_shown(server: Server, customer: str, items: set[str]) -> bool:
