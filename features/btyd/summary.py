@@ -12,12 +12,15 @@ customer's exposure while no purchase could ever fall on it (recency < T always)
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from features import columns as C
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made: the SQL feature build fits BG/NBD without it
+    import pandas as pd
 
 SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary")
 Array = NDArray[np.float64]
@@ -31,6 +34,8 @@ def observation_end_day(cutoff: pd.Timestamp | datetime | date | str) -> np.date
     ValueError
         When the cutoff is missing or carries a time zone.
     """
+    import pandas as pd
+
     stamp = pd.Timestamp(cutoff)
     if stamp is pd.NaT or pd.isna(stamp):
         raise ValueError("cutoff is missing (NaT); give the first moment NOT included, e.g. '1997-10-01'")
@@ -65,6 +70,8 @@ def rfm_summary(orders: pd.DataFrame, cutoff: pd.Timestamp | datetime | str, uni
     ValueError
         When a column is missing, ``unit_days`` is not positive, or a timestamp or revenue is missing.
     """
+    import pandas as pd
+
     missing = [c for c in (C.CUSTOMER_ID, C.TIMESTAMP, C.REVENUE) if c not in orders.columns]
     if missing:
         raise ValueError(f"orders lack column(s) {missing}; expected one row per order with customer_id, "
@@ -89,6 +96,8 @@ def rfm_summary(orders: pd.DataFrame, cutoff: pd.Timestamp | datetime | str, uni
 
 def _summary_from_days(days: pd.DataFrame, end_day: np.datetime64, unit_days: float) -> pd.DataFrame:
     """Summarise a frame indexed by (customer_id, day), sorted, with one ``revenue`` per purchase day."""
+    import pandas as pd
+
     if days.empty:
         empty = pd.Index(days.index.get_level_values(0), name=C.CUSTOMER_ID)
         return pd.DataFrame({c: np.array([], dtype="float64") for c in SUMMARY_COLUMNS}, index=empty)
@@ -138,7 +147,7 @@ def checked_rfm(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple
 
 def aggregated_rows(x: Array, t_x: Array, big_t: Array, w: Array) -> tuple[Array, Array, Array, Array]:
     """Return distinct (x, t_x, T) rows with summed weights: same likelihood, far fewer rows on day-level data."""
-    rows = pd.DataFrame({"x": x, "t_x": t_x, "T": big_t, "w": w}).groupby(["x", "t_x", "T"], sort=False)["w"].sum()
-    return (rows.index.get_level_values("x").to_numpy(dtype="float64"),
-            rows.index.get_level_values("t_x").to_numpy(dtype="float64"),
-            rows.index.get_level_values("T").to_numpy(dtype="float64"), rows.to_numpy(dtype="float64"))
+    order = np.lexsort((big_t, t_x, x))
+    xs, ts, bs = x[order], t_x[order], big_t[order]
+    starts = np.flatnonzero(np.r_[True, (xs[1:] != xs[:-1]) | (ts[1:] != ts[:-1]) | (bs[1:] != bs[:-1])])
+    return xs[starts], ts[starts], bs[starts], np.add.reduceat(np.asarray(w, dtype="float64")[order], starts)
