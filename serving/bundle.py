@@ -10,8 +10,6 @@ what to train (for the log); the endpoints that need it answer 409 and the rest 
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
 import logging
 import threading
@@ -255,24 +253,6 @@ def refreeze() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-    _give_back_freed_memory()
-
-
-def _give_back_freed_memory() -> None:
-    """Return the old bundle's freed pages to the system. Each reload loads in a new thread, which glibc serves from
-    its own arena; what is freed there stays mapped until trimmed, so without this a worker grows reload after
-    reload (``benchmarks/serve_speed.py`` measures memory after 20 reloads). No-op where libc has no malloc_trim."""
-    trim = getattr(_libc(), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
-def _libc() -> Any:
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
 
 
 def packed_loader(folders: dict[str, tuple[Path, str]]) -> ModelLoader:

@@ -42,10 +42,8 @@ def with_allocator(env: dict[str, str], library: str | None = None) -> dict[str,
     under load: 1.13-1.23 x the memory after the first); jemalloc gives it back (``benchmarks/serve_speed.py``).
     ``RETENTION_ALLOCATOR=system`` keeps glibc's.
     """
-    if env.get("RETENTION_ALLOCATOR", "jemalloc").strip().lower() != "jemalloc":
-        return env
     preload = env.get("LD_PRELOAD", "")
-    if "jemalloc" in preload:
+    if not _wants_jemalloc(env) or "jemalloc" in preload:
         return env
     library = library or ctypes.util.find_library("jemalloc")
     if library:
@@ -55,11 +53,14 @@ def with_allocator(env: dict[str, str], library: str | None = None) -> dict[str,
 
 def allocator_note(env: dict[str, str]) -> str | None:
     """Say at start when the workers run on glibc's allocator although jemalloc was wanted."""
-    wanted = env.get("RETENTION_ALLOCATOR", "jemalloc").strip().lower() == "jemalloc"
-    if wanted and "jemalloc" not in env.get("LD_PRELOAD", ""):
+    if _wants_jemalloc(env) and "jemalloc" not in env.get("LD_PRELOAD", ""):
         return ("jemalloc not found (Debian: apt-get install libjemalloc2, or make jemalloc): the workers use the "
                 "system allocator, whose memory grows by about 1% at each reload")
     return None
+
+
+def _wants_jemalloc(env: dict[str, str]) -> bool:
+    return env.get("RETENTION_ALLOCATOR", "jemalloc").strip().lower() == "jemalloc"
 
 
 def check_serving(env: dict[str, str], workers: int) -> list[str]:
