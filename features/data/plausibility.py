@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 
 from features import columns as C
-from features.data.checks import quote, text_of
-from features.data.contract import MAX_SHOWN_ROWS, SPECS, Kind, Problem, ShopDataError
+from features.data.checks import Check, quote, text_of
+from features.data.contract import MAX_SHOWN_ROWS, SPECS, Kind, Problem, ShopDataError, TableSpec
 from features.ids import ID_RULE, MAX_ID_LENGTH
 
 MAX_AMOUNT_Z = 8.0
@@ -24,28 +24,29 @@ OLDEST_AGE_YEARS = 120
 _CONTROL_RE = r"[\x00-\x1f\x7f-\x9f]"
 
 
-def id_rule_problems(con: duckdb.DuckDBPyConnection, sources: dict[str, tuple[str, str]],
-                     present: dict[str, dict[str, str]]) -> list[Problem]:
-    """Return an error for every id column with a value the service would refuse (too long, control characters);
-    one scan per table."""
-    problems = []
-    for name, (file, row_label) in sources.items():
-        columns = [c for c in present.get(name, {}) if SPECS[name].kinds.get(c) is Kind.ID]
-        if not columns:
+def id_rule_checks(spec: TableSpec, present: dict[str, str]) -> list[Check]:
+    """Return a check for every id column: a value the service would refuse (too long, control characters) is an
+    error. They run in the table's one scan of value checks (``features.data.checks.scanned_checks``)."""
+    checks = []
+    for column, duck_type in present.items():
+        if spec.kinds.get(column) is not Kind.ID:
             continue
-        bad = {c: f"{quote(c)} IS NOT NULL AND (length({text_of(c)}) > {MAX_ID_LENGTH} OR "
-                  f"regexp_matches({text_of(c)}, '{_CONTROL_RE}'))" for c in columns}
-        counts = con.execute(f"SELECT {', '.join(f'count(*) FILTER (WHERE {b})' for b in bad.values())} "
-                             f"FROM raw_{name}").fetchone() or ()
-        for (column, condition), count in zip(bad.items(), counts, strict=True):
-            if not count:
-                continue
-            rows = con.execute(f"SELECT __row, left({text_of(column)}, 60) FROM raw_{name} WHERE ({condition}) IS "
-                               f"TRUE ORDER BY __row LIMIT {MAX_SHOWN_ROWS}").fetchall()
-            problems.append(Problem(file, column, "id breaking the id rule (too long or with a control character)",
-                                    f"ids of {ID_RULE}, as the service accepts them",
-                                    tuple((int(r), str(v)) for r, v in rows), int(count), row_label))
-    return problems
+        checks.append(Check(column, _id_rule_broken(column, duck_type),
+                            "id breaking the id rule (too long or with a control character)",
+                            f"ids of {ID_RULE}, as the service accepts them", f"left({text_of(column)}, 60)"))
+    return checks
+
+
+def _id_rule_broken(column: str, duck_type: str) -> str:
+    col, text = quote(column), text_of(column)
+    if duck_type != "VARCHAR":
+        return f"{col} IS NOT NULL AND (length({text}) > {MAX_ID_LENGTH} OR regexp_matches({text}, '{_CONTROL_RE}'))"
+    # The cheap tests first, the costly ones (trim, the regular expression) only on the rows they leave: the byte
+    # length bounds the trimmed character length, and url_encode keeps a value unchanged only when it is made of
+    # letters, digits and "-_.~" alone (it encodes every control character), so most ids never meet the regex.
+    too_long = f"CASE WHEN strlen({col}) > {MAX_ID_LENGTH} THEN length({text}) > {MAX_ID_LENGTH} ELSE FALSE END"
+    control = f"CASE WHEN url_encode({col}) <> {col} THEN regexp_matches({col}, '{_CONTROL_RE}') ELSE FALSE END"
+    return f"{col} IS NOT NULL AND ({too_long} OR {control})"
 
 
 def plausibility_warnings(con: duckdb.DuckDBPyConnection, tables: set[str], max_amount_z: float = MAX_AMOUNT_Z,

@@ -18,12 +18,20 @@ import duckdb
 
 from features import columns as C
 from features.data.checked import CACHE_DIR, SUFFIXES, entry_dir, load_entry, meta_warnings, shop_meta, write_entry
-from features.data.checks import column_checks, is_typed, mixed_zone_problem, parsed, quote, scanned_checks
+from features.data.checks import (
+    column_checks,
+    is_typed,
+    mixed_zone_problem,
+    parsed,
+    quote,
+    scanned_checks,
+    trim_changes,
+)
 from features.data.contract import SPECS, Findings, Kind, Problem, ShopDataError, TableSpec
 from features.data.duck import scalar
 from features.data.files import checked_file, csv_header, csv_select, parquet_columns, read_error
 from features.data.integrity import integrity_problems, reference_warnings
-from features.data.plausibility import id_rule_problems, refuse_dangling_links
+from features.data.plausibility import id_rule_checks, refuse_dangling_links
 from features.data.zones import parquet_zone_replace
 
 if TYPE_CHECKING:  # Ibis and pandas load on first use: the DuckDB feature build runs plain SQL without them
@@ -230,7 +238,7 @@ def _checked_shop(con: duckdb.DuckDBPyConnection, sources: dict[str, tuple[str, 
         con.execute(f"CREATE VIEW norm_{name} AS {_normalised_select(SPECS[name], present[name], f'raw_{name}')}")
         con.execute(f"CREATE VIEW {name} AS SELECT * EXCLUDE (__row) FROM norm_{name}")
     files = {name: file for name, (file, _) in sources.items()}
-    findings.errors += integrity_problems(con, files, sources) + id_rule_problems(con, sources, present)
+    findings.errors += integrity_problems(con, files, sources)
     findings.raise_if_any()
     findings.warnings += reference_warnings(con, files, present)
     for warning in findings.warnings:
@@ -259,7 +267,8 @@ def _table_problems(con: duckdb.DuckDBPyConnection, spec: TableSpec, present: di
     if not scalar(con, f"SELECT count(*) FROM {relation}"):
         return [Problem(file, None, "empty file: a header but no data rows", "at least one data row")], None
     probes = _unchanged_probes(spec, present)
-    problems, changed = scanned_checks(con, relation, column_checks(spec, present), file, row_label, probes or {})
+    problems, changed = scanned_checks(con, relation, column_checks(spec, present) + id_rule_checks(spec, present),
+                                        file, row_label, probes or {})
     for column, duck_type in present.items():
         if spec.kinds[column].value == "timestamp":
             mixed = mixed_zone_problem(con, relation, column, duck_type, file, row_label)
@@ -278,7 +287,11 @@ def _unchanged_probes(spec: TableSpec, present: dict[str, str]) -> dict[str, str
             continue
         if duck_type != "VARCHAR" or kind not in (Kind.ID, Kind.TEXT, Kind.EVENT_TYPE):
             return None
-        probes[column] = f"{quote(column)} IS DISTINCT FROM ({parsed(column, kind, duck_type)})"
+        col = quote(column)
+        if kind is Kind.EVENT_TYPE:  # read as lower(trim(value))
+            probes[column] = f"{col} IS NOT NULL AND ({trim_changes(column)} OR lower({col}) <> {col})"
+        else:  # read as nullif(trim(value), '')
+            probes[column] = f"{col} IS NOT NULL AND ({col} = '' OR {trim_changes(column)})"
     return probes
 
 

@@ -46,3 +46,40 @@ def test_ids_the_service_would_refuse_are_refused_in_the_files(tmp_path: Path) -
     said = str(refused.value)
     assert "id breaking the id rule" in said and "in 2 rows" in said and "row 2: 'a\\rb'" in said
     assert "1 to 128 characters without control characters" in said
+
+
+@pytest.mark.parametrize(("bad", "why"), [("a\u0085b", "a C1 control character (non-ASCII)"),
+                                          ("a\tb", "a tab"), (" " + "é" * 129, "129 characters after trimming")])
+def test_ids_are_judged_whole_not_by_the_cheap_tests_in_front(tmp_path: Path, bad: str, why: str) -> None:
+    from features.data.contract import ShopDataError
+
+    orders(STAMPS).assign(customer_id=["c1", bad, "c1"]).to_parquet(tmp_path / "transactions.parquet", index=False)
+    with pytest.raises(ShopDataError, match="id breaking the id rule") as refused:
+        read_shop(tmp_path, cache=False)
+    assert "in 1 row" in str(refused.value), why
+
+
+def test_ids_the_rule_allows_pass_however_they_are_spelled(tmp_path: Path) -> None:
+    fine = ["Jürgen-ßtraße", "  " + "x" * 128 + "  ", "客户-1"]  # non-ASCII; 128 characters once trimmed
+    orders(STAMPS).assign(customer_id=fine).to_parquet(tmp_path / "transactions.parquet", index=False)
+    table = read_shop(tmp_path, cache=False).to_pandas("transactions").sort_values("order_id")
+    assert list(table["customer_id"]) == [fine[0], "x" * 128, fine[2]]
+
+
+@pytest.mark.parametrize("space", [" ", "\u00a0", "\u3000", "\u2009"])
+def test_ids_padded_with_any_space_trim_strips_are_trimmed_in_the_cache_too(tmp_path: Path, space: str) -> None:
+    # the cache keeps a plain query over the file only when no value would change: a padded id must be seen
+    padded = orders(STAMPS).assign(customer_id=["c1", f"{space}c2", f"c1{space}"])
+    padded.to_parquet(tmp_path / "transactions.parquet", index=False)
+    for _ in range(2):  # cold (checked, then cached), then warm (from the cache)
+        shop = read_shop(tmp_path, cache=True)
+        assert sorted(shop.to_pandas("transactions")["customer_id"]) == ["c1", "c1", "c2"]
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\u00a0", "\u3000 "])
+def test_blank_ids_are_empty_values_whatever_the_spaces(tmp_path: Path, blank: str) -> None:
+    from features.data.contract import ShopDataError
+
+    orders(STAMPS).assign(customer_id=["c1", blank, "c1"]).to_parquet(tmp_path / "transactions.parquet", index=False)
+    with pytest.raises(ShopDataError, match="empty value"):
+        read_shop(tmp_path, cache=False)
