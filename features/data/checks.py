@@ -56,6 +56,15 @@ def may_trim(column: str) -> str:
     return f"(starts_with({col}, ' ') OR ends_with({col}, ' ') OR strlen({col}) <> length({col}))"
 
 
+def trimmed(column: str, duck_type: str) -> str:
+    """SQL for the column's text with the spaces around it trimmed: ``text_of``, trimming only where it may
+    change something when the column is VARCHAR."""
+    if duck_type != "VARCHAR":
+        return text_of(column)
+    col = quote(column)
+    return f"CASE WHEN {may_trim(column)} THEN trim({col}) ELSE {col} END"
+
+
 def trim_changes(column: str) -> str:
     """SQL true when trimming the VARCHAR ``column`` changes it."""
     col = quote(column)
@@ -74,7 +83,7 @@ def blank(column: str, duck_type: str) -> str:
 
 def parsed(column: str, kind: Kind, duck_type: str) -> str:
     """SQL for the column's normalised value, NULL where the raw value cannot be read as ``kind``."""
-    col, text = quote(column), text_of(column)
+    col, text = quote(column), trimmed(column, duck_type)
     is_numeric = duck_type.startswith("DECIMAL") or duck_type in _NUMERIC
     if kind is Kind.ID:
         return f"nullif({text}, '')"
