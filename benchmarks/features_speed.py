@@ -62,6 +62,8 @@ from features.families.config import FeaturesConfig
 from features.families.sql import feature_table, write_parquet
 from features.data.reader import read_shop
 data, cutoff, out, threads, cache = sys.argv[1:6]
+from datetime import datetime
+cutoff = datetime.fromisoformat(cutoff)
 t0 = time.perf_counter(); shop = read_shop(data, cache=cache == "1"); t1 = time.perf_counter()
 cfg = FeaturesConfig(duckdb_threads=int(threads) or None)
 with feature_table(shop, cutoff, cfg) as table:

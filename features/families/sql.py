@@ -223,36 +223,42 @@ def _bgnbd_table(b: _Build, gaps: str, result: FeatureTable) -> str | None:
         result.left_out["bgnbd"] = (f"too little data: {repeaters} customer(s) bought more than once before the "
                                     f"cutoff; BG/NBD needs at least {needed} (features.bgnbd_min_repeat_customers)")
         return None
-    summary = b.con.sql(Q.bgnbd_summary_query(gaps, b.cutoff, b.cfg)).to_arrow_table()
+    summary = b.table("bgnbd_summary", Q.bgnbd_summary_query(gaps, b.cutoff, b.cfg))
+    triples = b.con.sql(Q.bgnbd_triples_query(summary)).to_arrow_table()
     try:
-        scores = bgnbd_scores(summary, b.cfg)
+        scores = bgnbd_scores(triples, b.cfg)
     except (ImportError, RuntimeError, ValueError, ArithmeticError) as exc:
         result.left_out["bgnbd"] = f"the BG/NBD fit failed ({exc})"
         logger.warning("BG/NBD left out: %s", exc)
         return None
-    absurd = absurd_scores(scores.column(1).to_numpy(), scores.column(2).to_numpy())
+    absurd = absurd_scores(scores.column(3).to_numpy(), scores.column(4).to_numpy())
     if absurd:
         result.left_out["bgnbd"] = f"the BG/NBD fit is not usable ({absurd})"
         logger.warning("BG/NBD left out: %s", absurd)
         return None
     view = f"_features_scores_{b.tag}"
     b.con.register(view, scores)
-    try:
-        return b.table("bgnbd", f"SELECT * FROM {view}")
+    try:  # the scores are a function of (frequency, recency, T): each customer takes those of its triple
+        names = ", ".join(f"t.{c}" for c in scores.column_names[3:])
+        return b.table("bgnbd", f"SELECT s.{C.CUSTOMER_ID}, {names} FROM {summary} AS s JOIN {view} AS t "
+                                'USING (frequency, recency, "T")')
     finally:
         b.con.unregister(view)
+        b.drop(summary)
 
 
-def bgnbd_scores(summary: pa.Table, cfg: FeaturesConfig) -> pa.Table:
-    """Return customer_id, BG/NBD expected orders in the horizon and P(alive), fitted on ``summary``'s customers."""
+def bgnbd_scores(triples: pa.Table, cfg: FeaturesConfig) -> pa.Table:
+    """Return frequency, recency, T, BG/NBD expected orders in the horizon and P(alive) for each distinct
+    (frequency, recency, T), fitted with each weighted by its number of customers."""
     import pyarrow as pa
 
     from features.btyd.fitters import BetaGeoFitter
 
-    frequency, recency, T = (summary.column(c).to_numpy().astype("float64") for c in ("frequency", "recency", "T"))
-    fitter = BetaGeoFitter(penalizer_coef=cfg.bgnbd_penalizer).fit(frequency, recency, T)
+    frequency, recency, T = (triples.column(c).to_numpy().astype("float64") for c in ("frequency", "recency", "T"))
+    customers = triples.column("customers").to_numpy().astype("float64")
+    fitter = BetaGeoFitter(penalizer_coef=cfg.bgnbd_penalizer).fit(frequency, recency, T, weights=customers)
     horizon = cfg.bgnbd_horizon_days / cfg.bgnbd_unit_days
-    return pa.table({C.CUSTOMER_ID: summary.column(C.CUSTOMER_ID),
+    return pa.table({"frequency": frequency, "recency": recency, "T": T,
                      f"bgnbd_expected_orders_{cfg.bgnbd_horizon_days}d":
                          fitter.expected_orders(horizon, frequency, recency, T),
                      "bgnbd_p_alive": fitter.probability_alive(frequency, recency, T)})

@@ -133,13 +133,19 @@ def cadence_columns(cutoff: datetime) -> list[tuple[str, str]]:
 
 
 def bgnbd_summary_query(gaps: str, cutoff: datetime, cfg: FeaturesConfig) -> str:
-    """frequency, recency and T per customer, as cadence.bgnbd_summary, sorted by customer_id."""
+    """frequency, recency and T per customer, as cadence.bgnbd_summary."""
     unit = float(cfg.bgnbd_unit_days)
     end_day = f"CAST({literal(cutoff)} - INTERVAL '1' MICROSECOND AS DATE)"
     return (f"SELECT {C.CUSTOMER_ID}, CAST(purchase_days - 1 AS DOUBLE) AS frequency, "
             f"CAST(date_diff('DAY', first_day, last_day) AS DOUBLE) / {unit} AS recency, "
-            f"CAST(date_diff('DAY', first_day, {end_day}) AS DOUBLE) / {unit} AS \"T\" "
-            f"FROM {gaps} ORDER BY {C.CUSTOMER_ID}")
+            f"CAST(date_diff('DAY', first_day, {end_day}) AS DOUBLE) / {unit} AS \"T\" FROM {gaps}")
+
+
+def bgnbd_triples_query(summary: str) -> str:
+    """The distinct (frequency, recency, T) of the summary with their number of customers, in a fixed order: BG/NBD
+    is fitted and scored on these (day-level data has a few thousand where there are a million customers)."""
+    return (f"SELECT frequency, recency, \"T\", count(*) AS customers FROM {summary} GROUP BY ALL "
+            "ORDER BY frequency, recency, \"T\"")
 
 
 def categories_query(item_lines: str) -> str:
