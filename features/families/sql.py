@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SIGNIFICANT_DIGITS = 12  # as features.data.io.stable_floats: the same input gives the same bytes
+MAX_CODED = 64  # channel values kept as integer codes in the orders (a list lookup per line stays cheap)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class _Build:
         self.shop, self.con, self.cutoff, self.cfg = shop, shop.sql, cutoff, cfg
         self.tag = uuid.uuid4().hex[:12]
         self.tables: list[str] = []
+        self.codes = channel_codes(self.con, cutoff, self.columns("transactions"))
 
     def table(self, label: str, sql: str) -> str:
         name = f"_features_{label}_{self.tag}"
@@ -79,6 +81,22 @@ class _Build:
 
     def columns(self, table: str) -> tuple[str, ...]:
         return tuple(self.shop.columns.get(table, ()))
+
+
+def channel_codes(con: duckdb.DuckDBPyConnection, cutoff: datetime, columns: tuple[str, ...]) -> dict[str, str]:
+    """Return the channel columns with few values before the cutoff, each with its sorted values (``Q.coded``).
+
+    The orders then carry a small integer per column instead of a string: a shop has a handful of devices,
+    channels and sources, and a column with more than MAX_CODED values keeps its strings.
+    """
+    codes = {}
+    for column in (c for c in (C.DEVICE, C.CHANNEL, C.SOURCE) if c in columns):
+        values = [row[0] for row in con.execute(
+            f"SELECT DISTINCT {column} FROM transactions WHERE {Q.TS} < {Q.literal(cutoff)} AND {column} IS NOT NULL "
+            f"ORDER BY 1 LIMIT {MAX_CODED + 1}").fetchall()]
+        if 0 < len(values) <= MAX_CODED:
+            codes[column] = Q.coded(values)
+    return codes
 
 
 @contextmanager
@@ -105,8 +123,8 @@ def _built(b: _Build) -> FeatureTable:
     names = ["rfm", *[f for f in cfg.families if f != "rfm"]]  # rfm is the population: always first
     wanted = [n for n in names if not _left_out_for_needs(b, n, result)]
     stages = _item_stages(b, wanted)  # first, and their item lines dropped: the largest stage is never held twice
-    orders = b.table("orders", Q.orders_query(cutoff, tx))
-    customers = b.table("customers", Q.customers_query(orders, cutoff, cfg, tx))
+    orders = b.table("orders", Q.orders_query(cutoff, tx, b.codes))
+    customers = b.table("customers", Q.customers_query(orders, cutoff, cfg, tx, b.codes))
     if not scalar(b.con, f"SELECT count(*) FROM (SELECT 1 FROM {customers} LIMIT 1)"):
         _refuse_cutoff(b)
     with_hour = "timing" in wanted and bool(scalar(b.con, Q.timed_query(cutoff)))
@@ -179,7 +197,7 @@ def _family(b: _Build, name: str, orders: str, stages: dict[str, str], with_hour
         columns: list[tuple[str, str]] = []
         joins: dict[str, str] = {}
         for column in present:
-            table = b.table(f"main_{column}", Q.main_value_query(orders, column))
+            table = b.table(f"main_{column}", Q.main_value_query(orders, column, b.codes.get(column)))
             columns.append((f"main_{column}", f"m_{column}.main_{column}"))
             joins |= _join(table, f"m_{column}")
         if C.DEVICE in present:

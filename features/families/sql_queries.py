@@ -39,14 +39,24 @@ def strings(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-def orders_query(cutoff: datetime, columns: tuple[str, ...]) -> str:
-    """One row per order placed before the cutoff (orders.orders_before) with the first of each channel column."""
-    has = set(columns)
+def coded(values: list[str]) -> str:
+    """Return a sorted list of a column's values as a DuckDB list literal: a value's code is its 1-based place."""
+    return f"[{strings(tuple(values))}]"
+
+
+def orders_query(cutoff: datetime, columns: tuple[str, ...], codes: dict[str, str] | None = None) -> str:
+    """One row per order placed before the cutoff (orders.orders_before) with the first of each channel column.
+
+    A channel column in ``codes`` (its sorted values, ``coded``) is kept as the code of its first value: the
+    smallest code is the smallest value, and an integer minimum costs a fraction of a string one.
+    """
+    has, codes = set(columns), codes or {}
     aggs = [f"any_value({C.CUSTOMER_ID}) AS {C.CUSTOMER_ID}", f"min({TS}) AS {TS}", f"sum({C.REVENUE}) AS revenue",
             f"sum(greatest({C.QUANTITY}, 0)) AS units", f"bool_or({C.QUANTITY} > 0) AS is_purchase"]
     if C.DISCOUNT in has:
         aggs.append(f"bool_or(coalesce({C.DISCOUNT}, 0) > 0) AS has_discount")
-    aggs += [f"min({c}) AS {c}" for c in (C.DEVICE, C.CHANNEL, C.SOURCE) if c in has]
+    aggs += [f"min(list_position({codes[c]}, {c})) AS {c}" if c in codes else f"min({c}) AS {c}"
+             for c in (C.DEVICE, C.CHANNEL, C.SOURCE) if c in has]
     return (f"SELECT {C.ORDER_ID}, {', '.join(aggs)} FROM transactions WHERE {TS} < {literal(cutoff)} "
             f"GROUP BY {C.ORDER_ID}")
 
@@ -88,7 +98,8 @@ def gaps_query(orders: str) -> str:
             f"max(day) AS last_day FROM ({ordered}) GROUP BY {C.CUSTOMER_ID}")
 
 
-def customers_query(orders: str, cutoff: datetime, cfg: FeaturesConfig, columns: tuple[str, ...]) -> str:
+def customers_query(orders: str, cutoff: datetime, cfg: FeaturesConfig, columns: tuple[str, ...],
+                    codes: dict[str, str] | None = None) -> str:
     """One row per customer with a purchase order before the cutoff: the order-level aggregates of every family
     (RFM, items per order, promoted orders, recent orders, mobile orders)."""
     bought = "is_purchase"
@@ -102,7 +113,8 @@ def customers_query(orders: str, cutoff: datetime, cfg: FeaturesConfig, columns:
     if C.DISCOUNT in columns:
         aggs.append(f"count(*) FILTER (WHERE {bought} AND has_discount) AS promoted_orders")
     if C.DEVICE in columns:
-        aggs.append(f"count(*) FILTER (WHERE {bought} AND lower({C.DEVICE}) IN ({strings(cfg.mobile_devices)})) "
+        device = f"{codes[C.DEVICE]}[{C.DEVICE}]" if C.DEVICE in (codes or {}) else C.DEVICE
+        aggs.append(f"count(*) FILTER (WHERE {bought} AND lower({device}) IN ({strings(cfg.mobile_devices)})) "
                     "AS mobile_orders")
     return (f"SELECT {C.CUSTOMER_ID}, {', '.join(aggs)} FROM {orders} GROUP BY {C.CUSTOMER_ID} "
             f"HAVING count(*) FILTER (WHERE {bought}) > 0")
@@ -220,12 +232,17 @@ def _site_counts(cfg: FeaturesConfig) -> list[str]:
             + ([f"email_opens_{k}d"] if k > r else []))
 
 
-def main_value_query(orders: str, column: str) -> str:
-    """channel.main_value: the value on most purchase orders (ties: the most recent, then the first by name)."""
+def main_value_query(orders: str, column: str, values: str | None = None) -> str:
+    """channel.main_value: the value on most purchase orders (ties: the most recent, then the first by name).
+
+    With ``values`` (the column's ``coded`` list) the orders hold codes, in the values' order: decoded at the end.
+    """
     counts = (f"SELECT {C.CUSTOMER_ID}, {column}, count(*) AS n, max({TS}) AS last FROM {orders} "
               f"WHERE is_purchase AND {column} IS NOT NULL GROUP BY 1, 2")
     key = f"(-n, -epoch_us(last), {column})"  # the smallest key: most orders, then latest, then first by name
-    return f"SELECT {C.CUSTOMER_ID}, arg_min({column}, {key}) AS main_{column} FROM ({counts}) GROUP BY 1"
+    main = f"arg_min({column}, {key})"
+    return (f"SELECT {C.CUSTOMER_ID}, {f'{values}[{main}]' if values else main} AS main_{column} "
+            f"FROM ({counts}) GROUP BY 1")
 
 
 def timing_query(orders: str, with_hour: bool) -> str:

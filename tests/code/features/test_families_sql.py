@@ -16,6 +16,7 @@ from features.data.reader import Shop, read_shop, shop_from_frames
 from features.demo.shop import write_shop
 from features.families.build import FeatureFrame, build_features, ibis_features
 from features.families.config import FeaturesConfig
+from features.families.sql import MAX_CODED, channel_codes
 from tests.shared import demo_tables
 
 CDNOW_SAMPLE = Path(__file__).parents[2] / "data" / "cdnow_sample.txt"
@@ -66,6 +67,22 @@ def test_other_windows_and_a_subset_of_families_equal_the_ibis_build(demo: Shop)
     cfg = FeaturesConfig(families=("rfm", "site", "channel", "timing"), windows_days=(7, 60), trend_days=45,
                          recent_events_days=14, contact_days=30, bgnbd_min_repeat_customers=10**6)
     assert_same(build_features(demo, "2026-06-15", cfg), ibis_features(demo, "2026-06-15", cfg))
+
+
+def test_channel_values_mixed_within_orders_in_any_case_and_many_sources_equal_the_ibis_build() -> None:
+    """The orders carry integer codes for columns with few values and strings for one with more than MAX_CODED:
+    the first value of a mixed order, 'Mobile' counted as mobile and the main value must not depend on which."""
+    lines = demo_tables(300, seed=8)["transactions"]
+    rng = np.random.default_rng(8)
+    lines["device"] = rng.choice(["Mobile", "desktop", "mobile", "tablet"], size=len(lines))  # mixed per order
+    lines["source"] = [f"partner-{i:03d}" for i in rng.integers(0, MAX_CODED + 30, size=len(lines))]
+    shop = shop_from_frames({"transactions": lines})
+    assert set(channel_codes(shop.sql, pd.Timestamp("2026-08-01"), shop.columns["transactions"])) == {
+        "device", "channel"}
+    cfg = FeaturesConfig(families=("rfm", "channel"))
+    sql = build_features(shop, "2026-08-01", cfg)
+    assert sql.frame["main_source"].str.startswith("partner-").all() and sql.frame["mobile_share"].between(0, 1).all()
+    assert_same(sql, ibis_features(shop, "2026-08-01", cfg))
 
 
 def test_missing_columns_and_unmatched_events_leave_out_the_same_families(demo: Shop) -> None:
