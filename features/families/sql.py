@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,9 +31,9 @@ from features.families import sql_queries as Q
 from features.families.catalogue import feature_catalogue
 from features.families.config import FeaturesConfig
 from features.families.meta import EMPTY_BEFORE, FAMILY_INFO, OBSERVED_ZERO, family_needs, notes_on_parts, unmet_needs
+from features.families.sql_bgnbd import finished_bgnbd, preload_fitters, start_bgnbd
 
 if TYPE_CHECKING:
-    import numpy as np
     import pyarrow as pa
 
     from features.data.reader import Shop
@@ -122,20 +123,26 @@ def _built(b: _Build) -> FeatureTable:
     result = FeatureTable(f"_features_result_{b.tag}", cutoff)
     names = ["rfm", *[f for f in cfg.families if f != "rfm"]]  # rfm is the population: always first
     wanted = [n for n in names if not _left_out_for_needs(b, n, result)]
-    stages = _item_stages(b, wanted)  # first, and their item lines dropped: the largest stage is never held twice
-    orders = b.table("orders", Q.orders_query(cutoff, tx, b.codes))
-    customers = b.table("customers", Q.customers_query(orders, cutoff, cfg, tx, b.codes))
-    if not scalar(b.con, f"SELECT count(*) FROM (SELECT 1 FROM {customers} LIMIT 1)"):
-        _refuse_cutoff(b)
-    with_hour = "timing" in wanted and bool(scalar(b.con, Q.timed_query(cutoff)))
-    if {"cadence", "bgnbd"} & set(wanted):
-        stages["gaps"] = b.table("gaps", Q.gaps_query(orders))
+    # BG/NBD is numpy on one core while DuckDB keeps both busy: scipy loads and the fit runs in a worker thread
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bgnbd") as worker:
+        if "bgnbd" in wanted:
+            worker.submit(preload_fitters)
+        stages = _item_stages(b, wanted)  # first, and their item lines dropped: the largest is never held twice
+        orders = b.table("orders", Q.orders_query(cutoff, tx, b.codes))
+        customers = b.table("customers", Q.customers_query(orders, cutoff, cfg, tx, b.codes))
+        if not scalar(b.con, f"SELECT count(*) FROM (SELECT 1 FROM {customers} LIMIT 1)"):
+            _refuse_cutoff(b)
+        with_hour = "timing" in wanted and bool(scalar(b.con, Q.timed_query(cutoff)))
+        if {"cadence", "bgnbd"} & set(wanted):
+            stages["gaps"] = b.table("gaps", Q.gaps_query(orders))
+        fitting = start_bgnbd(b, stages["gaps"], result, worker) if "bgnbd" in wanted else None
+        built = {name: _timed_family(b, name, orders, stages, with_hour, result) for name in wanted if name != "bgnbd"}
+        if fitting is not None:
+            built["bgnbd"] = _scores_family(b, finished_bgnbd(b, fitting, result))
     selected: list[tuple[str, str, str]] = [(C.CUSTOMER_ID, "rfm", f"c.{C.CUSTOMER_ID}")]
     joins: dict[str, str] = {}
     for name in wanted:
-        began = time.perf_counter()
-        columns, join = _family(b, name, orders, stages, with_hour, result)
-        logger.debug("%s built in %.1f s", name, time.perf_counter() - began)
+        columns, join = built.get(name, (None, {}))
         if columns is None:
             continue
         result.included[name] = FAMILY_INFO[name][0]
@@ -171,6 +178,20 @@ def _item_stages(b: _Build, wanted: list[str]) -> dict[str, str]:
     return stages
 
 
+def _timed_family(b: _Build, name: str, orders: str, stages: dict[str, str], with_hour: bool,
+                  result: FeatureTable) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
+    began = time.perf_counter()
+    family = _family(b, name, orders, stages, with_hour, result)
+    logger.debug("%s built in %.1f s", name, time.perf_counter() - began)
+    return family
+
+
+def _scores_family(b: _Build, scores: str | None) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
+    if scores is None:
+        return None, {}
+    return [(c, f"g.{c}") for c in _table_columns(b, scores) if c != C.CUSTOMER_ID], _join(scores, "g")
+
+
 def _family(b: _Build, name: str, orders: str, stages: dict[str, str], with_hour: bool,
             result: FeatureTable) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
     """Return the family's (column, expression) pairs and the joins that bring its tables, or None if left out."""
@@ -181,12 +202,6 @@ def _family(b: _Build, name: str, orders: str, stages: dict[str, str], with_hour
         return Q.cadence_columns(cutoff), _join(stages["gaps"], "gaps")
     if name == "promotions":
         return Q.promotions_columns(cfg), _join(stages["lt"], "lt")
-    if name == "bgnbd":
-        scores = _bgnbd_table(b, stages["gaps"], result)
-        if scores is None:
-            return None, {}
-        names = [c for c in _table_columns(b, scores) if c != C.CUSTOMER_ID]
-        return [(c, f"g.{c}") for c in names], _join(scores, "g")
     if name == "basket":
         return [("items_per_order", "CAST(c.items_per_order AS DOUBLE)"),
                 ("distinct_items", "coalesce(lt.distinct_items, 0.0)")], _join(stages["lt"], "lt")
@@ -230,67 +245,6 @@ def _site(b: _Build, orders: str, result: FeatureTable) -> tuple[list[tuple[str,
                                    "customer ids")
         return None, {}
     return Q.site_columns(b.cfg), _join(site, "s")
-
-
-def _bgnbd_table(b: _Build, gaps: str, result: FeatureTable) -> str | None:
-    """Fit BG/NBD on the purchase summary and keep its scores as a table; None (and why) when it cannot be used."""
-    needed = b.cfg.bgnbd_min_repeat_customers
-    # more than one purchase order (not day): the gaps table has a gap for every purchase order after the first
-    repeaters = int(scalar(b.con, f"SELECT count(*) FROM {gaps} WHERE mean_gap_days IS NOT NULL"))
-    if repeaters < needed:
-        result.left_out["bgnbd"] = (f"too little data: {repeaters} customer(s) bought more than once before the "
-                                    f"cutoff; BG/NBD needs at least {needed} (features.bgnbd_min_repeat_customers)")
-        return None
-    summary = b.table("bgnbd_summary", Q.bgnbd_summary_query(gaps, b.cutoff, b.cfg))
-    triples = b.con.sql(Q.bgnbd_triples_query(summary)).to_arrow_table()
-    try:
-        scores = bgnbd_scores(triples, b.cfg)
-    except (ImportError, RuntimeError, ValueError, ArithmeticError) as exc:
-        result.left_out["bgnbd"] = f"the BG/NBD fit failed ({exc})"
-        logger.warning("BG/NBD left out: %s", exc)
-        return None
-    absurd = absurd_scores(scores.column(3).to_numpy(), scores.column(4).to_numpy())
-    if absurd:
-        result.left_out["bgnbd"] = f"the BG/NBD fit is not usable ({absurd})"
-        logger.warning("BG/NBD left out: %s", absurd)
-        return None
-    view = f"_features_scores_{b.tag}"
-    b.con.register(view, scores)
-    try:  # the scores are a function of (frequency, recency, T): each customer takes those of its triple
-        names = ", ".join(f"t.{c}" for c in scores.column_names[3:])
-        return b.table("bgnbd", f"SELECT s.{C.CUSTOMER_ID}, {names} FROM {summary} AS s JOIN {view} AS t "
-                                'USING (frequency, recency, "T")')
-    finally:
-        b.con.unregister(view)
-        b.drop(summary)
-
-
-def bgnbd_scores(triples: pa.Table, cfg: FeaturesConfig) -> pa.Table:
-    """Return frequency, recency, T, BG/NBD expected orders in the horizon and P(alive) for each distinct
-    (frequency, recency, T), fitted with each weighted by its number of customers."""
-    import pyarrow as pa
-
-    from features.btyd.fitters import BetaGeoFitter
-
-    frequency, recency, T = (triples.column(c).to_numpy().astype("float64") for c in ("frequency", "recency", "T"))
-    customers = triples.column("customers").to_numpy().astype("float64")
-    fitter = BetaGeoFitter(penalizer_coef=cfg.bgnbd_penalizer).fit(frequency, recency, T, weights=customers)
-    horizon = cfg.bgnbd_horizon_days / cfg.bgnbd_unit_days
-    return pa.table({"frequency": frequency, "recency": recency, "T": T,
-                     f"bgnbd_expected_orders_{cfg.bgnbd_horizon_days}d":
-                         fitter.expected_orders(horizon, frequency, recency, T),
-                     "bgnbd_p_alive": fitter.probability_alive(frequency, recency, T)})
-
-
-def absurd_scores(expected: np.ndarray, alive: np.ndarray) -> str | None:
-    """Return why fitted BG/NBD scores cannot be right (not finite, a probability outside [0, 1]), or None."""
-    import numpy as np
-
-    if not (np.isfinite(expected).all() and np.isfinite(alive).all()):
-        return "some scores are not finite numbers"
-    if not ((alive >= 0) & (alive <= 1)).all() or (expected < 0).any():
-        return "a probability outside [0, 1] or negative expected orders"
-    return None
 
 
 def _refuse_cutoff(b: _Build) -> None:

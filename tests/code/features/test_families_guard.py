@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pytest
 
 from features.data.reader import shop_from_frames
+from features.families import sql_bgnbd
 from features.families.build import build_features
+from features.families.config import FeaturesConfig
 from tests.shared import demo_tables
 
 
@@ -31,6 +36,30 @@ def test_enough_repeat_customers_keep_bgnbd() -> None:
     result = build_features(shop_from_frames({"transactions": tables["transactions"]}), "2026-09-01")
     assert "bgnbd" in result.included
     assert result.frame["bgnbd_p_alive"].between(0, 1).all()
+
+
+def _fit_that(outcome: str):  # noqa: ANN202 - a stand-in for the worker's fit
+    def fit(triples: pa.Table, cfg: FeaturesConfig) -> pa.Table:
+        if outcome == "raises":
+            raise ValueError("BG/NBD fit did not converge")
+        n = triples.num_rows
+        return pa.table({"frequency": triples.column("frequency"), "recency": triples.column("recency"),
+                         "T": triples.column("T"), "bgnbd_expected_orders_90d": np.full(n, np.nan),
+                         "bgnbd_p_alive": np.full(n, 0.5)})
+    return fit
+
+
+@pytest.mark.parametrize(("outcome", "reason"), [("raises", "the BG/NBD fit failed (BG/NBD fit did not converge)"),
+                                                 ("not finite", "the BG/NBD fit is not usable (some scores are not")])
+def test_a_failed_fit_in_the_worker_leaves_bgnbd_out_and_no_table_behind(monkeypatch: pytest.MonkeyPatch,
+                                                                       outcome: str, reason: str) -> None:
+    monkeypatch.setattr(sql_bgnbd, "bgnbd_scores", _fit_that(outcome))
+    tables = demo_tables(300, seed=4, years=1.0)
+    shop = shop_from_frames({"transactions": tables["transactions"]})
+    result = build_features(shop, "2026-09-01")
+    assert reason in result.left_out["bgnbd"] and "cadence" in result.included
+    assert not [c for c in result.frame.columns if c.startswith("bgnbd")]
+    assert not shop.sql.execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '_features_%'").fetchall()
 
 
 def test_events_matching_no_customer_leave_site_out() -> None:
