@@ -2,10 +2,10 @@
 
 The same families, columns and reasons as the Ibis build (``features.families.build``, which Spark runs), staged
 as temporary tables: the orders before the cutoff (one pass over the lines), every order-level aggregate of every
-family per customer (one pass over the orders), the item lines once each for basket and categories, the events
-once, BG/NBD fitted in scipy on its summary; then one join. The result stays in DuckDB: ``write_features`` copies
-it straight to Parquet (rounded as ``features.data.io.stable_floats`` rounds), ``build_features`` hands it to
-pandas for the models.
+family per customer (one pass over the orders), the purchase lines once each for basket and categories, the
+events once, BG/NBD fitted in scipy on its summary (in a worker thread, ``sql_bgnbd``); then one join. The result
+stays in DuckDB: ``write_features`` copies it straight to Parquet (rounded as ``features.data.io.stable_floats``
+rounds), ``build_features`` hands it to pandas for the models.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def _built(b: _Build) -> FeatureTable:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bgnbd") as worker:
         if "bgnbd" in wanted:
             worker.submit(preload_fitters)
-        stages = _item_stages(b, wanted)  # first, and their item lines dropped: the largest is never held twice
+        stages = _item_stages(b, wanted)
         orders = b.table("orders", Q.orders_query(cutoff, tx, b.codes))
         customers = b.table("customers", Q.customers_query(orders, cutoff, cfg, tx, b.codes))
         if not scalar(b.con, f"SELECT count(*) FROM (SELECT 1 FROM {customers} LIMIT 1)"):
@@ -166,15 +166,12 @@ def _left_out_for_needs(b: _Build, name: str, result: FeatureTable) -> bool:
 
 def _item_stages(b: _Build, wanted: list[str]) -> dict[str, str]:
     """Stage what basket, categories and promotions read of the purchase lines: per-customer totals and the
-    categories family, from the lines per customer and item (dropped once both are made)."""
+    categories family."""
     stages: dict[str, str] = {}
-    if not {"basket", "categories", "promotions"} & set(wanted):
-        return stages
-    item_lines = b.table("item_lines", Q.item_lines_query(b.cutoff, b.columns("transactions")))
-    stages["lt"] = b.table("line_totals", Q.line_totals_query(item_lines))
+    if {"basket", "promotions"} & set(wanted):
+        stages["lt"] = b.table("line_totals", Q.line_totals_query(b.cutoff, b.columns("transactions")))
     if "categories" in wanted:
-        stages["categories"] = b.table("categories", Q.categories_query(item_lines))
-    b.drop(item_lines)
+        stages["categories"] = b.table("categories", Q.categories_query(b.cutoff))
     return stages
 
 

@@ -2,7 +2,7 @@
 
 Each function returns SQL text; ``features.families.sql`` runs it. The semantics are those of the Ibis modules
 (rfm.py, cadence.py, ...: read their docstrings for what each column means), written so that the transaction
-lines are read twice per cutoff (the order roll-up, and the item lines for basket and categories) and the events
+lines are read a few times per cutoff (the order roll-up, the line totals, the category spend) and the events
 once, instead of once per family: every order-level family is one aggregate over the orders. A test builds
 both and compares them column by column (tests/code/features/test_families_sql.py), and the Spark engine, which
 runs the Ibis families, gives the same table (tests/code/features/test_spark_engine.py).
@@ -67,21 +67,15 @@ def timed_query(cutoff: datetime) -> str:
             f"(hour({TS}) <> 0 OR minute({TS}) <> 0 OR second({TS}) <> 0) LIMIT 1)")
 
 
-def item_lines_query(cutoff: datetime, columns: tuple[str, ...]) -> str:
-    """The purchase lines (positive quantity) before the cutoff per customer and item: revenue, units and the
-    discounted revenue; what basket, categories and promotions read of the lines."""
-    item = C.ITEM_ID if C.ITEM_ID in columns else f"CAST(NULL AS VARCHAR) AS {C.ITEM_ID}"
+def line_totals_query(cutoff: datetime, columns: tuple[str, ...]) -> str:
+    """Per customer, over the purchase lines (positive quantity) before the cutoff: distinct items, revenue and its
+    discounted part (what basket and promotions read of the lines)."""
+    items = f"count(DISTINCT {C.ITEM_ID})" if C.ITEM_ID in columns else "0"
     promoted = (f"coalesce(sum({C.REVENUE}) FILTER (WHERE coalesce({C.DISCOUNT}, 0) > 0), 0)"
                 if C.DISCOUNT in columns else "0.0")
-    return (f"SELECT {C.CUSTOMER_ID}, {item}, sum({C.REVENUE}) AS revenue, sum({C.QUANTITY}) AS units, "
-            f"{promoted} AS promoted_revenue FROM transactions WHERE {TS} < {literal(cutoff)} AND "
-            f"{C.QUANTITY} > 0 GROUP BY ALL")
-
-
-def line_totals_query(item_lines: str) -> str:
-    """Per customer: distinct items, purchase-line revenue and its discounted part."""
-    return (f"SELECT {C.CUSTOMER_ID}, CAST(count({C.ITEM_ID}) AS DOUBLE) AS distinct_items, sum(revenue) AS "
-            f"line_revenue, sum(promoted_revenue) AS promoted_revenue FROM {item_lines} GROUP BY {C.CUSTOMER_ID}")
+    return (f"SELECT {C.CUSTOMER_ID}, CAST({items} AS DOUBLE) AS distinct_items, sum({C.REVENUE}) AS line_revenue, "
+            f"{promoted} AS promoted_revenue FROM transactions WHERE {TS} < {literal(cutoff)} AND {C.QUANTITY} > 0 "
+            f"GROUP BY {C.CUSTOMER_ID}")
 
 
 def gaps_query(orders: str) -> str:
@@ -160,11 +154,12 @@ def bgnbd_triples_query(summary: str) -> str:
             "ORDER BY frequency, recency, \"T\"")
 
 
-def categories_query(item_lines: str) -> str:
-    """basket.category_features: spend per category, its average unit price, the top category (ties: by name)."""
-    spend = (f"SELECT l.{C.CUSTOMER_ID}, i.{C.CATEGORY}, sum(l.revenue) AS spend, sum(l.units) AS units "
-             f"FROM {item_lines} AS l JOIN items AS i ON l.{C.ITEM_ID} = i.{C.ITEM_ID} "
-             f"WHERE i.{C.CATEGORY} IS NOT NULL GROUP BY 1, 2")
+def categories_query(cutoff: datetime) -> str:
+    """basket.category_features: spend per category, its average unit price, the top category (ties: by name);
+    straight from the purchase lines before the cutoff (the items table is small: the join is a lookup)."""
+    spend = (f"SELECT l.{C.CUSTOMER_ID}, i.{C.CATEGORY}, sum(l.{C.REVENUE}) AS spend, sum(l.{C.QUANTITY}) AS units "
+             f"FROM transactions AS l JOIN items AS i ON l.{C.ITEM_ID} = i.{C.ITEM_ID} "
+             f"WHERE l.{TS} < {literal(cutoff)} AND l.{C.QUANTITY} > 0 AND i.{C.CATEGORY} IS NOT NULL GROUP BY 1, 2")
     price = f"SELECT {C.CATEGORY}, sum(spend) / sum(units) AS unit_price FROM spend GROUP BY 1"
     ratio = "CASE WHEN {d} > 0 THEN CAST({n} AS DOUBLE) / {d} ELSE CAST(NULL AS DOUBLE) END"
     return (f"WITH spend AS MATERIALIZED ({spend}), price AS ({price}) "
