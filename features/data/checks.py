@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 import duckdb
 
 from features import columns as C
-from features.data.contract import BOOL_FALSE, BOOL_TRUE, MAX_SHOWN_ROWS, Kind, Problem, TableSpec
+from features.data.contract import BOOL_FALSE, BOOL_TRUE, MAX_SHOWN_ROWS, SPECS, Kind, Problem, TableSpec
 
 # An offset only counts after a time of day, so the "-01" of "2024-03-01" is not read as a zone.
+MAX_LINE_REVENUE = 1e15  # in millionths 1e21 a line: sums of millions of lines stay far inside HUGEINT
+TRANSACTIONS = SPECS["transactions"]
 _OFFSET = r"[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$"
 _STRIP_OFFSET = r"([T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 _TEMPORAL = ("TIMESTAMP", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
@@ -170,15 +172,40 @@ def latest_allowed(now: datetime | None = None) -> datetime:
 
 
 def revenue_checks(present: dict[str, str]) -> list[Check]:
-    """Return the check that every transaction line has a revenue: an amount, else a price (an empty one would
-    drop the line's money silently)."""
+    """Return the checks that every transaction line has a revenue: an amount, else a price (an empty one would
+    drop the line's money silently), of at most MAX_LINE_REVENUE in size (the feature build sums money exactly,
+    in integer millionths, and a larger line is an export error anyway)."""
     sources = [c for c in (C.AMOUNT, C.PRICE) if c in present]
     if not sources:
         return []
     empty = " AND ".join(blank(c, present[c]) for c in sources)
     shown = " || ' / ' || ".join(f"coalesce({text_of(c)}, '')" for c in sources)
     names = " or ".join(sources)
-    return [Check(sources[0], empty, f"empty {names}", f"a line revenue on every line ({names})", f"'' || {shown}")]
+    revenue = line_revenue(present)
+    quantity = f" || ' x ' || coalesce({text_of(C.QUANTITY)}, '1')" if C.QUANTITY in present else ""
+    # NaN is reported by the number checks; an infinite product of two finite numbers is reported here
+    return [Check(sources[0], empty, f"empty {names}", f"a line revenue on every line ({names})", f"'' || {shown}"),
+            Check(sources[0], f"abs({revenue}) > {MAX_LINE_REVENUE:g} AND NOT isnan({revenue})",
+                  f"line revenue beyond {MAX_LINE_REVENUE:g}",
+                  f"a line revenue ({names}{' x quantity' if C.PRICE in sources else ''}) of at most "
+                  f"{MAX_LINE_REVENUE:g} in size: larger is an export error (cents as units, a typo in an exponent)",
+                  f"'' || {shown}{quantity}")]
+
+
+def line_revenue(present: dict[str, str]) -> str:
+    """Net line revenue: amount, or price x quantity; return lines (negative quantity) count against revenue."""
+    quantity = parsed(C.QUANTITY, TRANSACTIONS.kinds[C.QUANTITY], present[C.QUANTITY]) \
+        if C.QUANTITY in present else "CAST(1 AS DOUBLE)"
+    by_price = None
+    if C.PRICE in present:
+        price = parsed(C.PRICE, TRANSACTIONS.kinds[C.PRICE], present[C.PRICE])
+        by_price = f"{price} * coalesce({quantity}, 1)"
+    if C.AMOUNT not in present:
+        return str(by_price)
+    amount = parsed(C.AMOUNT, TRANSACTIONS.kinds[C.AMOUNT], present[C.AMOUNT])
+    by_amount = f"CASE WHEN coalesce({quantity}, 1) < 0 THEN -abs({amount}) ELSE {amount} END"
+    # a line with an empty amount but a price is priced (the contract check refuses lines with neither)
+    return f"coalesce({by_amount}, {by_price})" if by_price else by_amount
 
 
 def failed_checks(con: duckdb.DuckDBPyConnection, relation: str, checks: list[Check], file: str,

@@ -21,6 +21,7 @@ from features.data.checked import CACHE_DIR, SUFFIXES, entry_dir, load_entry, me
 from features.data.checks import (
     column_checks,
     is_typed,
+    line_revenue,
     mixed_zone_problem,
     parsed,
     quote,
@@ -302,21 +303,5 @@ def _normalised_select(spec: TableSpec, present: dict[str, str], source: str, ke
     if spec.name == "transactions":
         if C.QUANTITY not in present:
             cols.append(f"CAST(1 AS DOUBLE) AS {C.QUANTITY}")
-        cols.append(f"{_revenue(present)} AS {C.REVENUE}")
+        cols.append(f"{line_revenue(present)} AS {C.REVENUE}")
     return f"SELECT {', '.join(cols)}{', __row' if row else ''} FROM {source}"
-
-
-def _revenue(present: dict[str, str]) -> str:
-    """Net line revenue: amount, or price x quantity; return lines (negative quantity) count against revenue."""
-    quantity = parsed(C.QUANTITY, SPECS["transactions"].kinds[C.QUANTITY], present[C.QUANTITY]) \
-        if C.QUANTITY in present else "CAST(1 AS DOUBLE)"
-    by_price = None
-    if C.PRICE in present:
-        price = parsed(C.PRICE, SPECS["transactions"].kinds[C.PRICE], present[C.PRICE])
-        by_price = f"{price} * coalesce({quantity}, 1)"
-    if C.AMOUNT not in present:
-        return str(by_price)
-    amount = parsed(C.AMOUNT, SPECS["transactions"].kinds[C.AMOUNT], present[C.AMOUNT])
-    by_amount = f"CASE WHEN coalesce({quantity}, 1) < 0 THEN -abs({amount}) ELSE {amount} END"
-    # a line with an empty amount but a price is priced (the contract check refuses lines with neither)
-    return f"coalesce({by_amount}, {by_price})" if by_price else by_amount

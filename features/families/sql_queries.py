@@ -35,6 +35,20 @@ def since(cutoff: datetime, days: int, column: str = TS) -> str:
     return f"{column} >= ({literal(cutoff)} - INTERVAL '{days}' DAY)"
 
 
+MICROS = 1_000_000  # money and units are summed as integer millionths: exact, whatever order DuckDB adds them in
+
+
+def exact(value: str) -> str:
+    """``value`` (money or units) in integer millionths: sums of these are exact, so they do not depend on the
+    order DuckDB's threads add the lines in (float sums do, in the last bits, from run to run on a large shop)."""
+    return f"CAST(round({value} * {MICROS}) AS HUGEINT)"
+
+
+def decimal(micros: str) -> str:
+    """A sum of ``exact`` millionths back as a DOUBLE."""
+    return f"(CAST({micros} AS DOUBLE) / {MICROS})"
+
+
 def strings(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
@@ -51,8 +65,9 @@ def orders_query(cutoff: datetime, columns: tuple[str, ...], codes: dict[str, st
     smallest code is the smallest value, and an integer minimum costs a fraction of a string one.
     """
     has, codes = set(columns), codes or {}
-    aggs = [f"any_value({C.CUSTOMER_ID}) AS {C.CUSTOMER_ID}", f"min({TS}) AS {TS}", f"sum({C.REVENUE}) AS revenue",
-            f"sum(greatest({C.QUANTITY}, 0)) AS units", f"bool_or({C.QUANTITY} > 0) AS is_purchase"]
+    aggs = [f"any_value({C.CUSTOMER_ID}) AS {C.CUSTOMER_ID}", f"min({TS}) AS {TS}",
+            f"sum({exact(C.REVENUE)}) AS revenue", f"sum(greatest({C.QUANTITY}, 0)) AS units",
+            f"bool_or({C.QUANTITY} > 0) AS is_purchase"]
     if C.DISCOUNT in has:
         aggs.append(f"bool_or(coalesce({C.DISCOUNT}, 0) > 0) AS has_discount")
     aggs += [f"min(list_position({codes[c]}, {c})) AS {c}" if c in codes else f"min({c}) AS {c}"
@@ -71,10 +86,11 @@ def line_totals_query(cutoff: datetime, columns: tuple[str, ...]) -> str:
     """Per customer, over the purchase lines (positive quantity) before the cutoff: distinct items, revenue and its
     discounted part (what basket and promotions read of the lines)."""
     items = f"count(DISTINCT {C.ITEM_ID})" if C.ITEM_ID in columns else "0"
-    promoted = (f"coalesce(sum({C.REVENUE}) FILTER (WHERE coalesce({C.DISCOUNT}, 0) > 0), 0)"
+    promoted = (decimal(f"coalesce(sum({exact(C.REVENUE)}) FILTER (WHERE coalesce({C.DISCOUNT}, 0) > 0), 0)")
                 if C.DISCOUNT in columns else "0.0")
-    return (f"SELECT {C.CUSTOMER_ID}, CAST({items} AS DOUBLE) AS distinct_items, sum({C.REVENUE}) AS line_revenue, "
-            f"{promoted} AS promoted_revenue FROM transactions WHERE {TS} < {literal(cutoff)} AND {C.QUANTITY} > 0 "
+    return (f"SELECT {C.CUSTOMER_ID}, CAST({items} AS DOUBLE) AS distinct_items, "
+            f"{decimal(f'sum({exact(C.REVENUE)})')} AS line_revenue, {promoted} AS promoted_revenue "
+            f"FROM transactions WHERE {TS} < {literal(cutoff)} AND {C.QUANTITY} > 0 "
             f"GROUP BY {C.CUSTOMER_ID}")
 
 
@@ -119,14 +135,14 @@ def rfm_columns(cutoff: datetime, cfg: FeaturesConfig) -> list[tuple[str, str]]:
     t = cfg.trend_days
     columns = [("days_since_last_order", days_since("c.last_order", cutoff)),
                ("days_since_first_order", days_since("c.first_order", cutoff)),
-               ("orders", "CAST(c.orders AS DOUBLE)"), ("net_revenue", "CAST(c.net_revenue AS DOUBLE)"),
-               ("avg_order_value", "CAST(c.net_revenue AS DOUBLE) / CAST(c.orders AS DOUBLE)")]
+               ("orders", "CAST(c.orders AS DOUBLE)"), ("net_revenue", decimal("c.net_revenue")),
+               ("avg_order_value", f"{decimal('c.net_revenue')} / CAST(c.orders AS DOUBLE)")]
     columns += [(f"orders_{d}d", f"CAST(c.orders_{d}d AS DOUBLE)") for d in cfg.windows_days]
-    columns += [(f"revenue_{d}d", f"CAST(c.revenue_{d}d AS DOUBLE)") for d in cfg.windows_days]
+    columns += [(f"revenue_{d}d", decimal(f"c.revenue_{d}d")) for d in cfg.windows_days]
     recent, earlier = f"CAST(c.orders_{t}d AS DOUBLE)", f"CAST(c.orders_{2 * t}d AS DOUBLE)"
-    spent, spent_earlier = f"CAST(c.revenue_{t}d AS DOUBLE)", f"CAST(c.revenue_{2 * t}d AS DOUBLE)"
+    spent, spent_earlier = f"c.revenue_{t}d", f"c.revenue_{2 * t}d"
     return [*columns, (f"orders_trend_{t}d", f"{recent} - ({earlier} - {recent})"),
-            (f"revenue_trend_{t}d", f"{spent} - ({spent_earlier} - {spent})")]
+            (f"revenue_trend_{t}d", decimal(f"{spent} - ({spent_earlier} - {spent})"))]
 
 
 def cadence_columns(cutoff: datetime) -> list[tuple[str, str]]:
@@ -157,16 +173,19 @@ def bgnbd_triples_query(summary: str) -> str:
 def categories_query(cutoff: datetime) -> str:
     """basket.category_features: spend per category, its average unit price, the top category (ties: by name);
     straight from the purchase lines before the cutoff (the items table is small: the join is a lookup)."""
-    spend = (f"SELECT l.{C.CUSTOMER_ID}, i.{C.CATEGORY}, sum(l.{C.REVENUE}) AS spend, sum(l.{C.QUANTITY}) AS units "
-             f"FROM transactions AS l JOIN items AS i ON l.{C.ITEM_ID} = i.{C.ITEM_ID} "
+    spend = (f"SELECT l.{C.CUSTOMER_ID}, i.{C.CATEGORY}, sum({exact(f'l.{C.REVENUE}')}) AS spend, "
+             f"sum(l.{C.QUANTITY}) AS units FROM transactions AS l JOIN items AS i ON l.{C.ITEM_ID} = i.{C.ITEM_ID} "
              f"WHERE l.{TS} < {literal(cutoff)} AND l.{C.QUANTITY} > 0 AND i.{C.CATEGORY} IS NOT NULL GROUP BY 1, 2")
-    price = f"SELECT {C.CATEGORY}, sum(spend) / sum(units) AS unit_price FROM spend GROUP BY 1"
+    price = f"SELECT {C.CATEGORY}, {decimal('sum(spend)')} / sum(units) AS unit_price FROM spend GROUP BY 1"
     ratio = "CASE WHEN {d} > 0 THEN CAST({n} AS DOUBLE) / {d} ELSE CAST(NULL AS DOUBLE) END"
+    # spend is in exact millionths; the price level's floats are added over the customer's few categories in a
+    # fixed order (in whatever order the rows come, the last bits would move from run to run)
+    at_price = f"sum(units * unit_price ORDER BY {C.CATEGORY})"
     return (f"WITH spend AS MATERIALIZED ({spend}), price AS ({price}) "
             f"SELECT {C.CUSTOMER_ID}, CAST(count({C.CATEGORY}) AS DOUBLE) AS distinct_categories, "
-            f"arg_min({C.CATEGORY}, (-round(spend, {SPEND_DIGITS}), {C.CATEGORY})) AS top_category, "
+            f"arg_min({C.CATEGORY}, (-round({decimal('spend')}, {SPEND_DIGITS}), {C.CATEGORY})) AS top_category, "
             f"{ratio.format(n='max(spend)', d='sum(spend)')} AS top_category_share, "
-            f"{ratio.format(n='sum(spend)', d='sum(units * unit_price)')} AS price_level "
+            f"{ratio.format(n=decimal('sum(spend)'), d=at_price)} AS price_level "
             f"FROM spend JOIN price USING ({C.CATEGORY}) GROUP BY {C.CUSTOMER_ID}")
 
 

@@ -92,6 +92,12 @@ CASES: dict[str, tuple[Callable[[Path], Path], list[str]]] = {
                     ["column 'amount': not a finite number", "line 5: 'inf'"]),
     "-inf amount": (lambda d: csv_shop(d, with_line(3, "C2,O4,2024-03-01,-inf")),
                     ["column 'amount': not a finite number", "line 5: '-inf'"]),
+    "2e15 amount": (lambda d: csv_shop(d, with_line(1, "C1,O2,2024-02-05,2e15")),
+                    ["column 'amount': line revenue beyond 1e+15 in 1 row: line 3: '2e15'", "cents as units"]),
+    "price x quantity beyond any float": (
+        lambda d: csv_shop(d, ["C1,O1,2024-01-05,1e200,1e200", "C2,O2,2024-01-06,3.5,2"],
+                           "customer_id,order_id,timestamp,price,quantity\n"),
+        ["column 'price': line revenue beyond 1e+15 in 1 row: line 2: '1e200 x 1e200'"]),
     "empty amount": (lambda d: csv_shop(d, with_line(2, "C2,O3,2024-01-20,")),
                      ["column 'amount': empty amount in 1 row: line 4"]),
     "Parquet price inf": (lambda d: parquet_shop(d, _parquet_with(float("inf"))),
