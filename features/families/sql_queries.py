@@ -179,8 +179,9 @@ def categories_query(cutoff: datetime) -> str:
     price = f"SELECT {C.CATEGORY}, {decimal('sum(spend)')} / sum(units) AS unit_price FROM spend GROUP BY 1"
     ratio = "CASE WHEN {d} > 0 THEN CAST({n} AS DOUBLE) / {d} ELSE CAST(NULL AS DOUBLE) END"
     # spend is in exact millionths; the price level's floats are added over the customer's few categories in a
-    # fixed order (in whatever order the rows come, the last bits would move from run to run)
-    at_price = f"sum(units * unit_price ORDER BY {C.CATEGORY})"
+    # fixed order, smallest first (in whatever order the rows come, the last bits would move from run to run; a
+    # sorted list is a third of the cost of an ordered aggregate)
+    at_price = "list_sum(list_sort(list(units * unit_price)))"
     return (f"WITH spend AS MATERIALIZED ({spend}), price AS ({price}) "
             f"SELECT {C.CUSTOMER_ID}, CAST(count({C.CATEGORY}) AS DOUBLE) AS distinct_categories, "
             f"arg_min({C.CATEGORY}, (-round({decimal('spend')}, {SPEND_DIGITS}), {C.CATEGORY})) AS top_category, "
