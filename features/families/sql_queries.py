@@ -123,7 +123,8 @@ def customers_query(orders: str, cutoff: datetime, cfg: FeaturesConfig, columns:
     if C.DISCOUNT in columns:
         aggs.append(f"count(*) FILTER (WHERE {bought} AND has_discount) AS promoted_orders")
     if C.DEVICE in columns:
-        device = f"{codes[C.DEVICE]}[{C.DEVICE}]" if C.DEVICE in (codes or {}) else C.DEVICE
+        values = (codes or {}).get(C.DEVICE)
+        device = f"{values}[{C.DEVICE}]" if values else C.DEVICE
         aggs.append(f"count(*) FILTER (WHERE {bought} AND lower({device}) IN ({strings(cfg.mobile_devices)})) "
                     "AS mobile_orders")
     return (f"SELECT {C.CUSTOMER_ID}, {', '.join(aggs)} FROM {orders} GROUP BY {C.CUSTOMER_ID} "
