@@ -14,9 +14,9 @@ import duckdb
 from features import columns as C
 from features.data.contract import BOOL_FALSE, BOOL_TRUE, MAX_SHOWN_ROWS, SPECS, Kind, Problem, TableSpec
 
-# An offset only counts after a time of day, so the "-01" of "2024-03-01" is not read as a zone.
 MAX_LINE_REVENUE = 1e15  # in millionths 1e21 a line: sums of millions of lines stay far inside HUGEINT
 TRANSACTIONS = SPECS["transactions"]
+# An offset only counts after a time of day, so the "-01" of "2024-03-01" is not read as a zone.
 _OFFSET = r"[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$"
 _STRIP_OFFSET = r"([T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 _TEMPORAL = ("TIMESTAMP", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")

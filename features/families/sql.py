@@ -14,11 +14,9 @@ import logging
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +30,7 @@ from features.families.catalogue import feature_catalogue
 from features.families.config import FeaturesConfig
 from features.families.meta import EMPTY_BEFORE, FAMILY_INFO, OBSERVED_ZERO, family_needs, notes_on_parts, unmet_needs
 from features.families.sql_bgnbd import finished_bgnbd, preload_fitters, start_bgnbd
+from features.families.sql_build import Build, FeatureTable
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -42,46 +41,6 @@ logger = logging.getLogger(__name__)
 
 SIGNIFICANT_DIGITS = 12  # as features.data.io.stable_floats: the same input gives the same bytes
 MAX_CODED = 64  # channel values kept as integer codes in the orders (a list lookup per line stays cheap)
-
-
-@dataclass
-class FeatureTable:
-    """The features of every customer as of a cutoff, held in a temporary DuckDB table of the shop's connection."""
-
-    name: str
-    as_of: datetime
-    columns: dict[str, str] = field(default_factory=dict)  # output column -> DOUBLE or VARCHAR (customer_id first)
-    rows: int = 0
-    included: dict[str, str] = field(default_factory=dict)  # family -> what it describes
-    left_out: dict[str, str] = field(default_factory=dict)  # family -> why it was left out
-    notes: list[str] = field(default_factory=list)  # parts of included families that were left out
-
-
-class _Build:
-    """One build's connection, cutoff, settings and the temporary tables it made (dropped together)."""
-
-    def __init__(self, shop: Shop, cutoff: datetime, cfg: FeaturesConfig) -> None:
-        self.shop, self.con, self.cutoff, self.cfg = shop, shop.sql, cutoff, cfg
-        self.tag = uuid.uuid4().hex[:12]
-        self.tables: list[str] = []
-        self.codes = channel_codes(self.con, cutoff, self.columns("transactions"))
-
-    def table(self, label: str, sql: str) -> str:
-        name = f"_features_{label}_{self.tag}"
-        began = time.perf_counter()
-        self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
-        self.tables.append(name)
-        logger.debug("%s staged in %.1f s", label, time.perf_counter() - began)
-        return name
-
-    def drop(self, *names: str) -> None:
-        for name in names or tuple(self.tables):
-            self.con.execute(f"DROP TABLE IF EXISTS {name}")
-            if name in self.tables:
-                self.tables.remove(name)
-
-    def columns(self, table: str) -> tuple[str, ...]:
-        return tuple(self.shop.columns.get(table, ()))
 
 
 def channel_codes(con: duckdb.DuckDBPyConnection, cutoff: datetime, columns: tuple[str, ...]) -> dict[str, str]:
@@ -110,7 +69,7 @@ def feature_table(shop: Shop, cutoff: datetime, cfg: FeaturesConfig | None = Non
         When no customer has a purchase order before the cutoff.
     """
     cfg = cfg or FeaturesConfig()
-    build = _Build(shop, cutoff, cfg)
+    build = Build(shop, cutoff, cfg)
     try:
         with settings(shop.sql, cfg.duckdb_threads, cfg.duckdb_memory_limit):
             yield _built(build)
@@ -118,8 +77,9 @@ def feature_table(shop: Shop, cutoff: datetime, cfg: FeaturesConfig | None = Non
         build.drop()
 
 
-def _built(b: _Build) -> FeatureTable:
+def _built(b: Build) -> FeatureTable:
     cutoff, cfg, tx = b.cutoff, b.cfg, b.columns("transactions")
+    b.codes = channel_codes(b.con, cutoff, tx)
     result = FeatureTable(f"_features_result_{b.tag}", cutoff)
     names = ["rfm", *[f for f in cfg.families if f != "rfm"]]  # rfm is the population: always first
     wanted = [n for n in names if not _left_out_for_needs(b, n, result)]
@@ -157,14 +117,14 @@ def _built(b: _Build) -> FeatureTable:
     return result
 
 
-def _left_out_for_needs(b: _Build, name: str, result: FeatureTable) -> bool:
+def _left_out_for_needs(b: Build, name: str, result: FeatureTable) -> bool:
     missing = unmet_needs(b.shop.has, family_needs(name))
     if missing:
         result.left_out[name] = f"needs {' and '.join(missing)}, which the data does not have"
     return bool(missing)
 
 
-def _item_stages(b: _Build, wanted: list[str]) -> dict[str, str]:
+def _item_stages(b: Build, wanted: list[str]) -> dict[str, str]:
     """Stage what basket, categories and promotions read of the purchase lines: per-customer totals and the
     categories family."""
     stages: dict[str, str] = {}
@@ -175,7 +135,7 @@ def _item_stages(b: _Build, wanted: list[str]) -> dict[str, str]:
     return stages
 
 
-def _timed_family(b: _Build, name: str, orders: str, stages: dict[str, str], with_hour: bool,
+def _timed_family(b: Build, name: str, orders: str, stages: dict[str, str], with_hour: bool,
                   result: FeatureTable) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
     began = time.perf_counter()
     family = _family(b, name, orders, stages, with_hour, result)
@@ -183,13 +143,13 @@ def _timed_family(b: _Build, name: str, orders: str, stages: dict[str, str], wit
     return family
 
 
-def _scores_family(b: _Build, scores: str | None) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
+def _scores_family(b: Build, scores: str | None) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
     if scores is None:
         return None, {}
     return [(c, f"g.{c}") for c in _table_columns(b, scores) if c != C.CUSTOMER_ID], _join(scores, "g")
 
 
-def _family(b: _Build, name: str, orders: str, stages: dict[str, str], with_hour: bool,
+def _family(b: Build, name: str, orders: str, stages: dict[str, str], with_hour: bool,
             result: FeatureTable) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
     """Return the family's (column, expression) pairs and the joins that bring its tables, or None if left out."""
     cutoff, cfg = b.cutoff, b.cfg
@@ -227,7 +187,7 @@ def _family(b: _Build, name: str, orders: str, stages: dict[str, str], with_hour
     return [(c, f"{alias}.{c}") for c in _table_columns(b, table) if c != C.CUSTOMER_ID], _join(table, alias)
 
 
-def _site(b: _Build, orders: str, result: FeatureTable) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
+def _site(b: Build, orders: str, result: FeatureTable) -> tuple[list[tuple[str, str]] | None, dict[str, str]]:
     site = b.table("site", Q.site_query(orders, b.cutoff, b.cfg))
     if not scalar(b.con, f"SELECT count(*) FROM (SELECT 1 FROM {site} LIMIT 1)"):
         result.left_out["site"] = EMPTY_BEFORE["site"]
@@ -244,13 +204,13 @@ def _site(b: _Build, orders: str, result: FeatureTable) -> tuple[list[tuple[str,
     return Q.site_columns(b.cfg), _join(site, "s")
 
 
-def _refuse_cutoff(b: _Build) -> None:
+def _refuse_cutoff(b: Build) -> None:
     first = scalar(b.con, f"SELECT min({Q.TS}) FROM transactions")
     raise ValueError(f"no purchase order before the cutoff {b.cutoff:%Y-%m-%d %H:%M} (the first order is at {first}); "
                      "choose a later --cutoff")
 
 
-def _create_result(b: _Build, name: str, customers: str, selected: list[tuple[str, str, str]],
+def _create_result(b: Build, name: str, customers: str, selected: list[tuple[str, str, str]],
                    joins: list[str]) -> dict[str, str]:
     """Join every family onto the customers (the RFM population): numbers as DOUBLE, the rest as VARCHAR."""
     catalogue = feature_catalogue(b.cfg)
@@ -271,7 +231,7 @@ def _join(table: str, alias: str) -> dict[str, str]:
     return {alias: f"LEFT JOIN {table} AS {alias} ON {alias}.{C.CUSTOMER_ID} = c.{C.CUSTOMER_ID}"}
 
 
-def _table_columns(b: _Build, table: str) -> list[str]:
+def _table_columns(b: Build, table: str) -> list[str]:
     return [r[0] for r in b.con.execute(f"DESCRIBE {table}").fetchall()]
 
 

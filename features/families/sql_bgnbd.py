@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-    from features.families.sql import FeatureTable, _Build
+    from features.families.sql_build import Build, FeatureTable
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def preload_fitters() -> None:
     import features.btyd.fitters  # noqa: F401
 
 
-def start_bgnbd(b: _Build, gaps: str, result: FeatureTable, worker: ThreadPoolExecutor) -> Fitting | None:
+def start_bgnbd(b: Build, gaps: str, result: FeatureTable, worker: ThreadPoolExecutor) -> Fitting | None:
     """Stage the purchase summary and start the fit on its triples; None (and why) when there is too little data."""
     needed = b.cfg.bgnbd_min_repeat_customers
     # more than one purchase order (not day): the gaps table has a gap for every purchase order after the first
@@ -55,30 +55,33 @@ def start_bgnbd(b: _Build, gaps: str, result: FeatureTable, worker: ThreadPoolEx
     return Fitting(summary, worker.submit(bgnbd_scores, triples, b.cfg))
 
 
-def finished_bgnbd(b: _Build, fitting: Fitting, result: FeatureTable) -> str | None:
+def finished_bgnbd(b: Build, fitting: Fitting, result: FeatureTable) -> str | None:
     """Wait for the fit and return the table of each customer's scores; None (and why) when it cannot be used."""
     try:
-        scores = fitting.scores.result()
-    except FIT_FAILURES as exc:
-        b.drop(fitting.summary)
-        result.left_out["bgnbd"] = f"the BG/NBD fit failed ({exc})"
-        logger.warning("BG/NBD left out: %s", exc)
-        return None
-    absurd = absurd_scores(scores.column(3).to_numpy(), scores.column(4).to_numpy())
-    if absurd:
-        b.drop(fitting.summary)
-        result.left_out["bgnbd"] = f"the BG/NBD fit is not usable ({absurd})"
-        logger.warning("BG/NBD left out: %s", absurd)
-        return None
-    view = f"_features_scores_{b.tag}"
-    b.con.register(view, scores)
-    try:  # the scores are a function of (frequency, recency, T): each customer takes those of its triple
-        names = ", ".join(f"t.{c}" for c in scores.column_names[3:])
-        return b.table("bgnbd", f"SELECT s.{C.CUSTOMER_ID}, {names} FROM {fitting.summary} AS s JOIN {view} AS t "
-                                'USING (frequency, recency, "T")')
+        try:
+            scores = fitting.scores.result()
+        except FIT_FAILURES as exc:
+            _left_out(result, f"the BG/NBD fit failed ({exc})")
+            return None
+        absurd = absurd_scores(scores.column(3).to_numpy(), scores.column(4).to_numpy())
+        if absurd:
+            _left_out(result, f"the BG/NBD fit is not usable ({absurd})")
+            return None
+        view = f"_features_scores_{b.tag}"
+        b.con.register(view, scores)
+        try:  # the scores are a function of (frequency, recency, T): each customer takes those of its triple
+            names = ", ".join(f"t.{c}" for c in scores.column_names[3:])
+            return b.table("bgnbd", f"SELECT s.{C.CUSTOMER_ID}, {names} FROM {fitting.summary} AS s "
+                                    f'JOIN {view} AS t USING (frequency, recency, "T")')
+        finally:
+            b.con.unregister(view)
     finally:
-        b.con.unregister(view)
         b.drop(fitting.summary)
+
+
+def _left_out(result: FeatureTable, why: str) -> None:
+    result.left_out["bgnbd"] = why
+    logger.warning("BG/NBD left out: %s", why)
 
 
 def bgnbd_scores(triples: pa.Table, cfg: FeaturesConfig) -> pa.Table:

@@ -35,18 +35,18 @@ def since(cutoff: datetime, days: int, column: str = TS) -> str:
     return f"{column} >= ({literal(cutoff)} - INTERVAL '{days}' DAY)"
 
 
-MICROS = 1_000_000  # money and units are summed as integer millionths: exact, whatever order DuckDB adds them in
+MICROS = 1_000_000  # money is summed in integer millionths: exact, whatever order DuckDB adds the lines in
 
 
-def exact(value: str) -> str:
-    """``value`` (money or units) in integer millionths: sums of these are exact, so they do not depend on the
-    order DuckDB's threads add the lines in (float sums do, in the last bits, from run to run on a large shop)."""
-    return f"CAST(round({value} * {MICROS}) AS HUGEINT)"
+def millionths(money: str) -> str:
+    """``money`` in integer millionths: sums of these are exact, so they do not depend on the order DuckDB's
+    threads add the lines in (float sums do, in the last bits, from run to run on a large shop)."""
+    return f"CAST(round({money} * {MICROS}) AS HUGEINT)"
 
 
-def decimal(micros: str) -> str:
-    """A sum of ``exact`` millionths back as a DOUBLE."""
-    return f"(CAST({micros} AS DOUBLE) / {MICROS})"
+def as_money(millionths_sum: str) -> str:
+    """A sum of ``millionths`` back as a DOUBLE amount of money."""
+    return f"(CAST({millionths_sum} AS DOUBLE) / {MICROS})"
 
 
 def strings(values: tuple[str, ...]) -> str:
@@ -66,7 +66,7 @@ def orders_query(cutoff: datetime, columns: tuple[str, ...], codes: dict[str, st
     """
     has, codes = set(columns), codes or {}
     aggs = [f"any_value({C.CUSTOMER_ID}) AS {C.CUSTOMER_ID}", f"min({TS}) AS {TS}",
-            f"sum({exact(C.REVENUE)}) AS revenue", f"sum(greatest({C.QUANTITY}, 0)) AS units",
+            f"sum({millionths(C.REVENUE)}) AS revenue", f"sum(greatest({C.QUANTITY}, 0)) AS units",
             f"bool_or({C.QUANTITY} > 0) AS is_purchase"]
     if C.DISCOUNT in has:
         aggs.append(f"bool_or(coalesce({C.DISCOUNT}, 0) > 0) AS has_discount")
@@ -86,10 +86,10 @@ def line_totals_query(cutoff: datetime, columns: tuple[str, ...]) -> str:
     """Per customer, over the purchase lines (positive quantity) before the cutoff: distinct items, revenue and its
     discounted part (what basket and promotions read of the lines)."""
     items = f"count(DISTINCT {C.ITEM_ID})" if C.ITEM_ID in columns else "0"
-    promoted = (decimal(f"coalesce(sum({exact(C.REVENUE)}) FILTER (WHERE coalesce({C.DISCOUNT}, 0) > 0), 0)")
+    promoted = (as_money(f"coalesce(sum({millionths(C.REVENUE)}) FILTER (WHERE coalesce({C.DISCOUNT}, 0) > 0), 0)")
                 if C.DISCOUNT in columns else "0.0")
     return (f"SELECT {C.CUSTOMER_ID}, CAST({items} AS DOUBLE) AS distinct_items, "
-            f"{decimal(f'sum({exact(C.REVENUE)})')} AS line_revenue, {promoted} AS promoted_revenue "
+            f"{as_money(f'sum({millionths(C.REVENUE)})')} AS line_revenue, {promoted} AS promoted_revenue "
             f"FROM transactions WHERE {TS} < {literal(cutoff)} AND {C.QUANTITY} > 0 "
             f"GROUP BY {C.CUSTOMER_ID}")
 
@@ -136,14 +136,14 @@ def rfm_columns(cutoff: datetime, cfg: FeaturesConfig) -> list[tuple[str, str]]:
     t = cfg.trend_days
     columns = [("days_since_last_order", days_since("c.last_order", cutoff)),
                ("days_since_first_order", days_since("c.first_order", cutoff)),
-               ("orders", "CAST(c.orders AS DOUBLE)"), ("net_revenue", decimal("c.net_revenue")),
-               ("avg_order_value", f"{decimal('c.net_revenue')} / CAST(c.orders AS DOUBLE)")]
+               ("orders", "CAST(c.orders AS DOUBLE)"), ("net_revenue", as_money("c.net_revenue")),
+               ("avg_order_value", f"{as_money('c.net_revenue')} / CAST(c.orders AS DOUBLE)")]
     columns += [(f"orders_{d}d", f"CAST(c.orders_{d}d AS DOUBLE)") for d in cfg.windows_days]
-    columns += [(f"revenue_{d}d", decimal(f"c.revenue_{d}d")) for d in cfg.windows_days]
+    columns += [(f"revenue_{d}d", as_money(f"c.revenue_{d}d")) for d in cfg.windows_days]
     recent, earlier = f"CAST(c.orders_{t}d AS DOUBLE)", f"CAST(c.orders_{2 * t}d AS DOUBLE)"
     spent, spent_earlier = f"c.revenue_{t}d", f"c.revenue_{2 * t}d"
     return [*columns, (f"orders_trend_{t}d", f"{recent} - ({earlier} - {recent})"),
-            (f"revenue_trend_{t}d", decimal(f"{spent} - ({spent_earlier} - {spent})"))]
+            (f"revenue_trend_{t}d", as_money(f"{spent} - ({spent_earlier} - {spent})"))]
 
 
 def cadence_columns(cutoff: datetime) -> list[tuple[str, str]]:
@@ -174,10 +174,10 @@ def bgnbd_triples_query(summary: str) -> str:
 def categories_query(cutoff: datetime) -> str:
     """basket.category_features: spend per category, its average unit price, the top category (ties: by name);
     straight from the purchase lines before the cutoff (the items table is small: the join is a lookup)."""
-    spend = (f"SELECT l.{C.CUSTOMER_ID}, i.{C.CATEGORY}, sum({exact(f'l.{C.REVENUE}')}) AS spend, "
+    spend = (f"SELECT l.{C.CUSTOMER_ID}, i.{C.CATEGORY}, sum({millionths(f'l.{C.REVENUE}')}) AS spend, "
              f"sum(l.{C.QUANTITY}) AS units FROM transactions AS l JOIN items AS i ON l.{C.ITEM_ID} = i.{C.ITEM_ID} "
              f"WHERE l.{TS} < {literal(cutoff)} AND l.{C.QUANTITY} > 0 AND i.{C.CATEGORY} IS NOT NULL GROUP BY 1, 2")
-    price = f"SELECT {C.CATEGORY}, {decimal('sum(spend)')} / sum(units) AS unit_price FROM spend GROUP BY 1"
+    price = f"SELECT {C.CATEGORY}, {as_money('sum(spend)')} / sum(units) AS unit_price FROM spend GROUP BY 1"
     ratio = "CASE WHEN {d} > 0 THEN CAST({n} AS DOUBLE) / {d} ELSE CAST(NULL AS DOUBLE) END"
     # spend is in exact millionths; the price level's floats are added over the customer's few categories in a
     # fixed order, smallest first (in whatever order the rows come, the last bits would move from run to run; a
@@ -185,9 +185,9 @@ def categories_query(cutoff: datetime) -> str:
     at_price = "list_sum(list_sort(list(units * unit_price)))"
     return (f"WITH spend AS MATERIALIZED ({spend}), price AS ({price}) "
             f"SELECT {C.CUSTOMER_ID}, CAST(count({C.CATEGORY}) AS DOUBLE) AS distinct_categories, "
-            f"arg_min({C.CATEGORY}, (-round({decimal('spend')}, {SPEND_DIGITS}), {C.CATEGORY})) AS top_category, "
+            f"arg_min({C.CATEGORY}, (-round({as_money('spend')}, {SPEND_DIGITS}), {C.CATEGORY})) AS top_category, "
             f"{ratio.format(n='max(spend)', d='sum(spend)')} AS top_category_share, "
-            f"{ratio.format(n=decimal('sum(spend)'), d=at_price)} AS price_level "
+            f"{ratio.format(n=as_money('sum(spend)'), d=at_price)} AS price_level "
             f"FROM spend JOIN price USING ({C.CATEGORY}) GROUP BY {C.CUSTOMER_ID}")
 
 

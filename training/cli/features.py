@@ -15,7 +15,7 @@ from training.cli.outputs import refuse_shop_paths
 if TYPE_CHECKING:
     from features.data.reader import Shop
     from features.families.config import FeaturesConfig
-    from features.families.sql import FeatureTable
+    from features.families.sql_build import FeatureTable
 
 
 def features(
@@ -71,7 +71,8 @@ def _features_config(config: Path | None, threads: int | None) -> FeaturesConfig
 
 def _written_features(shop: Shop, as_of: datetime, cfg: FeaturesConfig, out: Path, suffix: str) -> FeatureTable:
     """Build and write the features; on DuckDB the table goes from DuckDB to Parquet without pandas or Ibis."""
-    from features.families.sql import FeatureTable, feature_table, write_parquet
+    from features.families.sql import feature_table, write_parquet
+    from features.families.sql_build import FeatureTable
 
     if shop.engine == "duckdb" and suffix == ".parquet":
         with feature_table(shop, as_of, cfg) as table:
