@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
@@ -20,6 +24,17 @@ def row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
 def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     """Return the first value of a query that always yields one row."""
     return row(con, sql)[0]
+
+
+def register_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    """Register a DataFrame as a view, copying it first when a numeric column runs backwards in memory.
+
+    DuckDB 2.0 fails with "std::bad_cast" when it scans a numpy column with a negative stride (``df.iloc[::-1]``);
+    the copy gives such columns their natural order in memory and leaves every other frame uncopied.
+    """
+    backwards = any(isinstance(column.dtype, np.dtype) and column.to_numpy(copy=False).strides[0] < 0
+                    for _, column in frame.items())
+    con.register(name, frame.copy() if backwards else frame)
 
 
 @contextmanager

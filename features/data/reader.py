@@ -29,7 +29,7 @@ from features.data.checks import (
     trim_changes,
 )
 from features.data.contract import SPECS, Findings, Kind, Problem, ShopDataError, TableSpec
-from features.data.duck import scalar
+from features.data.duck import register_frame, scalar
 from features.data.files import checked_file, csv_header, csv_select, parquet_columns, read_error
 from features.data.integrity import integrity_problems, reference_warnings
 from features.data.plausibility import id_rule_checks, refuse_dangling_links
@@ -164,7 +164,7 @@ def shop_from_frames(tables: dict[str, pd.DataFrame], label: str = "memory") -> 
     for name, frame in tables.items():
         if name not in SPECS:
             raise ValueError(f"unknown table {name!r}; expected some of {', '.join(SPECS)}")
-        con.register(f"frame_{name}", frame)
+        register_frame(con, f"frame_{name}", frame)
         con.execute(f"CREATE VIEW raw_{name} AS SELECT *, row_number() OVER () AS __row FROM frame_{name}")
         sources[name] = (f"{name} ({label})", "row")
     return _checked_shop(con, sources, label)

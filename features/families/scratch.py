@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from features.data.duck import settings
+from features.data.duck import register_frame, settings
 from features.data.reader import Shop
 from features.families.config import FeaturesConfig
 
@@ -44,7 +44,7 @@ class Scratch:
         view, name = f"_features_frame_{self.tag}", f"_features_{label}_{self.tag}"
         if self.spark is not None:
             return self._spark_view(name, ibis.memtable(frame))
-        self.shop.sql.register(view, frame)
+        register_frame(self.shop.sql, view, frame)
         try:
             self.shop.sql.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {view}")
         finally:

@@ -173,3 +173,16 @@ def test_boolean_columns_accept_yes_no(tmp_path: Path) -> None:
     assert read_shop(tmp_path).to_pandas("customers")["email_opt_in"].tolist() == [True, False]
     write_csv(tmp_path, "customers", pd.DataFrame({"customer_id": ["00001"], "email_opt_in": ["maybe"]}))
     assert "column 'email_opt_in': unreadable yes/no value in 1 row: line 2: 'maybe'" in problems_of(tmp_path)
+
+
+def test_frames_taken_in_reverse_are_read_like_any_other() -> None:
+    """``df.iloc[::-1]`` leaves numeric columns running backwards in memory, which DuckDB 2.0's scan cannot cast
+    (std::bad_cast); the shop reads the same lines whatever their layout."""
+    lines = good_transactions().assign(price=[10.0, 5.5, 10.0, 20.0, 20.0], quantity=[1, 2, 1, 1, -1])
+    reversed_lines = lines.iloc[::-1]
+    assert reversed_lines["price"].to_numpy(copy=False).strides[0] < 0  # the layout this test is about
+    read = [shop_from_frames({"transactions": frame}).sql.execute(
+                "SELECT order_id, item_id, price, quantity FROM transactions ORDER BY ALL").fetchall()
+            for frame in (lines, reversed_lines)]
+    assert read[1] == read[0]
+    assert len(read[0]) == 5

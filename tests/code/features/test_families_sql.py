@@ -97,7 +97,7 @@ def test_the_features_do_not_depend_on_the_order_of_the_lines() -> None:
     lines = pd.concat([lines, returned], ignore_index=True)
     assert sum([0.1, 0.2, 0.3, -0.6]) != sum([-0.6, 0.3, 0.2, 0.1])  # floats: the order shows in the last bits
     built = [build_features(shop_from_frames({**tables, "transactions": frame}), "2026-08-01").frame
-             for frame in (lines, lines.take(np.arange(len(lines))[::-1]).reset_index(drop=True))]
+             for frame in (lines, lines.iloc[::-1].reset_index(drop=True))]
     forward, backward = (frame.set_index("customer_id").sort_index() for frame in built)
     pd.testing.assert_frame_equal(forward, backward, check_exact=True)
     assert forward.loc["C-returns", "net_revenue"] == 3.2  # 0.1 + 0.2 + 0.3 - 0.6 + 3 x 0.7 + 1.1, exactly
