@@ -19,6 +19,7 @@ DEVICE = "device"
 SOURCE = "source"
 # derived on read: net line revenue (amount, or price x quantity; returns are negative)
 REVENUE = "revenue"
+MICROS = 1_000_000  # revenue is summed in integer millionths: exact, whatever order an engine adds the lines in
 
 # events: site behaviour
 EVENT_TYPE = "event_type"

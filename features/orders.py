@@ -8,13 +8,25 @@ line has a positive quantity (a return-only order is not a visit to buy, but its
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from features import columns as C
 from features.cutoff import AsOf, cutoff_datetime
 
-__all__ = ["AsOf", "as_timestamp", "cutoff_datetime", "lines_before", "orders_before", "orders_of",
-           "purchases_before", "purchases_of", "require_purchase_before", "rows_before"]
+__all__ = ["AsOf", "as_money", "as_timestamp", "cutoff_datetime", "lines_before", "millionths", "orders_before",
+           "orders_of", "purchases_before", "purchases_of", "require_purchase_before", "rows_before"]
+
+
+def millionths(money: ir.NumericValue) -> ir.DecimalValue:
+    """``money`` in integer millionths: sums of these are exact, so they do not depend on the order the engine adds
+    the lines in (float sums do, in the last bits, from run to run on a large shop or a Spark cluster)."""
+    return (money * C.MICROS).cast(dt.Decimal(38, 0))
+
+
+def as_money(millionths_sum: ir.NumericValue) -> ir.FloatingValue:
+    """A sum of ``millionths`` back as a float amount of money."""
+    return millionths_sum.cast("float64") / C.MICROS
 
 
 def orders_of(transactions: ir.Table, as_of: AsOf, orders: ir.Table | None = None) -> ir.Table:
@@ -48,21 +60,23 @@ def lines_before(transactions: ir.Table, as_of: AsOf) -> ir.Table:
 def orders_before(transactions: ir.Table, as_of: AsOf) -> ir.Table:
     """Return one row per order placed before the cutoff.
 
-    Columns: customer_id, order_id, timestamp (first line's), revenue (net), units (positive quantities),
-    lines, is_purchase, and has_discount when the transactions carry a discount column.
+    Columns: customer_id, order_id, timestamp (first line's), revenue (net) and revenue_micros (the same in
+    exact integer millionths, for sums over orders), units (positive quantities), lines, is_purchase, and
+    has_discount when the transactions carry a discount column.
     """
     lines = lines_before(transactions, as_of)
     aggs = {
         C.CUSTOMER_ID: lines[C.CUSTOMER_ID].arbitrary(),
         C.TIMESTAMP: lines[C.TIMESTAMP].min(),
-        C.REVENUE: lines[C.REVENUE].sum(),
+        "revenue_micros": millionths(lines[C.REVENUE]).sum(),
         "units": ibis.greatest(lines[C.QUANTITY], 0).sum(),
         "lines": lines.count(),
         "is_purchase": (lines[C.QUANTITY] > 0).any(),
     }
     if C.DISCOUNT in lines.columns:
         aggs["has_discount"] = (lines[C.DISCOUNT].fill_null(0) > 0).any()
-    return lines.group_by(C.ORDER_ID).aggregate(**aggs)
+    orders = lines.group_by(C.ORDER_ID).aggregate(**aggs)
+    return orders.mutate(**{C.REVENUE: as_money(orders.revenue_micros)}).relocate(C.REVENUE, after=C.TIMESTAMP)
 
 
 def purchases_before(transactions: ir.Table, as_of: AsOf) -> ir.Table:

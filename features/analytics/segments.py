@@ -32,7 +32,7 @@ from features.analytics.segment_rules import CELL_SEGMENTS, NEW, SEGMENTS, RfmTh
 from features.data.reader import Shop
 from features.families.cadence import order_gaps
 from features.families.rfm import days_since
-from features.orders import AsOf, orders_before
+from features.orders import AsOf, as_money, orders_before
 
 logger = logging.getLogger(__name__)
 
@@ -79,14 +79,14 @@ def customer_rfm(transactions: ir.Table, as_of: AsOf, cfg: SegmentsConfig) -> ir
     Frequency counts purchase orders; money is net revenue of all orders (refunds count against it).
     """
     orders = orders_before(transactions, as_of)
-    bought, ts, revenue = orders.is_purchase, orders[C.TIMESTAMP], orders[C.REVENUE]
+    bought, ts, micros = orders.is_purchase, orders[C.TIMESTAMP], orders.revenue_micros  # exact sums
     in_window = ts >= days_before(as_of, cfg.golden_days)
     per = orders.group_by(C.CUSTOMER_ID).aggregate(
         first_purchase=ts.min(where=bought),
         last_purchase=ts.max(where=bought),
         frequency=bought.cast("int64").sum(),
-        monetary=revenue.sum().cast("float64"),
-        window_revenue=revenue.sum(where=in_window).fill_null(0).cast("float64"),
+        monetary=as_money(micros.sum()),
+        window_revenue=as_money(micros.sum(where=in_window).fill_null(0)),
         window_purchases=(bought & in_window).cast("int64").sum(),
     )
     per = per.filter(per.frequency > 0)

@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 from features import columns as C
 from features.families.config import FeaturesConfig
 from features.families.meta import BASKET_DOC, CATEGORY_DOC, SPEND_DIGITS  # noqa: F401 (re-exported)
-from features.orders import AsOf, lines_before, purchases_of
+from features.orders import AsOf, as_money, lines_before, millionths, purchases_of
 
 
 def purchase_lines(transactions: ir.Table, as_of: AsOf) -> ir.Table:
@@ -50,24 +50,25 @@ def category_features(transactions: ir.Table, items: ir.Table, as_of: AsOf,
     """
     lines = purchase_lines(transactions, as_of)
     catalogue = items.select(items[C.ITEM_ID], items[C.CATEGORY]).filter(items[C.CATEGORY].notnull())
-    lines = lines.inner_join(catalogue, C.ITEM_ID).select(C.CUSTOMER_ID, C.CATEGORY, C.QUANTITY, C.REVENUE)
-    category_price = lines.group_by(C.CATEGORY).aggregate(
-        category_unit_price=lines[C.REVENUE].sum() / lines[C.QUANTITY].sum())
-    spend = lines.group_by([C.CUSTOMER_ID, C.CATEGORY]).aggregate(
-        spend=lines[C.REVENUE].sum(), units=lines[C.QUANTITY].sum())
+    lines = lines.inner_join(catalogue, C.ITEM_ID).select(C.CUSTOMER_ID, C.CATEGORY, C.QUANTITY,
+                                                          micros=millionths(lines[C.REVENUE]))
+    spend = lines.group_by([C.CUSTOMER_ID, C.CATEGORY]).aggregate(spend=lines.micros.sum(),
+                                                                   units=lines[C.QUANTITY].sum())
+    category_price = spend.group_by(C.CATEGORY).aggregate(
+        category_unit_price=as_money(spend.spend.sum()) / spend.units.sum())
     spend = spend.inner_join(category_price, C.CATEGORY)
-    # spend compared at SPEND_DIGITS decimals: sums of the same money in another order differ in the last bit,
-    # which would break a tie (30.0 against 30.000000000000004) differently from run to run and engine to engine
+    # spend (exact millionths) compared at SPEND_DIGITS decimals, as the DuckDB build does; ties go by name
     rank = ibis.row_number().over(ibis.window(group_by=C.CUSTOMER_ID,
-                                              order_by=[ibis.desc(spend.spend.round(SPEND_DIGITS)),
+                                              order_by=[ibis.desc(as_money(spend.spend).round(SPEND_DIGITS)),
                                                         spend[C.CATEGORY]]))
     spend = spend.mutate(rank=rank, at_average=spend.units * spend.category_unit_price)
     per_customer = spend.group_by(C.CUSTOMER_ID).aggregate(
         distinct_categories=spend[C.CATEGORY].count().cast("float64"),
         top_category=spend[C.CATEGORY].arbitrary(where=spend["rank"] == 0),
-        top_spend=spend.spend.sum(where=spend["rank"] == 0),
-        total_spend=spend.spend.sum(),
-        at_average=spend.at_average.sum(),
+        top_spend=as_money(spend.spend.sum(where=spend["rank"] == 0)),
+        total_spend=as_money(spend.spend.sum()),
+        # the floats added smallest first, over the customer's few categories: the same last bit in any row order
+        at_average=spend.at_average.collect().sort().sums(),
     )
     return per_customer.select(
         C.CUSTOMER_ID,

@@ -13,7 +13,7 @@ from features import columns as C
 from features.families.basket import purchase_lines
 from features.families.config import FeaturesConfig
 from features.families.meta import PROMOTIONS_DOC  # noqa: F401 (re-exported)
-from features.orders import AsOf, purchases_of
+from features.orders import AsOf, as_money, millionths, purchases_of
 
 
 def promotion_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None, *,
@@ -33,8 +33,9 @@ def promotion_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig 
     )
     lines = purchase_lines(transactions, as_of)
     promoted = lines[C.DISCOUNT].fill_null(0) > 0
+    micros = millionths(lines[C.REVENUE])
     per_line = lines.group_by(C.CUSTOMER_ID).aggregate(
-        revenue=lines[C.REVENUE].sum(), promoted_revenue=lines[C.REVENUE].sum(where=promoted).fill_null(0))
+        revenue=as_money(micros.sum()), promoted_revenue=as_money(micros.sum(where=promoted).fill_null(0)))
     joined = per_order.left_join(per_line, C.CUSTOMER_ID)
     only_on_sale = (joined.promoted_orders == joined.orders) & (joined.orders >= cfg.sale_only_min_orders)
     return joined.select(

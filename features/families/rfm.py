@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 from features import columns as C
 from features.families.config import FeaturesConfig
 from features.families.meta import RFM_DOC  # noqa: F401 (re-exported)
-from features.orders import AsOf, as_timestamp, orders_of
+from features.orders import AsOf, as_money, as_timestamp, orders_of
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -56,12 +56,12 @@ def rfm_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None
         "last_order": ts.max(where=bought),
         "first_order": ts.min(where=bought),
         "orders": orders.count(where=bought).cast("float64"),
-        "net_revenue": orders[C.REVENUE].sum().cast("float64"),
+        "net_revenue": orders.revenue_micros.sum(),
     }
     for days in sorted({*cfg.windows_days, cfg.trend_days, 2 * cfg.trend_days}):
         since = ts >= window_start(as_of, days)
         aggs[f"orders_{days}d"] = orders.count(where=bought & since).cast("float64")
-        aggs[f"revenue_{days}d"] = orders[C.REVENUE].sum(where=since).fill_null(0).cast("float64")
+        aggs[f"revenue_{days}d"] = orders.revenue_micros.sum(where=since).fill_null(0)
     per_customer = orders.group_by(C.CUSTOMER_ID).aggregate(**aggs)
     per_customer = per_customer.filter(per_customer.orders > 0)
 
@@ -74,11 +74,11 @@ def rfm_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None
         "days_since_last_order": days_since(per_customer.last_order, as_of),
         "days_since_first_order": days_since(per_customer.first_order, as_of),
         "orders": per_customer.orders,
-        "net_revenue": per_customer.net_revenue,
-        "avg_order_value": per_customer.net_revenue / per_customer.orders,
+        "net_revenue": as_money(per_customer.net_revenue),
+        "avg_order_value": as_money(per_customer.net_revenue) / per_customer.orders,
         **{f"orders_{d}d": per_customer[f"orders_{d}d"] for d in cfg.windows_days},
-        **{f"revenue_{d}d": per_customer[f"revenue_{d}d"] for d in cfg.windows_days},
+        **{f"revenue_{d}d": as_money(per_customer[f"revenue_{d}d"]) for d in cfg.windows_days},
         f"orders_trend_{t}d": recent_orders - before_orders,
-        f"revenue_trend_{t}d": recent_revenue - before_revenue,
+        f"revenue_trend_{t}d": as_money(recent_revenue - before_revenue),
     }
     return per_customer.select(**features)

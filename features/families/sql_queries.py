@@ -35,18 +35,15 @@ def since(cutoff: datetime, days: int, column: str = TS) -> str:
     return f"{column} >= ({literal(cutoff)} - INTERVAL '{days}' DAY)"
 
 
-MICROS = 1_000_000  # money is summed in integer millionths: exact, whatever order DuckDB adds the lines in
-
-
 def millionths(money: str) -> str:
     """``money`` in integer millionths: sums of these are exact, so they do not depend on the order DuckDB's
     threads add the lines in (float sums do, in the last bits, from run to run on a large shop)."""
-    return f"CAST(round({money} * {MICROS}) AS HUGEINT)"
+    return f"CAST(round({money} * {C.MICROS}) AS HUGEINT)"
 
 
 def as_money(millionths_sum: str) -> str:
     """A sum of ``millionths`` back as a DOUBLE amount of money."""
-    return f"(CAST({millionths_sum} AS DOUBLE) / {MICROS})"
+    return f"(CAST({millionths_sum} AS DOUBLE) / {C.MICROS})"
 
 
 def strings(values: tuple[str, ...]) -> str:

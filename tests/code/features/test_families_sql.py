@@ -86,9 +86,9 @@ def test_channel_values_mixed_within_orders_in_any_case_and_many_sources_equal_t
 
 
 def test_the_features_do_not_depend_on_the_order_of_the_lines() -> None:
-    """Money and units are summed exactly (integer micro-units), so the order DuckDB adds lines in (which its
-    threads change from run to run on a large shop) cannot move a last bit: a customer who returned everything has
-    a net revenue of exactly 0, not -7e-15, and every share and price level comes out the same."""
+    """Money is summed exactly (integer millionths), so the order an engine adds lines in (which DuckDB's threads
+    and Spark's partitions change from run to run on a large shop) cannot move a last bit: a customer who returned
+    everything has a net revenue of exactly 0, not -7e-15, and every share and price level comes out the same."""
     tables = demo_tables(300, seed=9)
     lines = tables["transactions"]
     returned = lines.iloc[[0] * 6].copy()  # one customer's lines that cancel out: bought 0.6, returned 0.6
@@ -96,11 +96,12 @@ def test_the_features_do_not_depend_on_the_order_of_the_lines() -> None:
     returned["quantity"], returned["price"] = [1, 1, 1, -1, 3, 1], [0.1, 0.2, 0.3, 0.6, 0.7, 1.1]
     lines = pd.concat([lines, returned], ignore_index=True)
     assert sum([0.1, 0.2, 0.3, -0.6]) != sum([-0.6, 0.3, 0.2, 0.1])  # floats: the order shows in the last bits
-    built = [build_features(shop_from_frames({**tables, "transactions": frame}), "2026-08-01").frame
+    shops = [shop_from_frames({**tables, "transactions": frame})
              for frame in (lines, lines.iloc[::-1].reset_index(drop=True))]
-    forward, backward = (frame.set_index("customer_id").sort_index() for frame in built)
-    pd.testing.assert_frame_equal(forward, backward, check_exact=True)
-    assert forward.loc["C-returns", "net_revenue"] == 3.2  # 0.1 + 0.2 + 0.3 - 0.6 + 3 x 0.7 + 1.1, exactly
+    for build in (build_features, ibis_features):  # the Ibis families (the Spark engine's) sum the same way
+        forward, backward = (build(shop, "2026-08-01").frame.set_index("customer_id").sort_index() for shop in shops)
+        pd.testing.assert_frame_equal(forward, backward, check_exact=True)
+        assert forward.loc["C-returns", "net_revenue"] == 3.2  # 0.1 + 0.2 + 0.3 - 0.6 + 3 x 0.7 + 1.1, exactly
 
 
 def test_missing_columns_and_unmatched_events_leave_out_the_same_families(demo: Shop) -> None:

@@ -85,6 +85,15 @@ def test_features_are_equal_up_to_float_tolerance_and_row_order(both: tuple[Feat
         assert duck[column].fillna("<null>").tolist() == spark[column].fillna("<null>").tolist(), column
 
 
+def test_money_is_the_same_to_the_last_bit_on_both_engines(both: tuple[FeatureFrame, FeatureFrame]) -> None:
+    """Revenue is summed in exact integer millionths on both engines, so the sums do not depend on how Spark
+    partitions the lines or how DuckDB's threads add them: equal bits, not equal up to a tolerance."""
+    duck, spark = (_sorted(f.frame) for f in both)
+    money = ["net_revenue", *[c for c in duck.columns if c.startswith("revenue_")]]
+    assert len(money) >= 4
+    pd.testing.assert_frame_equal(spark[money], duck[money], check_exact=True)
+
+
 def test_cli_features_with_the_config_engine_spark(shop_dir: Path, spark: Any, tmp_path: Path,
                                                    both: tuple[FeatureFrame, FeatureFrame]) -> None:
     """features.engine: spark in a run config reaches the command (RFM only: the families are compared above)."""
