@@ -115,3 +115,17 @@ def test_control_rows_are_marked_and_get_nothing_to_send(inputs: CampaignInputs)
 def test_winback_window_must_fit_inside_the_reactivation_window(inputs: CampaignInputs) -> None:
     with pytest.raises(ValueError, match="winback_days \\(90\\) must be shorter than segments.reactivation_days"):
         select_audiences(scored(inputs), inputs, CampaignsConfig(winback_days=90))
+
+
+def test_a_spend_right_on_the_premier_bar_is_exactly_on_it() -> None:
+    """10,000 lines of 0.10 are 1,000.00, the Premier bar: summed as floats they come out a hair off it (above or
+    below with the order of addition), which would put a Premier customer "within reach" of what she has."""
+    tables = shop_tables()
+    bar = CampaignsConfig().premier_threshold
+    lines = pd.DataFrame({"customer_id": "P", "order_id": [f"p{k}" for k in range(10_000)],
+                          "timestamp": pd.Timestamp("2026-09-15 12:00"), "item_id": "I1", "price": 0.1,
+                          "quantity": 1})
+    assert sum(lines["price"]) != bar  # what a float sum gives
+    tables["transactions"] = pd.concat([tables["transactions"], lines], ignore_index=True)
+    got = campaign_inputs(shop_from_frames(tables), CUTOFF, CampaignsConfig()).customers.set_index("customer_id")
+    assert got.at["P", "year_spend"] == bar and got.at["P", "kept_spend"] == bar

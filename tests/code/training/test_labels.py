@@ -80,6 +80,16 @@ def test_window_totals_are_half_open() -> None:
     assert totals.loc["A", "value"] == 50.0 and totals.loc["A", "orders"] == 1.0
 
 
+def test_window_totals_add_money_exactly_so_ties_stay_ties() -> None:
+    """Two customers with the same horizon revenue, one in 0.10 lines, one in a single line: as floats the first
+    sums to 1000.0000000001588 and would win the golden tie (and the cut) on a last bit; exactly, they tie."""
+    tenths = [("H", f"h{k}", "2024-01-05", 1, 0.1) for k in range(10_000)]
+    assert sum(line[-1] for line in tenths) != 1000.0
+    totals = window_totals(shop([*LINES, *tenths, ("I", "i1", "2024-01-06", 1, 1000.0)]), CUTOFF,
+                           datetime(2024, 1, 31))
+    assert totals.loc["H", "value"] == totals.loc["I", "value"] == 1000.0
+
+
 def test_default_golden_is_the_pareto_few_never_the_churn_label_reversed() -> None:
     from tests.shared import demo_tables
     from training.config import TrainingConfig
