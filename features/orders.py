@@ -14,8 +14,8 @@ import ibis.expr.types as ir
 from features import columns as C
 from features.cutoff import AsOf, cutoff_datetime
 
-__all__ = ["AsOf", "as_money", "as_timestamp", "cutoff_datetime", "lines_before", "millionths", "orders_before",
-           "orders_of", "purchases_before", "purchases_of", "require_purchase_before", "rows_before"]
+__all__ = ["AsOf", "as_money", "as_timestamp", "cutoff_datetime", "lines_before", "millionths", "money_sum",
+           "orders_before", "orders_of", "purchases_before", "purchases_of", "require_purchase_before", "rows_before"]
 
 
 def millionths(money: ir.NumericValue) -> ir.DecimalValue:
@@ -27,6 +27,14 @@ def millionths(money: ir.NumericValue) -> ir.DecimalValue:
 def as_money(millionths_sum: ir.NumericValue) -> ir.FloatingValue:
     """A sum of ``millionths`` back as a float amount of money."""
     return millionths_sum.cast("float64") / C.MICROS
+
+
+def money_sum(micros: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.FloatingValue:
+    """The exact sum of ``micros`` (``millionths`` of money, or orders' ``revenue_micros``) as money; with
+    ``where``, 0 for a group without such rows."""
+    if where is None:
+        return as_money(micros.sum())
+    return as_money(micros.sum(where=where).fill_null(0))
 
 
 def orders_of(transactions: ir.Table, as_of: AsOf, orders: ir.Table | None = None) -> ir.Table:

@@ -37,7 +37,7 @@ from features import columns as C
 from features.analytics.segment_rules import SEGMENTS, SegmentsConfig
 from features.analytics.segments import customer_snapshot, default_cutoff, golden_revenue_share, to_datetime
 from features.data.reader import Shop
-from features.orders import AsOf, as_money, orders_before
+from features.orders import AsOf, money_sum, orders_before
 
 logger = logging.getLogger(__name__)
 
@@ -79,10 +79,10 @@ def customer_periods(transactions: ir.Table, as_of: AsOf, period: Period) -> ir.
     purchases = purchases.mutate(period_start=purchases[C.TIMESTAMP].truncate(_unit(period)), nth=nth)
     return purchases.group_by("period_start", C.CUSTOMER_ID).aggregate(
         orders=purchases.count(),
-        purchase_revenue=as_money(purchases.revenue_micros.sum()),
+        purchase_revenue=money_sum(purchases.revenue_micros),
         first_purchases=(purchases.nth == 0).cast("int64").sum(),
         repeat_orders=(purchases.nth > 0).cast("int64").sum(),
-        repeat_revenue=as_money(purchases.revenue_micros.sum(where=purchases.nth > 0).fill_null(0)),
+        repeat_revenue=money_sum(purchases.revenue_micros, where=purchases.nth > 0),
     )
 
 
@@ -90,7 +90,7 @@ def period_revenue(transactions: ir.Table, as_of: AsOf, period: Period) -> ir.Ta
     """Return net revenue of every order (returns included) per period_start (unexecuted)."""
     orders = orders_before(transactions, as_of)
     keyed = orders.mutate(period_start=orders[C.TIMESTAMP].truncate(_unit(period)))
-    return keyed.group_by("period_start").aggregate(revenue=as_money(keyed.revenue_micros.sum()))
+    return keyed.group_by("period_start").aggregate(revenue=money_sum(keyed.revenue_micros))
 
 
 def _unit(period: Period) -> str:

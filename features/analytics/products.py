@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from features import columns as C
 from features.data.reader import Shop
 from features.families.rfm import days_since
-from features.orders import AsOf, as_money, millionths, rows_before
+from features.orders import AsOf, millionths, money_sum, rows_before
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def item_lines(transactions: ir.Table, as_of: AsOf) -> ir.Table:
 def abc_classes(lines: ir.Table, cfg: ProductsConfig) -> ir.Table:
     """Return item_id, revenue, revenue_share, cum_revenue_share and abc for items sold in the window."""
     window = lines.filter(lines.days_ago <= cfg.window_days)
-    per = window.group_by(C.ITEM_ID).aggregate(revenue=as_money(millionths(window[C.REVENUE]).sum()),
+    per = window.group_by(C.ITEM_ID).aggregate(revenue=money_sum(millionths(window[C.REVENUE])),
                                                 units=window.units.sum().cast("float64"))
     per = per.filter(per.units > 0)
     order = [ibis.desc(per.revenue), per[C.ITEM_ID]]

@@ -32,7 +32,7 @@ from features.analytics.segment_rules import CELL_SEGMENTS, NEW, SEGMENTS, RfmTh
 from features.data.reader import Shop
 from features.families.cadence import order_gaps
 from features.families.rfm import days_since
-from features.orders import AsOf, as_money, orders_before
+from features.orders import AsOf, money_sum, orders_before
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +85,8 @@ def customer_rfm(transactions: ir.Table, as_of: AsOf, cfg: SegmentsConfig) -> ir
         first_purchase=ts.min(where=bought),
         last_purchase=ts.max(where=bought),
         frequency=bought.cast("int64").sum(),
-        monetary=as_money(micros.sum()),
-        window_revenue=as_money(micros.sum(where=in_window).fill_null(0)),
+        monetary=money_sum(micros),
+        window_revenue=money_sum(micros, where=in_window),
         window_purchases=(bought & in_window).cast("int64").sum(),
     )
     per = per.filter(per.frequency > 0)

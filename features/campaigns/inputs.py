@@ -27,7 +27,7 @@ from features.data.reader import Shop
 from features.families.profile import profile_features
 from features.families.site import VISIT_EVENTS
 from features.families.timing import has_time_of_day, timing_features
-from features.orders import as_money, millionths, orders_before, purchases_before, rows_before
+from features.orders import millionths, money_sum, orders_before, purchases_before, rows_before
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def _add_spend(frame: pd.DataFrame, shop: Shop, cutoff: datetime, cfg: Campaigns
     kept_from = ibis.timestamp(cutoff - timedelta(days=cfg.tier_year_days - cfg.tier_drop_days))
     ts, micros = lines[C.TIMESTAMP], millionths(lines[C.REVENUE])  # exact: a spend right on a tier's bar stays on it
     spend = _by_customer(lines.filter(ts >= start).group_by(C.CUSTOMER_ID).aggregate(
-        year_spend=as_money(micros.sum()), kept_spend=as_money(micros.sum(where=ts >= kept_from).fill_null(0))))
+        year_spend=money_sum(micros), kept_spend=money_sum(micros, where=ts >= kept_from)))
     for column in ("year_spend", "kept_spend"):
         frame[column] = spend[column].reindex(frame.index).fillna(0.0)
 

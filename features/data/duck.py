@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +31,8 @@ def register_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFram
     DuckDB 2.0 fails with "std::bad_cast" when it scans a numpy column with a negative stride (``df.iloc[::-1]``);
     the copy gives such columns their natural order in memory and leaves every other frame uncopied.
     """
+    import numpy as np  # here, not at the top: the CLI imports this module at start-up, and frames bring numpy
+
     backwards = any(isinstance(column.dtype, np.dtype) and column.to_numpy(copy=False).strides[0] < 0
                     for _, column in frame.items())
     con.register(name, frame.copy() if backwards else frame)

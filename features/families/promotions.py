@@ -13,7 +13,7 @@ from features import columns as C
 from features.families.basket import purchase_lines
 from features.families.config import FeaturesConfig
 from features.families.meta import PROMOTIONS_DOC  # noqa: F401 (re-exported)
-from features.orders import AsOf, as_money, millionths, purchases_of
+from features.orders import AsOf, millionths, money_sum, purchases_of
 
 
 def promotion_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig | None = None, *,
@@ -35,7 +35,7 @@ def promotion_features(transactions: ir.Table, as_of: AsOf, cfg: FeaturesConfig 
     promoted = lines[C.DISCOUNT].fill_null(0) > 0
     micros = millionths(lines[C.REVENUE])
     per_line = lines.group_by(C.CUSTOMER_ID).aggregate(
-        revenue=as_money(micros.sum()), promoted_revenue=as_money(micros.sum(where=promoted).fill_null(0)))
+        revenue=money_sum(micros), promoted_revenue=money_sum(micros, where=promoted))
     joined = per_order.left_join(per_line, C.CUSTOMER_ID)
     only_on_sale = (joined.promoted_orders == joined.orders) & (joined.orders >= cfg.sale_only_min_orders)
     return joined.select(

@@ -18,7 +18,7 @@ from features.data.reader import Shop
 from features.families.build import FeatureFrame, build_features
 from features.families.catalogue import feature_catalogue
 from features.families.config import FeaturesConfig
-from features.orders import as_money, millionths, orders_before, purchases_before, rows_before
+from features.orders import millionths, money_sum, orders_before, purchases_before, rows_before
 from models.customer.base import ORDERS, VALUE, CustomerModel
 from models.customer.baselines import (
     BTYD_COLUMNS,
@@ -36,7 +36,7 @@ def window_totals(shop: Shop, start: datetime, end: datetime) -> pd.DataFrame:
     lines = rows_before(tx, end)
     lines = lines.filter(lines[C.TIMESTAMP] >= ibis.timestamp(start))
     # exact sums: the golden label is a cut of these, and a last bit that moved would move a customer across it
-    revenue = lines.group_by(C.CUSTOMER_ID).aggregate(**{VALUE: as_money(millionths(lines[C.REVENUE]).sum())})
+    revenue = lines.group_by(C.CUSTOMER_ID).aggregate(**{VALUE: money_sum(millionths(lines[C.REVENUE]))})
     orders = orders_before(tx, end)
     orders = orders.filter(orders.is_purchase & (orders[C.TIMESTAMP] >= ibis.timestamp(start)))
     counts = orders.group_by(C.CUSTOMER_ID).aggregate(**{ORDERS: orders.count().cast("float64"),

@@ -27,7 +27,7 @@ from features.analytics.products import ProductsConfig, product_classes
 from features.analytics.segment_rules import SEGMENTS, SegmentsConfig
 from features.analytics.segments import Segmentation, default_cutoff, migration_matrix, segment_customers, to_datetime
 from features.data.reader import Shop
-from features.orders import as_money, orders_before, purchases_before
+from features.orders import money_sum, orders_before, purchases_before
 from models.inference import registry
 from models.inference.config import RegistryConfig, ScoringConfig
 from models.uplift.curves import UpliftCurve, champion_curves
@@ -107,7 +107,7 @@ def overview(shop: Shop, cutoff: datetime) -> dict[str, float]:
     """Return customers, orders and net revenue before the cutoff."""
     orders = orders_before(shop.transactions, cutoff)
     row = orders.aggregate(customers=orders[C.CUSTOMER_ID].nunique(), orders=orders.is_purchase.cast("int64").sum(),
-                           revenue=as_money(orders.revenue_micros.sum())).execute().iloc[0]
+                           revenue=money_sum(orders.revenue_micros)).execute().iloc[0]
     return {k: float(v) for k, v in row.items()}
 
 
