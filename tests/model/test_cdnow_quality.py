@@ -21,6 +21,7 @@ from features import columns as C
 from features.data.cdnow import cdnow_transactions, read_cdnow
 from features.data.reader import shop_from_frames
 from training.config import load_config
+from training.metrics import revenue_capture
 from training.train import TrainOutcome, fit_and_evaluate
 from training.windows import WindowBuilder
 
@@ -57,6 +58,25 @@ def test_each_model_at_least_as_good_as_its_best_baseline(trained: tuple) -> Non
             _, best = evaluation.best_baseline(task, metric)
             assert evaluation.metric(task, metric) >= best, (task, metric, evaluation.cutoff)
     assert forward.metric("churn", "roc_auc") > 0.76 and forward.metric("golden", "roc_auc") > 0.84
+    bars = [line for line in benchmark().bar_lines(forward, draws=50) if "info:" not in line]
+    assert len(bars) == 3 and all("95% interval" in line for line in bars), bars
+
+
+def test_a_margin_interval_is_zero_for_the_same_list_and_flips_when_the_lists_swap() -> None:
+    margin_interval = benchmark().margin_interval
+    rng = np.random.default_rng(1)
+    revenue = rng.gamma(0.5, 100.0, 5000)
+    knowing = revenue + rng.normal(0.0, revenue.std(), 5000)
+    blind = rng.random(5000)
+
+    def capture(rows: np.ndarray, score: np.ndarray) -> float:
+        return revenue_capture(revenue[rows], score, 0.2)
+
+    assert margin_interval(capture, knowing, knowing, draws=200) == (0.0, 0.0)
+    low, high = margin_interval(capture, knowing, blind, draws=200)
+    margin = revenue_capture(revenue, knowing, 0.2) - revenue_capture(revenue, blind, 0.2)
+    assert 0 < low < margin < high
+    assert margin_interval(capture, blind, knowing, draws=200) == pytest.approx((-high, -low))
 
 
 def test_more_recent_purchase_lowers_churn_risk_and_ids_do_not_matter(trained: tuple) -> None:
