@@ -44,7 +44,7 @@ from models.customer.base import CHURN_PROBABILITY, EXPECTED_VALUE, GOLDEN_PROBA
 from models.customer.baselines import BgNbdBaseline, LastPeriodBaseline, RecencyBaseline
 from training.config import RetentionConfig, load_config
 from training.evaluate import MODEL, Evaluation, evaluate, model_predictor
-from training.metrics import LOWER_IS_BETTER, rank_auc, revenue_capture, spearman
+from training.metrics import LOWER_IS_BETTER, paired_interval, rank_auc, revenue_capture, spearman
 from training.train import TrainOutcome, fit_and_evaluate
 from training.windows import WindowBuilder, stacked
 
@@ -144,14 +144,8 @@ def bar_interval(evaluation: Evaluation, task: str, draws: int = DRAWS) -> tuple
 def margin_interval(metric: Callable[[np.ndarray, np.ndarray], float], ours: np.ndarray, theirs: np.ndarray,
                     draws: int = DRAWS, seed: int = 0) -> tuple[float, float]:
     """Return the 95% percentile bootstrap interval of ``metric(rows, ours[rows]) - metric(rows, theirs[rows])``
-    over resampled customer rows: paired, so what both lists share (which customers came) cancels out."""
-    rng = np.random.default_rng(seed)
-    margins = []
-    for _ in range(draws):
-        rows = rng.integers(0, len(ours), len(ours))
-        margins.append(metric(rows, ours[rows]) - metric(rows, theirs[rows]))
-    low, high = np.nanpercentile(np.asarray(margins, dtype="float64"), [2.5, 97.5])
-    return float(low), float(high)
+    over resampled customer rows (``paired_interval``: the same rows for both lists)."""
+    return paired_interval(lambda rows: metric(rows, ours[rows]) - metric(rows, theirs[rows]), len(ours), draws, seed)
 
 
 def point(tx: pd.DataFrame, cfg: RetentionConfig, cutoff: datetime) -> dict:

@@ -33,7 +33,7 @@ import pandas as pd
 from models.customer.base import CHURN_PROBABILITY, EXPECTED_VALUE, GOLDEN_PROBABILITY
 from models.inference.config import RegistryConfig
 from training.evaluate import MODEL, Evaluation, Truth, task_metrics
-from training.metrics import LOWER_IS_BETTER, rank_auc, ranking_blend, spearman
+from training.metrics import LOWER_IS_BETTER, paired_interval, rank_auc, ranking_blend, spearman
 from training.recsys.metrics import CANDIDATES, COMPOSITES, bootstrap_ci, paired_ci
 
 if TYPE_CHECKING:
@@ -125,16 +125,14 @@ def lead_interval(evaluation: Evaluation, task: str, metric: str, challenger: st
     assert truth is not None  # evaluations with predictions always carry their truth
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     ours, theirs = evaluation.predictions[MODEL], evaluation.predictions[challenger]
-    rng = np.random.default_rng(seed)
-    leads = []
-    for _ in range(draws):
-        rows = rng.integers(0, len(truth), len(truth))
+
+    def lead(rows: np.ndarray) -> float:
         sample = truth.take(rows)
         a = _metric(task, metric, theirs.iloc[rows], sample, evaluation.golden_share)
         b = _metric(task, metric, ours.iloc[rows], sample, evaluation.golden_share)
-        leads.append(sign * (a - b))
-    low, high = np.nanpercentile(np.asarray(leads, dtype="float64"), [2.5, 97.5])
-    return float(low), float(high)
+        return sign * (a - b)
+
+    return paired_interval(lead, len(truth), draws, seed)
 
 
 def _metric(task: str, metric: str, p: pd.DataFrame, truth: Truth, share: float) -> float:

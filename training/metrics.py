@@ -20,6 +20,7 @@ those two captures, so a candidate wins by ranking the whole list and its top.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,15 @@ TOP_SHARES = {"revenue_capture_top_decile": 0.1, "revenue_capture": 0.2}  # the 
 def top_captures(revenue: np.ndarray, score: np.ndarray) -> dict[str, float]:
     """Return the revenue captured by the top 10% (``revenue_capture_top_decile``) and 20% (``revenue_capture``)."""
     return {name: revenue_capture(revenue, score, share) for name, share in TOP_SHARES.items()}
+
+
+def paired_interval(margin: Callable[[np.ndarray], float], n: int, draws: int, seed: int = 0) -> tuple[float, float]:
+    """Return the 95% percentile bootstrap interval of ``margin(rows)`` over ``draws`` resamples of ``n`` rows.
+    ``margin`` scores both lists on the same rows, so what they share (which customers came) cancels out."""
+    rng = np.random.default_rng(seed)
+    margins = [margin(rng.integers(0, n, n)) for _ in range(draws)]
+    low, high = np.nanpercentile(np.asarray(margins, dtype="float64"), [2.5, 97.5])
+    return float(low), float(high)
 
 
 def ranking_blend(whole_list: float, revenue: np.ndarray, score: np.ndarray) -> float:
